@@ -1,0 +1,1 @@
+"""Python client of the broker API: BrokerClient, BrokerAdapter, IBKRAdapter, the CLI."""

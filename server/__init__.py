@@ -1,0 +1,1 @@
+"""The gRPC broker server: one ibapi session to TWS served over grpc.aio."""
