@@ -1,0 +1,42 @@
+# ibkr-broker: every target sets itself up from nothing (a Python 3.11+ on PATH is all it needs).
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test proto lint bench clean venv gen-ts
+
+run: $(STAMP)                    ## serve the API against the embedded TWS simulator
+	$(VENV)/bin/ibkr-broker serve --sim
+
+test: $(STAMP)                   ## install everything and run every test
+	$(PY) -m pytest
+
+proto: $(STAMP)                  ## regenerate the Python code beside protos/
+	$(PY) scripts/gen_protos.py
+
+lint: $(STAMP)                   ## ruff, mypy and buf lint
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check server client simulator tests bench scripts protos/ibkr_broker/cli.py
+	$(VENV)/bin/mypy server client
+	$(VENV)/bin/buf lint
+
+bench: $(STAMP)                  ## run the benchmarks and print their figures
+	$(PY) bench/run_all.py
+
+gen-ts: $(STAMP)                 ## TypeScript client code in gen/ts (needs Node.js and npm)
+	npm install --silent --no-save --prefix .tools/ts @bufbuild/protoc-gen-es@2.17.0 @bufbuild/protobuf@2.17.0
+	$(VENV)/bin/buf generate --template buf.gen.ts.yaml
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

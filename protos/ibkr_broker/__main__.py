@@ -1,0 +1,3 @@
+from ibkr_broker.cli import main
+
+raise SystemExit(main())

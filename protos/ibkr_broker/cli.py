@@ -1,0 +1,75 @@
+"""The `ibkr-broker` command: dispatches to the server, the simulator or the client command line.
+
+Each subcommand's module is imported only when that subcommand runs, so client commands never
+load ibapi and `--help` is instant.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Sequence
+
+from ibkr_broker import __version__
+
+# subcommand -> (module with a `main(argv) -> int`, one-line help)
+SERVER_COMMANDS = {
+    "serve": ("ibkr_broker.server.cli", "run the gRPC broker server (--sim: with the simulator)"),
+    "sim": ("ibkr_broker.simulator.cli", "run the TWS simulator (a paper account on a socket)"),
+}
+CLIENT_COMMANDS = {
+    name: ("ibkr_broker.client.cli", text)
+    for name, text in {
+        "status": "connection state, accounts, paper or live",
+        "contract": "resolve a contract: contract SYMBOL",
+        "chain": "option chain of an underlying: chain SYMBOL",
+        "quotes": "live quotes: quotes SYMBOL...",
+        "account": "account summary values",
+        "positions": "positions with market value and PnL",
+        "orders": "open and completed orders",
+        "buy": "place a buy order",
+        "sell": "place a sell order",
+        "cancel": "cancel an order: cancel ORDER_ID",
+    }.items()
+}
+COMMANDS = {**SERVER_COMMANDS, **CLIENT_COMMANDS}
+
+
+def usage() -> str:
+    lines = [
+        f"ibkr-broker {__version__}: a gRPC broker gateway for Interactive Brokers",
+        "",
+        "usage: ibkr-broker COMMAND [ARGS...]   (ibkr-broker COMMAND --help for details)",
+        "",
+        "commands:",
+    ]
+    lines += [f"  {name:<10} {text}" for name, (_, text) in COMMANDS.items()]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(usage())
+        return 0
+    if args[0] in ("-V", "--version"):
+        print(f"ibkr-broker {__version__}")
+        return 0
+    command = args[0]
+    if command not in COMMANDS:
+        print(f"ibkr-broker: unknown command {command!r} (see ibkr-broker --help)", file=sys.stderr)
+        return 2
+    module_name = COMMANDS[command][0]
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        print(f"ibkr-broker {command}: not available: {exc}", file=sys.stderr)
+        return 2
+    run = module.main
+    # Client subcommands share one module that takes the subcommand name; others take the rest.
+    result: int = run(args) if command in CLIENT_COMMANDS else run(args[1:])
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
