@@ -1,0 +1,1 @@
+"""gRPC servicers: check the caller, validate, call the session, translate."""

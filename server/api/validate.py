@@ -1,0 +1,81 @@
+"""Field checks for incoming requests: each failure names the field (INVALID_ARGUMENT)."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import TypeVar
+
+from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
+
+from ..domain.errors import InvalidArgument
+
+E = TypeVar("E")
+
+MAX_DECIMAL_CHARS = 32
+MAX_TEXT = 128
+MAX_ID = 64
+MAX_QUANTITY = Decimal("1e9")
+MAX_PRICE = Decimal("1e9")
+
+
+def decimal(
+    field: str,
+    text: str,
+    *,
+    required: bool = False,
+    positive: bool = False,
+    non_negative: bool = False,
+    maximum: Decimal = MAX_PRICE,
+) -> Decimal | None:
+    """An exact decimal from a decimal string; empty -> None unless required."""
+    if text == "":
+        if required:
+            raise InvalidArgument(field, "required")
+        return None
+    if len(text) > MAX_DECIMAL_CHARS:
+        raise InvalidArgument(field, f"longer than {MAX_DECIMAL_CHARS} characters")
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        raise InvalidArgument(field, f"{text!r} is not a decimal number") from None
+    if not value.is_finite():
+        raise InvalidArgument(field, f"{text!r} is not a finite number")
+    if positive and value <= 0:
+        raise InvalidArgument(field, f"must be positive, got {text}")
+    if non_negative and value < 0:
+        raise InvalidArgument(field, f"must not be negative, got {text}")
+    if abs(value) > maximum:
+        raise InvalidArgument(field, f"{text} is out of range (at most {maximum})")
+    return value
+
+
+def required_decimal(field: str, text: str, **kw: object) -> Decimal:
+    value = decimal(field, text, required=True, **kw)  # type: ignore[arg-type]
+    assert value is not None
+    return value
+
+
+def text(field: str, value: str, *, required: bool = False, limit: int = MAX_TEXT) -> str:
+    if required and not value:
+        raise InvalidArgument(field, "required")
+    if len(value) > limit:
+        raise InvalidArgument(field, f"longer than {limit} characters")
+    if any(ord(c) < 32 for c in value):
+        raise InvalidArgument(field, "contains control characters")
+    return value
+
+
+def enum_value(field: str, wrapper: EnumTypeWrapper, number: int, *, required: bool) -> int:
+    """A known enum number; 0 (UNSPECIFIED) only when not required."""
+    if number not in wrapper.DESCRIPTOR.values_by_number:
+        raise InvalidArgument(field, f"unknown value {number}")
+    if required and number == 0:
+        raise InvalidArgument(field, "required")
+    return number
+
+
+def request_id(field: str, value: str) -> str:
+    value = text(field, value, required=True, limit=MAX_ID)
+    if not value.isprintable() or value != value.strip():
+        raise InvalidArgument(field, "must be printable without surrounding spaces")
+    return value

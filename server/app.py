@@ -1,0 +1,97 @@
+"""The composition root: configuration, wiring, start, drain and stop.
+
+app = BrokerApp(config)            # or BrokerApp(config, gateway=<a Gateway>)
+await app.start()                  # gRPC listening; the TWS session connects in background
+... app.port ...
+await app.stop()                   # drain streams, stop gRPC, disconnect from TWS
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from ibkr_broker.v1 import broker_service_pb2, broker_service_pb2_grpc
+
+from .api.servicer import BrokerServicer
+from .config import Config
+from .domain.model import ConnectionState, IbError
+from .session.broker_session import BrokerSession
+from .session.gateway import Gateway
+from .session.store import Store
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAME = broker_service_pb2.DESCRIPTOR.services_by_name["BrokerService"].full_name
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+
+
+class BrokerApp:
+    def __init__(self, config: Config, gateway: Gateway | None = None) -> None:
+        self.config = config
+        if gateway is None:
+            from .ib.gateway import IbGateway  # the only place that pulls in ibapi
+
+            gateway = IbGateway()
+        self.store = Store(Path(config.server.data_dir) / "broker.sqlite3")
+        self.session = BrokerSession(gateway, config.session_config(), self.store)
+        self.servicer = BrokerServicer(self.session, config.server.heartbeat_interval)
+        self._health = health.aio.HealthServicer()
+        self.server = grpc.aio.server(
+            options=[
+                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+                ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+                ("grpc.so_reuseport", 0),
+            ]
+        )
+        broker_service_pb2_grpc.add_BrokerServiceServicer_to_server(self.servicer, self.server)
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, self.server)
+        reflection.enable_server_reflection(
+            (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), self.server
+        )
+        self.port = 0
+        self._stopped = asyncio.Event()
+        self._health_tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        await self._set_health(False)
+        self.session.state_listeners.append(self._on_state)
+        self.port = self.server.add_insecure_port(self.config.server.listen)
+        if not self.port:
+            raise OSError(f"cannot listen on {self.config.server.listen}")
+        await self.server.start()
+        await self.session.start()
+        log.info("serving %s on port %d", SERVICE_NAME, self.port)
+
+    def _on_state(self, state: ConnectionState, _error: IbError | None) -> None:
+        task = asyncio.get_running_loop().create_task(
+            self._set_health(state is ConnectionState.READY)
+        )
+        self._health_tasks.add(task)
+        task.add_done_callback(self._health_tasks.discard)
+
+    async def _set_health(self, serving: bool) -> None:
+        status = (
+            health_pb2.HealthCheckResponse.SERVING
+            if serving
+            else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        for name in ("", SERVICE_NAME):
+            await self._health.set(name, status)
+
+    async def stop(self) -> None:
+        """Drain: streams end cleanly, new calls are refused, then TWS is disconnected."""
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        await self._set_health(False)
+        self.servicer.draining.set()
+        await self.server.stop(self.config.server.drain_timeout)
+        await self.session.stop()
+
+    async def wait_stopped(self) -> None:
+        await self._stopped.wait()

@@ -1,0 +1,108 @@
+"""`ibkr-broker serve`: run the gRPC broker server (with `--sim`, against the TWS simulator)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .config import Config, ConfigError, load
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="ibkr-broker serve",
+        description="Serve the ibkr_broker.v1 gRPC API from one TWS / IB Gateway session.",
+    )
+    p.add_argument("--config", type=Path, help="TOML settings (see config/server.example.toml)")
+    p.add_argument("--listen", help="gRPC address HOST:PORT (default 127.0.0.1:50051)")
+    p.add_argument("--tws", metavar="HOST:PORT", help="TWS / IB Gateway API address")
+    p.add_argument("--client-id", type=int, help="TWS API client id")
+    p.add_argument("--data-dir", help="where the order store lives (default ./data)")
+    p.add_argument(
+        "--sim",
+        action="store_true",
+        help="start the embedded TWS simulator and connect to it (no IB account)",
+    )
+    p.add_argument("--sim-seed", type=int, default=1, help="simulator random seed (default 1)")
+    p.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR")
+    return p.parse_args(list(argv))
+
+
+def apply_args(config: Config, args: argparse.Namespace) -> Config:
+    if args.listen:
+        config = config.with_overrides("server", listen=args.listen)
+    if args.data_dir:
+        config = config.with_overrides("server", data_dir=args.data_dir)
+    if args.log_level:
+        config = config.with_overrides("server", log_level=args.log_level.upper())
+    if args.client_id is not None:
+        config = config.with_overrides("tws", client_id=args.client_id)
+    if args.tws:
+        host, _, port = args.tws.rpartition(":")
+        if not host or not port.isdigit():
+            raise ConfigError(f"--tws: {args.tws!r} is not HOST:PORT")
+        config = config.with_overrides("tws", host=host, port=int(port))
+    return config
+
+
+async def serve(config: Config, sim_seed: int | None) -> None:
+    from .app import BrokerApp
+
+    simulator: Any = None
+    if sim_seed is not None:
+        from ibkr_broker.simulator.server import SimulatorServer
+
+        simulator = SimulatorServer("127.0.0.1", 0, seed=sim_seed)
+        await simulator.start()
+        config = config.with_overrides("tws", host="127.0.0.1", port=simulator.port)
+    app = BrokerApp(config)
+    await app.start()
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    host = config.server.listen.rpartition(":")[0]
+    where = f"{host}:{app.port}"
+    tws = (
+        f"TWS simulator on 127.0.0.1:{config.tws.port}"
+        if simulator
+        else (f"TWS at {config.tws.host}:{config.tws.port}")
+    )
+    print(
+        f"ibkr-broker serving ibkr_broker.v1.BrokerService on {where} ({tws}, "
+        f"{'paper' if config.trading.paper_trading else 'LIVE'} trading)",
+        flush=True,
+    )
+    print(f"  try: ibkr-broker status --target {where}    (Ctrl-C to stop)", flush=True)
+    try:
+        await stop.wait()
+    finally:
+        print("draining streams and disconnecting from TWS...", flush=True)
+        await app.stop()
+        if simulator is not None:
+            await simulator.stop()
+
+
+def main(argv: Sequence[str]) -> int:
+    args = parse_args(argv)
+    try:
+        config = apply_args(load(args.config), args)
+    except ConfigError as exc:
+        print(f"ibkr-broker serve: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=getattr(logging, config.server.log_level, logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        asyncio.run(serve(config, args.sim_seed if args.sim else None))
+    except OSError as exc:
+        print(f"ibkr-broker serve: {exc}", file=sys.stderr)
+        return 1
+    return 0

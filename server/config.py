@@ -1,0 +1,190 @@
+"""Server configuration: a TOML file, then environment overrides, then command-line flags.
+
+Every setting is documented in config/server.example.toml. An environment variable
+IBKR_BROKER_<SECTION>_<KEY> (e.g. IBKR_BROKER_TWS_PORT=4002) overrides the file. Unknown
+sections or keys, and values of the wrong type, are errors that name the setting.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .session.config import SessionConfig
+
+
+class ConfigError(ValueError):
+    """A setting is missing, unknown or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    listen: str = "127.0.0.1:50051"
+    data_dir: str = "data"
+    heartbeat_interval: float = 5.0
+    drain_timeout: float = 5.0
+    log_level: str = "INFO"
+
+
+@dataclass(frozen=True)
+class TwsSettings:
+    host: str = "127.0.0.1"
+    port: int = 7497
+    client_id: int = 1
+    connect_timeout: float = 5.0
+    request_timeout: float = 10.0
+    order_timeout: float = 10.0
+    reconnect_initial_delay: float = 1.0
+    reconnect_max_delay: float = 30.0
+    messages_per_second: float = 45.0
+    message_burst: int = 10
+    market_data_type: int = 1
+
+
+@dataclass(frozen=True)
+class TradingSettings:
+    paper_trading: bool = True
+    allow_live: bool = False
+
+
+@dataclass(frozen=True)
+class Config:
+    server: ServerSettings = field(default_factory=ServerSettings)
+    tws: TwsSettings = field(default_factory=TwsSettings)
+    trading: TradingSettings = field(default_factory=TradingSettings)
+
+    def session_config(self) -> SessionConfig:
+        t = self.tws
+        return SessionConfig(
+            host=t.host,
+            port=t.port,
+            client_id=t.client_id,
+            paper_trading=self.trading.paper_trading,
+            allow_live=self.trading.allow_live,
+            connect_timeout=t.connect_timeout,
+            request_timeout=t.request_timeout,
+            order_timeout=t.order_timeout,
+            reconnect_initial_delay=t.reconnect_initial_delay,
+            reconnect_max_delay=t.reconnect_max_delay,
+            messages_per_second=t.messages_per_second,
+            message_burst=t.message_burst,
+            market_data_type=t.market_data_type,
+        )
+
+    def with_overrides(self, section: str, **values: Any) -> Config:
+        current = getattr(self, section)
+        return dataclasses.replace(self, **{section: dataclasses.replace(current, **values)})
+
+
+SECTIONS: dict[str, type[Any]] = {
+    "server": ServerSettings,
+    "tws": TwsSettings,
+    "trading": TradingSettings,
+}
+ENV_PREFIX = "IBKR_BROKER_"
+
+
+def _coerce(name: str, tp: Any, raw: Any, from_env: bool) -> Any:
+    tp_name = tp if isinstance(tp, str) else tp.__name__
+    try:
+        if tp_name == "bool":
+            if from_env:
+                lowered = str(raw).strip().lower()
+                if lowered in ("1", "true", "yes", "on"):
+                    return True
+                if lowered in ("0", "false", "no", "off"):
+                    return False
+                raise ValueError
+            if not isinstance(raw, bool):
+                raise ValueError
+            return raw
+        if tp_name == "int":
+            if isinstance(raw, bool) or (not from_env and not isinstance(raw, int)):
+                raise ValueError
+            return int(raw)
+        if tp_name == "float":
+            if isinstance(raw, bool):
+                raise ValueError
+            value = float(raw)
+            if value != value or value in (float("inf"), float("-inf")):
+                raise ValueError
+            return value
+        if not isinstance(raw, str):
+            raise ValueError
+        return raw
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name}: expected {tp_name}, got {raw!r}") from None
+
+
+def build(data: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Config:
+    env = os.environ if env is None else env
+    sections: dict[str, Any] = {}
+    for section, values in data.items():
+        if section not in SECTIONS:
+            raise ConfigError(f"unknown section [{section}] (known: {', '.join(SECTIONS)})")
+        if not isinstance(values, Mapping):
+            raise ConfigError(f"[{section}] must be a table")
+    for section, cls in SECTIONS.items():
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        given = dict(data.get(section, {}))
+        for key in given:
+            if key not in fields:
+                raise ConfigError(f"unknown setting {section}.{key}")
+        kwargs = {k: _coerce(f"{section}.{k}", fields[k].type, v, False) for k, v in given.items()}
+        for key, f in fields.items():
+            env_name = f"{ENV_PREFIX}{section}_{key}".upper()
+            if env_name in env:
+                kwargs[key] = _coerce(env_name, f.type, env[env_name], True)
+        sections[section] = cls(**kwargs)
+    config = Config(**sections)
+    validate(config)
+    return config
+
+
+def validate(config: Config) -> None:
+    t = config.tws
+    if not 0 < t.port < 65536:
+        raise ConfigError(f"tws.port: {t.port} is not a TCP port")
+    if t.client_id < 0:
+        raise ConfigError("tws.client_id: must not be negative")
+    for name in (
+        "connect_timeout",
+        "request_timeout",
+        "order_timeout",
+        "reconnect_initial_delay",
+        "reconnect_max_delay",
+        "messages_per_second",
+    ):
+        if getattr(t, name) <= 0:
+            raise ConfigError(f"tws.{name}: must be positive")
+    if t.messages_per_second > 50:
+        raise ConfigError("tws.messages_per_second: IB allows at most 50 messages per second")
+    if t.market_data_type not in (1, 2, 3, 4):
+        raise ConfigError("tws.market_data_type: 1 live, 2 frozen, 3 delayed, 4 delayed-frozen")
+    host, _, port = config.server.listen.rpartition(":")
+    if not host or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise ConfigError(f"server.listen: {config.server.listen!r} is not HOST:PORT")
+    if config.server.heartbeat_interval <= 0:
+        raise ConfigError("server.heartbeat_interval: must be positive")
+    if not config.trading.paper_trading and not config.trading.allow_live:
+        raise ConfigError(
+            "trading.paper_trading is false: live trading also needs trading.allow_live = true"
+        )
+
+
+def load(path: Path | None, env: Mapping[str, str] | None = None) -> Config:
+    if path is None:
+        return build({}, env)
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path}: {exc}") from None
+    return build(data, env)

@@ -1,0 +1,1 @@
+"""BrokerSession: all mutable broker state, on the asyncio loop, over a `Gateway` to IB."""

@@ -1,0 +1,349 @@
+"""What the session needs from IB: the `Gateway` protocol and the events it delivers.
+
+The concrete gateway (server/ib) owns the ibapi connection. Every `Gateway` method is called on
+the event loop and only writes to the socket (no waiting): answers come back as `IbEvent`s,
+delivered on the event loop to the sink given to `set_event_sink`, in the order TWS sent them.
+Request ids (`req_id`) and IB order ids are chosen by the session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Protocol
+
+from ..domain.model import (
+    Action,
+    Contract,
+    ContractDetails,
+    Greeks,
+    MarketDataType,
+    OptionChain,
+    OrderPreview,
+)
+
+
+@dataclass(frozen=True)
+class IbOrderRequest:
+    """An order as it goes to IB (the bridge maps it onto ibapi's Order)."""
+
+    action: Action
+    quantity: Decimal
+    order_type: str  # IB spelling: "MKT", "LMT", "STP", "STP LMT", "TRAIL", "TRAIL LIMIT"
+    limit_price: Decimal | None = None
+    aux_price: Decimal | None = None  # stop price, or trailing amount for trailing types
+    trailing_percent: Decimal | None = None
+    tif: str = "DAY"
+    account: str = ""
+    order_ref: str = ""
+    oca_group: str = ""
+    parent_ib_order_id: int = 0
+    transmit: bool = True
+    outside_rth: bool = False
+    what_if: bool = False
+
+
+# --- events (ibapi callbacks, copied into immutable values) ------------------------------------
+
+
+@dataclass(frozen=True)
+class ConnectionClosed:
+    reason: str
+
+
+@dataclass(frozen=True)
+class NextValidId:
+    order_id: int
+
+
+@dataclass(frozen=True)
+class ManagedAccounts:
+    accounts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ErrorEvent:
+    req_id: int  # -1 when not about a request; an IB order id for order errors
+    code: int
+    message: str
+    advanced_reject_json: str = ""
+
+
+@dataclass(frozen=True)
+class ContractDetailsEvent:
+    req_id: int
+    details: ContractDetails
+
+
+@dataclass(frozen=True)
+class ContractDetailsEnd:
+    req_id: int
+
+
+@dataclass(frozen=True)
+class OptionChainEvent:
+    req_id: int
+    chain: OptionChain
+
+
+@dataclass(frozen=True)
+class OptionChainEnd:
+    req_id: int
+
+
+@dataclass(frozen=True)
+class OpenOrderEvent:
+    ib_order_id: int
+    perm_id: int
+    client_id: int
+    parent_ib_order_id: int
+    contract: Contract
+    action: Action
+    quantity: Decimal
+    order_type: str
+    limit_price: Decimal | None
+    aux_price: Decimal | None
+    account: str
+    order_ref: str
+    status: str  # IB's OrderState.status text
+    preview: OrderPreview | None = None  # set for what-if answers
+
+
+@dataclass(frozen=True)
+class OpenOrderEnd:
+    pass
+
+
+@dataclass(frozen=True)
+class OrderStatusEvent:
+    ib_order_id: int
+    status: str  # IB text: "Submitted", "Filled", "Cancelled", "PreSubmitted", "Inactive", ...
+    filled: Decimal
+    remaining: Decimal
+    avg_fill_price: Decimal | None
+    perm_id: int
+    parent_ib_order_id: int
+    last_fill_price: Decimal | None
+    client_id: int
+    why_held: str = ""
+
+
+@dataclass(frozen=True)
+class ExecutionEvent:
+    req_id: int  # -1 for live fills
+    ib_order_id: int
+    perm_id: int
+    client_id: int
+    exec_id: str
+    time: datetime
+    account: str
+    exchange: str
+    side: Action
+    shares: Decimal
+    price: Decimal
+    cum_qty: Decimal
+    avg_price: Decimal
+    order_ref: str
+    contract: Contract
+
+
+@dataclass(frozen=True)
+class ExecutionsEnd:
+    req_id: int
+
+
+@dataclass(frozen=True)
+class CommissionEvent:
+    exec_id: str
+    commission: Decimal
+    currency: str
+    realized_pnl: Decimal | None
+
+
+@dataclass(frozen=True)
+class TickPrice:
+    req_id: int
+    tick_type: int  # 1 bid, 2 ask, 4 last, 6 high, 7 low, 9 close, 14 open; 66.. delayed
+    price: Decimal
+
+
+@dataclass(frozen=True)
+class TickSize:
+    req_id: int
+    tick_type: int  # 0 bid size, 3 ask size, 5 last size, 8 volume, delayed 69..74
+    size: Decimal
+
+
+@dataclass(frozen=True)
+class TickString:
+    req_id: int
+    tick_type: int  # 45 last timestamp (epoch seconds), delayed 88
+    value: str
+
+
+@dataclass(frozen=True)
+class TickOptionComputation:
+    req_id: int
+    tick_type: int  # 10 bid, 11 ask, 12 last, 13 model; delayed 80..83
+    greeks: Greeks
+
+
+@dataclass(frozen=True)
+class TickSnapshotEnd:
+    req_id: int
+
+
+@dataclass(frozen=True)
+class MarketDataTypeEvent:
+    req_id: int
+    market_data_type: MarketDataType
+
+
+@dataclass(frozen=True)
+class AccountValueEvent:
+    account: str
+    key: str
+    value: str
+    currency: str
+
+
+@dataclass(frozen=True)
+class PortfolioEvent:
+    account: str
+    contract: Contract
+    position: Decimal
+    market_price: Decimal | None
+    market_value: Decimal | None
+    average_cost: Decimal | None
+    unrealized_pnl: Decimal | None
+    realized_pnl: Decimal | None
+
+
+@dataclass(frozen=True)
+class AccountDownloadEnd:
+    account: str
+
+
+@dataclass(frozen=True)
+class PositionEvent:
+    account: str
+    contract: Contract
+    position: Decimal
+    average_cost: Decimal
+
+
+@dataclass(frozen=True)
+class PositionEnd:
+    pass
+
+
+@dataclass(frozen=True)
+class AccountSummaryEvent:
+    req_id: int
+    account: str
+    tag: str
+    value: str
+    currency: str
+
+
+@dataclass(frozen=True)
+class AccountSummaryEnd:
+    req_id: int
+
+
+@dataclass(frozen=True)
+class CurrentTime:
+    time: datetime  # TWS's clock (answer to reqCurrentTime), UTC
+
+
+IbEvent = (
+    ConnectionClosed
+    | NextValidId
+    | ManagedAccounts
+    | ErrorEvent
+    | ContractDetailsEvent
+    | ContractDetailsEnd
+    | OptionChainEvent
+    | OptionChainEnd
+    | OpenOrderEvent
+    | OpenOrderEnd
+    | OrderStatusEvent
+    | ExecutionEvent
+    | ExecutionsEnd
+    | CommissionEvent
+    | TickPrice
+    | TickSize
+    | TickString
+    | TickOptionComputation
+    | TickSnapshotEnd
+    | MarketDataTypeEvent
+    | AccountValueEvent
+    | PortfolioEvent
+    | AccountDownloadEnd
+    | PositionEvent
+    | PositionEnd
+    | AccountSummaryEvent
+    | AccountSummaryEnd
+    | CurrentTime
+)
+
+EventSink = Callable[[IbEvent], None]
+
+
+class Gateway(Protocol):
+    """The session's view of one TWS / IB Gateway connection."""
+
+    @property
+    def server_version(self) -> int:
+        """The negotiated TWS API server version; 0 before the first connection."""
+        ...
+
+    def set_event_sink(self, sink: EventSink) -> None:
+        """Where events go; called once, before connect. Events arrive on the event loop."""
+
+    async def connect(self, host: str, port: int, client_id: int, timeout: float) -> None:
+        """Open the socket and do the API handshake (startApi sent) within `timeout` seconds.
+
+        Raises `Unavailable` when refused, timed out or closed during the handshake. Readiness
+        (NextValidId and ManagedAccounts) arrives afterwards as events. A ConnectionClosed event
+        is delivered whenever an established connection ends, however it ends.
+        """
+
+    async def disconnect(self) -> None:
+        """Close the connection (a ConnectionClosed event follows if it was open)."""
+
+    def req_ids(self) -> None: ...
+
+    def req_current_time(self) -> None: ...
+
+    def req_contract_details(self, req_id: int, contract: Contract) -> None: ...
+
+    def req_sec_def_opt_params(
+        self, req_id: int, symbol: str, sec_type: str, con_id: int
+    ) -> None: ...
+
+    def req_market_data_type(self, market_data_type: MarketDataType) -> None: ...
+
+    def req_mkt_data(self, req_id: int, contract: Contract, snapshot: bool) -> None: ...
+
+    def cancel_mkt_data(self, req_id: int) -> None: ...
+
+    def place_order(self, ib_order_id: int, contract: Contract, order: IbOrderRequest) -> None: ...
+
+    def cancel_order(self, ib_order_id: int) -> None: ...
+
+    def req_global_cancel(self) -> None: ...
+
+    def req_open_orders(self) -> None: ...
+
+    def req_executions(self, req_id: int) -> None: ...
+
+    def req_account_updates(self, subscribe: bool, account: str) -> None: ...
+
+    def req_positions(self) -> None: ...
+
+    def req_account_summary(self, req_id: int, tags: str) -> None: ...
+
+    def cancel_account_summary(self, req_id: int) -> None: ...

@@ -1,0 +1,276 @@
+"""The order book: every order the server placed, updated from IB's order events.
+
+IB may skip orderStatus messages, repeat them, or send them out of order; executions move
+orders forward too. Every change is applied through the transition table, saved to the store
+and appended to the journal, in that order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from datetime import UTC, datetime
+
+from ..domain import errors
+from ..domain.model import (
+    Execution,
+    IbError,
+    Order,
+    OrderEventType,
+    OrderPreview,
+    OrderStatus,
+    SecType,
+)
+from ..domain.order_state import advance, status_after_fill
+from .gateway import (
+    CommissionEvent,
+    ErrorEvent,
+    ExecutionEvent,
+    OpenOrderEvent,
+    OrderStatusEvent,
+)
+from .journal import OrderJournal
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+ORDER_REF_PREFIX = "ikb:"  # orderRef = prefix + request_id: matches orders after a reconnect
+IB_STATUS = {
+    "ApiPending": OrderStatus.PENDING_SUBMIT,
+    "PendingSubmit": OrderStatus.PENDING_SUBMIT,
+    "PreSubmitted": OrderStatus.PRE_SUBMITTED,
+    "Submitted": OrderStatus.SUBMITTED,
+    "ApiCancelled": OrderStatus.CANCELLED,
+    "Cancelled": OrderStatus.CANCELLED,
+    "PendingCancel": OrderStatus.PENDING_CANCEL,
+    "Filled": OrderStatus.FILLED,
+    "Inactive": OrderStatus.INACTIVE,
+}
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class OrderBook:
+    def __init__(self, store: Store, journal: OrderJournal) -> None:
+        self._store = store
+        self.journal = journal
+        self._orders: dict[str, Order] = {}
+        self._by_ib_id: dict[int, str] = {}
+        self._by_request: dict[str, str] = {}
+        self._exec_owner: dict[str, str] = {}  # exec_id -> order_id
+        self._acks: dict[int, asyncio.Future[Order]] = {}
+        self._previews: dict[int, asyncio.Future[OrderPreview]] = {}
+        for order in store.load_orders():
+            self._index(order)
+            for ex in order.executions:
+                self._exec_owner[ex.execution_id] = order.order_id
+
+    # --- queries ------------------------------------------------------------------------------
+
+    def get(self, order_id: str) -> Order | None:
+        return self._orders.get(order_id)
+
+    def by_request(self, request_id: str) -> Order | None:
+        order_id = self._by_request.get(request_id)
+        return self._orders.get(order_id) if order_id else None
+
+    def by_ib_id(self, ib_order_id: int) -> Order | None:
+        order_id = self._by_ib_id.get(ib_order_id)
+        return self._orders.get(order_id) if order_id else None
+
+    def all(self) -> list[Order]:
+        return list(self._orders.values())
+
+    def open_orders(self) -> list[Order]:
+        return [o for o in self._orders.values() if not o.status.is_terminal]
+
+    # --- changes made by the session ----------------------------------------------------------
+
+    def add(self, order: Order) -> None:
+        self._commit(order, OrderEventType.CREATED)
+
+    def expect_ack(self, ib_order_id: int) -> asyncio.Future[Order]:
+        fut: asyncio.Future[Order] = asyncio.get_running_loop().create_future()
+        self._acks[ib_order_id] = fut
+        fut.add_done_callback(lambda _f: self._acks.pop(ib_order_id, None))
+        return fut
+
+    def expect_preview(self, ib_order_id: int) -> asyncio.Future[OrderPreview]:
+        fut: asyncio.Future[OrderPreview] = asyncio.get_running_loop().create_future()
+        self._previews[ib_order_id] = fut
+        fut.add_done_callback(lambda _f: self._previews.pop(ib_order_id, None))
+        return fut
+
+    def replace(self, order: Order, event: OrderEventType = OrderEventType.STATUS_CHANGED) -> None:
+        self._commit(order, event)
+
+    def reject(self, order: Order, error: IbError) -> Order:
+        updated = dataclasses.replace(
+            order, status=OrderStatus.REJECTED, last_error=error, updated=now()
+        )
+        self._commit(updated, OrderEventType.STATUS_CHANGED)
+        return updated
+
+    # --- IB events ----------------------------------------------------------------------------
+
+    def on_open_order(self, ev: OpenOrderEvent) -> None:
+        if ev.preview is not None:
+            fut = self._previews.get(ev.ib_order_id)
+            if fut and not fut.done():
+                fut.set_result(ev.preview)
+            return
+        order = self._match(ev.ib_order_id, ev.order_ref)
+        if order is None:
+            return
+        status = advance(order.status, IB_STATUS.get(ev.status, order.status))
+        updated = dataclasses.replace(
+            order, perm_id=ev.perm_id or order.perm_id, status=status, ib_order_id=ev.ib_order_id
+        )
+        self._update(order, updated)
+        self._ack(updated)
+
+    def on_order_status(self, ev: OrderStatusEvent) -> None:
+        order = self._match(ev.ib_order_id, "")
+        if order is None:
+            return
+        reported = IB_STATUS.get(ev.status, order.status)
+        filled = max(order.filled_quantity, ev.filled)
+        if reported is OrderStatus.SUBMITTED and filled > 0:
+            reported = OrderStatus.PARTIALLY_FILLED
+        avg = ev.avg_fill_price if ev.avg_fill_price and filled > 0 else order.average_fill_price
+        updated = dataclasses.replace(
+            order,
+            status=advance(order.status, reported),
+            filled_quantity=filled,
+            average_fill_price=avg,
+            perm_id=ev.perm_id or order.perm_id,
+        )
+        self._update(order, updated)
+        self._ack(updated)
+
+    def on_execution(self, ev: ExecutionEvent) -> None:
+        if ev.exec_id in self._exec_owner:
+            return  # already known (a replay from reqExecutions after a reconnect)
+        order = self._match(ev.ib_order_id, ev.order_ref)
+        if order is None:
+            return
+        execution = Execution(
+            execution_id=ev.exec_id,
+            order_id=order.order_id,
+            time=ev.time,
+            side=ev.side,
+            quantity=ev.shares,
+            price=ev.price,
+            exchange=ev.exchange,
+            account=ev.account,
+            contract=ev.contract,
+            cumulative_quantity=ev.cum_qty,
+            average_price=ev.avg_price,
+        )
+        self._exec_owner[ev.exec_id] = order.order_id
+        counts = not order.contract.is_combo or ev.contract.sec_type is SecType.COMBO
+        filled, avg = order.filled_quantity, order.average_fill_price
+        if counts and ev.cum_qty > filled:
+            filled, avg = ev.cum_qty, ev.avg_price
+        status = order.status
+        if counts and filled > 0:
+            status = advance(status, status_after_fill(filled, order.spec.quantity))
+        updated = dataclasses.replace(
+            order,
+            executions=(*order.executions, execution),
+            filled_quantity=filled,
+            average_fill_price=avg,
+            status=status,
+            perm_id=ev.perm_id or order.perm_id,
+            updated=now(),
+        )
+        self._commit(updated, OrderEventType.FILL, execution=execution)
+        self._ack(updated)
+
+    def on_commission(self, ev: CommissionEvent) -> None:
+        order_id = self._exec_owner.get(ev.exec_id)
+        order = self._orders.get(order_id) if order_id else None
+        if order is None:
+            return
+        executions = list(order.executions)
+        for i, ex in enumerate(executions):
+            if ex.execution_id == ev.exec_id:
+                executions[i] = dataclasses.replace(
+                    ex,
+                    commission=ev.commission,
+                    commission_currency=ev.currency,
+                    realized_pnl=ev.realized_pnl,
+                )
+                updated = dataclasses.replace(order, executions=tuple(executions), updated=now())
+                self._commit(updated, OrderEventType.COMMISSION, execution=executions[i])
+                return
+
+    def on_error(self, ev: ErrorEvent) -> bool:
+        """Apply an error about an order; True when `ev.req_id` was one of our orders."""
+        order = self.by_ib_id(ev.req_id)
+        error = IbError(ev.code, ev.message)
+        preview = self._previews.get(ev.req_id)
+        if preview and not preview.done() and not errors.is_informational(ev.code):
+            preview.set_exception(errors.error_for_code(ev.code, ev.message))
+        if order is None:
+            return preview is not None
+        if errors.is_informational(ev.code):
+            self._commit(order, OrderEventType.ERROR, error=error)
+            return True
+        if ev.code == errors.ORDER_CANCELLED:
+            status = advance(order.status, OrderStatus.CANCELLED)
+        elif order.status is OrderStatus.PENDING_SUBMIT or ev.code in errors.ORDER_REJECT_CODES:
+            status = advance(order.status, OrderStatus.REJECTED)
+        else:
+            status = order.status
+        updated = dataclasses.replace(order, status=status, last_error=error, updated=now())
+        self._commit(updated, OrderEventType.ERROR, error=error)
+        fut = self._acks.get(ev.req_id)
+        if fut and not fut.done():
+            if status is OrderStatus.REJECTED:
+                fut.set_exception(errors.error_for_code(ev.code, ev.message))
+            elif status.is_terminal:
+                fut.set_result(updated)
+        return True
+
+    def fail_pending(self, make_error: type[errors.BrokerError], message: str) -> None:
+        for fut in [*self._acks.values(), *self._previews.values()]:
+            if not fut.done():
+                fut.set_exception(make_error(message))
+
+    # --- internals ----------------------------------------------------------------------------
+
+    def _match(self, ib_order_id: int, order_ref: str) -> Order | None:
+        order = self.by_ib_id(ib_order_id)
+        if order is None and order_ref.startswith(ORDER_REF_PREFIX):
+            order = self.by_request(order_ref[len(ORDER_REF_PREFIX) :])
+        return order
+
+    def _ack(self, order: Order) -> None:
+        fut = self._acks.get(order.ib_order_id)
+        if fut and not fut.done() and order.status is not OrderStatus.PENDING_SUBMIT:
+            fut.set_result(order)
+
+    def _update(self, old: Order, new: Order) -> None:
+        if new != old:
+            self._commit(dataclasses.replace(new, updated=now()), OrderEventType.STATUS_CHANGED)
+
+    def _index(self, order: Order) -> None:
+        self._orders[order.order_id] = order
+        self._by_request[order.request_id] = order.order_id
+        if order.ib_order_id:
+            self._by_ib_id[order.ib_order_id] = order.order_id
+
+    def _commit(
+        self,
+        order: Order,
+        type_: OrderEventType,
+        execution: Execution | None = None,
+        error: IbError | None = None,
+    ) -> None:
+        self._index(order)
+        self._store.save_order(order)
+        self.journal.append(type_, order, execution, error)

@@ -1,0 +1,38 @@
+"""One token bucket that every message to TWS passes (IB allows 50 messages/s per client)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+
+class TokenBucket:
+    """`rate` tokens per second, at most `burst` saved up; `acquire` waits for a token.
+
+    Waiters are served in arrival order (an asyncio.Lock is fair), so a burst of requests is
+    spread evenly instead of starving anyone.
+    """
+
+    def __init__(self, rate: float = 45.0, burst: int = 10) -> None:
+        if rate <= 0 or burst < 1:
+            raise ValueError("rate must be > 0 and burst >= 1")
+        self.rate = rate
+        self.burst = burst
+        self._tokens = float(burst)
+        self._stamp = time.monotonic()
+        self._lock = asyncio.Lock()
+        self.sent = 0
+
+    def _refill(self) -> None:
+        now = time.monotonic()
+        self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+        self._stamp = now
+
+    async def acquire(self) -> None:
+        async with self._lock:
+            self._refill()
+            if self._tokens < 1:
+                await asyncio.sleep((1 - self._tokens) / self.rate)
+                self._refill()
+            self._tokens -= 1
+            self.sent += 1

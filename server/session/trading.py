@@ -1,0 +1,389 @@
+"""Placing, modifying and cancelling orders: idempotent by request_id, never reusing an id.
+
+A request_id is claimed before anything is sent: a retry with the same key (also while the
+first call is still running, also after a server restart) returns the first order and never
+sends a second one. The key travels in IB's orderRef so orders can be matched after a
+reconnect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from ..domain import errors
+from ..domain.model import (
+    Bracket,
+    ComboLeg,
+    Contract,
+    Order,
+    OrderPreview,
+    OrderSpec,
+    OrderStatus,
+    OrderType,
+    TimeInForce,
+)
+from .broker_session import BrokerSession
+from .gateway import IbOrderRequest
+from .jsoncodec import to_jsonable
+from .orders import ORDER_REF_PREFIX
+
+
+@dataclasses.dataclass(frozen=True)
+class Placed:
+    order: Order | None
+    bracket_orders: tuple[Order, ...] = ()
+    preview: OrderPreview | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Modification:
+    quantity: Decimal | None = None
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    trailing_amount: Decimal | None = None
+    trailing_percent: Decimal | None = None
+    time_in_force: TimeInForce | None = None
+
+
+def fingerprint(*parts: Any) -> str:
+    text = json.dumps(to_jsonable(list(parts)), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class Trader:
+    def __init__(self, session: BrokerSession) -> None:
+        self.session = session
+        self._inflight: dict[str, asyncio.Future[Any]] = {}
+        self._resolved: dict[Contract, Contract] = {}
+
+    # --- idempotency ----------------------------------------------------------------------------
+
+    async def _once(self, request_id: str, method: str, print_: str, run: Any) -> Any:
+        """Run `run()` once per request_id; a retry gets the first outcome."""
+        if request_id in self._inflight:
+            return await asyncio.shield(self._inflight[request_id])
+        known = self.session.store.find_request(request_id)
+        if known is not None:
+            k_method, k_print, result = known
+            if (k_method, k_print) != (method, print_):
+                raise errors.Conflict(
+                    f"request_id {request_id!r} was already used for a different {k_method}"
+                )
+            return self._replay(result)
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._inflight[request_id] = fut
+        try:
+            value = await run()
+            fut.set_result(value)
+            return value
+        except BaseException as exc:
+            fut.set_exception(exc)
+            fut.exception()  # retrieved: a concurrent retry re-raises it
+            raise
+        finally:
+            del self._inflight[request_id]
+
+    def _claim(self, request_id: str, method: str, print_: str, result: str) -> None:
+        self.session.store.save_request(request_id, method, print_, result)
+
+    def _replay(self, result: str) -> Any:
+        ids = result.split(",") if result else []
+        orders = [self.session.orders.get(i) for i in ids]
+        found = [o for o in orders if o is not None]
+        if not found:
+            raise errors.OrderNotFound(f"orders {result} of this request are unknown")
+        first = found[0]
+        if first.status is OrderStatus.REJECTED and first.last_error:
+            raise errors.OrderRejected(first.last_error.message, ib_code=first.last_error.code)
+        return Placed(first, tuple(found[1:]))
+
+    # --- contracts ------------------------------------------------------------------------------
+
+    async def resolve_one(self, contract: Contract) -> Contract:
+        """The unique contract a spec names (con_id set); combos get every leg resolved."""
+        if contract.is_combo:
+            return await self._resolve_combo(contract)
+        if contract in self._resolved:
+            return self._resolved[contract]
+        matches = await self.session.contract_details(contract)
+        if not matches:
+            raise errors.ContractNotFound(f"no contract matches {describe(contract)}")
+        if len(matches) > 1:
+            raise errors.AmbiguousContract(
+                f"{len(matches)} contracts match {describe(contract)}; give con_id or more fields"
+            )
+        resolved = matches[0].contract
+        self._resolved[contract] = resolved
+        return resolved
+
+    async def _resolve_combo(self, combo: Contract) -> Contract:
+        legs = []
+        for i, leg in enumerate(combo.combo_legs):
+            con_id = leg.con_id
+            if not con_id and leg.contract is not None:
+                try:
+                    con_id = (await self.resolve_one(leg.contract)).con_id
+                except errors.BrokerError as exc:
+                    raise errors.InvalidArgument(
+                        f"contract.combo_legs[{i}].contract", exc.message
+                    ) from None
+            legs.append(ComboLeg(leg.ratio, leg.action, con_id, None, leg.exchange or "SMART"))
+        return dataclasses.replace(
+            combo,
+            exchange=combo.exchange or "SMART",
+            currency=combo.currency or "USD",
+            combo_legs=tuple(legs),
+        )
+
+    def _account(self, spec: OrderSpec) -> str:
+        accounts = self.session.accounts
+        if spec.account:
+            if spec.account not in accounts:
+                raise errors.InvalidArgument("order.account", f"{spec.account} is not managed")
+            return spec.account
+        if len(accounts) != 1:
+            raise errors.InvalidArgument(
+                "order.account", f"required: several accounts are managed ({','.join(accounts)})"
+            )
+        return accounts[0]
+
+    # --- place ----------------------------------------------------------------------------------
+
+    async def place(
+        self,
+        request_id: str,
+        contract: Contract,
+        spec: OrderSpec,
+        bracket: Bracket | None = None,
+        what_if: bool = False,
+    ) -> Placed:
+        print_ = fingerprint(contract, spec, bracket, what_if)
+
+        async def run() -> Placed:
+            self.session.require_trading()
+            account = self._account(spec)
+            resolved = await self.resolve_one(contract)
+            if what_if:
+                return Placed(None, preview=await self._what_if(resolved, spec, account))
+            return await self._place(request_id, print_, resolved, spec, account, bracket)
+
+        result: Placed = await self._once(request_id, "PlaceOrder", print_, run)
+        return result
+
+    async def _what_if(self, contract: Contract, spec: OrderSpec, account: str) -> OrderPreview:
+        ib_id = self.session.allocate_ib_order_id()
+        fut = self.session.orders.expect_preview(ib_id)
+        request = dataclasses.replace(to_ib(spec, account, ""), what_if=True)
+        await self.session.send(self.session.gateway.place_order, ib_id, contract, request)
+        return await self._await(fut, "what-if order")
+
+    async def _place(
+        self,
+        request_id: str,
+        print_: str,
+        contract: Contract,
+        spec: OrderSpec,
+        account: str,
+        bracket: Bracket | None,
+    ) -> Placed:
+        children = bracket_children(spec, bracket, f"ikb-oca:{request_id}") if bracket else []
+        now = datetime.now(UTC)
+        parent = self._new_order(request_id, contract, spec, account, now)
+        kids = [
+            dataclasses.replace(
+                self._new_order(f"{request_id}#{i + 1}", contract, child, account, now),
+                parent_order_id=parent.order_id,
+            )
+            for i, child in enumerate(children)
+        ]
+        self._claim(request_id, "PlaceOrder", print_, ",".join(o.order_id for o in [parent, *kids]))
+        book = self.session.orders
+        all_orders = [parent, *kids]
+        acks = []
+        for i, order in enumerate(all_orders):
+            book.add(order)
+            acks.append(book.expect_ack(order.ib_order_id))
+            request = to_ib(order.spec, account, ORDER_REF_PREFIX + order.request_id)
+            if order is not parent:
+                request = dataclasses.replace(request, parent_ib_order_id=parent.ib_order_id)
+            request = dataclasses.replace(request, transmit=i == len(all_orders) - 1)
+            await self.session.send(
+                self.session.gateway.place_order, order.ib_order_id, contract, request
+            )
+        results = [await self._await(fut, "order acknowledgement") for fut in acks]
+        return Placed(results[0], tuple(results[1:]))
+
+    def _new_order(
+        self, request_id: str, contract: Contract, spec: OrderSpec, account: str, now: datetime
+    ) -> Order:
+        return Order(
+            order_id=self.session.store.new_order_id(request_id),
+            request_id=request_id,
+            contract=contract,
+            spec=dataclasses.replace(spec, account=account),
+            account=account,
+            status=OrderStatus.PENDING_SUBMIT,
+            created=now,
+            updated=now,
+            ib_order_id=self.session.allocate_ib_order_id(),
+        )
+
+    async def _await(self, fut: asyncio.Future[Any], what: str) -> Any:
+        try:
+            return await asyncio.wait_for(asyncio.shield(fut), self.session.config.order_timeout)
+        except TimeoutError:
+            raise errors.DeadlineExceeded(
+                f"TWS did not answer the {what} within {self.session.config.order_timeout}s; "
+                "retry with the same request_id to get its state"
+            ) from None
+
+    # --- modify and cancel ----------------------------------------------------------------------
+
+    def _open_order(self, order_id: str) -> Order:
+        order = self.session.orders.get(order_id)
+        if order is None:
+            raise errors.OrderNotFound(f"no order {order_id!r}")
+        if order.status.is_terminal:
+            raise errors.OrderRejected(
+                f"order {order_id} is {order.status.value} and can no longer change"
+            )
+        return order
+
+    async def modify(self, request_id: str, order_id: str, change: Modification) -> Order:
+        print_ = fingerprint(order_id, change)
+
+        async def run() -> Placed:
+            self.session.require_trading()
+            order = self._open_order(order_id)
+            spec = apply_modification(order.spec, change)
+            self._claim(request_id, "ModifyOrder", print_, order.order_id)
+            fut = self.session.orders.expect_ack(order.ib_order_id)
+            request = to_ib(spec, order.account, ORDER_REF_PREFIX + order.request_id)
+            await self.session.send(
+                self.session.gateway.place_order, order.ib_order_id, order.contract, request
+            )
+            acked: Order = await self._await(fut, "modification")
+            current = self.session.orders.get(order_id) or acked
+            updated = dataclasses.replace(current, spec=spec)
+            self.session.orders.replace(updated)
+            return Placed(updated)
+
+        placed: Placed = await self._once(request_id, "ModifyOrder", print_, run)
+        assert placed.order is not None
+        return self.session.orders.get(placed.order.order_id) or placed.order
+
+    async def cancel(self, request_id: str, order_id: str) -> Order:
+        print_ = fingerprint(order_id)
+
+        async def run() -> Placed:
+            self.session.require_ready()
+            order = self.session.orders.get(order_id)
+            if order is None:
+                raise errors.OrderNotFound(f"no order {order_id!r}")
+            self._claim(request_id, "CancelOrder", print_, order.order_id)
+            if order.status.is_terminal:
+                return Placed(order)
+            fut = self.session.orders.expect_ack(order.ib_order_id)
+            await self.session.send(self.session.gateway.cancel_order, order.ib_order_id)
+            return Placed(await self._await(fut, "cancel"))
+
+        placed: Placed = await self._once(request_id, "CancelOrder", print_, run)
+        assert placed.order is not None
+        return self.session.orders.get(placed.order.order_id) or placed.order
+
+    async def cancel_all(self, request_id: str) -> list[str]:
+        async def run() -> list[str]:
+            self.session.require_ready()
+            open_ids = [o.order_id for o in self.session.orders.open_orders()]
+            await self.session.send(self.session.gateway.req_global_cancel)
+            return open_ids
+
+        if request_id in self._inflight:
+            return list(await asyncio.shield(self._inflight[request_id]))
+        known = self.session.store.find_request(request_id)
+        if known is not None:
+            return [i for i in known[2].split(",") if i]
+        ids: list[str] = await self._once(request_id, "CancelAllOrders", "", run)
+        self._claim(request_id, "CancelAllOrders", "", ",".join(ids))
+        return ids
+
+
+# --- pure helpers -----------------------------------------------------------------------------
+
+
+def describe(contract: Contract) -> str:
+    parts = [contract.sec_type.value if contract.sec_type else "", contract.symbol]
+    if contract.con_id:
+        parts.append(f"con_id {contract.con_id}")
+    if contract.last_trade_date:
+        parts.append(contract.last_trade_date)
+    if contract.strike is not None:
+        parts.append(str(contract.strike))
+    if contract.right:
+        parts.append(contract.right.value)
+    return " ".join(p for p in parts if p)
+
+
+def to_ib(spec: OrderSpec, account: str, order_ref: str) -> IbOrderRequest:
+    aux = spec.stop_price
+    if spec.order_type.is_trailing:
+        aux = spec.trailing_amount
+    return IbOrderRequest(
+        action=spec.action,
+        quantity=spec.quantity,
+        order_type=spec.order_type.value,
+        limit_price=spec.limit_price,
+        aux_price=aux,
+        trailing_percent=spec.trailing_percent if spec.order_type.is_trailing else None,
+        tif=spec.time_in_force.value,
+        account=account,
+        order_ref=order_ref,
+        oca_group=spec.oca_group,
+        outside_rth=spec.outside_regular_hours,
+    )
+
+
+def bracket_children(parent: OrderSpec, bracket: Bracket, oca: str) -> list[OrderSpec]:
+    """Take-profit and stop-loss exits of `parent`, one-cancels-all in group `oca`."""
+    exit_action = parent.action.opposite
+    children = []
+    if bracket.take_profit_limit_price is not None:
+        children.append(
+            OrderSpec(
+                action=exit_action,
+                quantity=parent.quantity,
+                order_type=OrderType.LIMIT,
+                limit_price=bracket.take_profit_limit_price,
+                time_in_force=TimeInForce.GTC,
+                account=parent.account,
+                oca_group=oca,
+            )
+        )
+    if bracket.stop_loss_stop_price is not None:
+        stop_limit = bracket.stop_loss_limit_price is not None
+        children.append(
+            OrderSpec(
+                action=exit_action,
+                quantity=parent.quantity,
+                order_type=OrderType.STOP_LIMIT if stop_limit else OrderType.STOP,
+                stop_price=bracket.stop_loss_stop_price,
+                limit_price=bracket.stop_loss_limit_price,
+                time_in_force=TimeInForce.GTC,
+                account=parent.account,
+                oca_group=oca,
+            )
+        )
+    return children
+
+
+def apply_modification(spec: OrderSpec, change: Modification) -> OrderSpec:
+    updates = {k: v for k, v in dataclasses.asdict(change).items() if v is not None}
+    if not updates:
+        raise errors.InvalidArgument("order_id", "nothing to modify: every field is empty")
+    return dataclasses.replace(spec, **updates)
