@@ -91,6 +91,19 @@ class OrderRequest:
     what_if: bool = False
     order_combo_leg_prices: tuple[Decimal | None, ...] = ()
     smart_combo_routing_params: tuple[tuple[str, str], ...] = field(default=())
+    # Added for the codec (read from placeOrder, echoed in openOrder); defaults = IB's unset.
+    good_after_time: str = ""
+    good_till_date: str = ""
+    algo_strategy: str = ""  # e.g. "Adaptive"; "" = none
+    algo_params: tuple[tuple[str, str], ...] = ()
+    hidden: bool = False
+    display_size: int = 0
+    all_or_none: bool = False
+    min_qty: int | None = None
+    oca_type: int = 0
+    trigger_method: int = 0
+    cash_qty: Decimal | None = None
+    model_code: str = ""
 
 
 @dataclass(frozen=True)
@@ -152,3 +165,18 @@ class Fill:
     commission: Decimal
     commission_currency: str = "USD"
     realized_pnl: Decimal | None = None  # None = unset (sent as UNSET_DOUBLE)
+
+
+@dataclass(frozen=True)
+class HistoricalBar:
+    """One bar of a historicalData reply; ``date`` is already formatted as the request asked
+    (formatDate 1: "YYYYMMDD HH:MM:SS tz" or "YYYYMMDD" for daily bars; 2: epoch seconds)."""
+
+    date: str
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: Decimal
+    wap: Decimal
+    count: int
