@@ -100,6 +100,7 @@ def main(argv: Sequence[str]) -> int:
         level=getattr(logging, config.server.log_level, logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger("ibapi").setLevel(logging.WARNING)  # it logs every message it sends
     try:
         asyncio.run(serve(config, args.sim_seed if args.sim else None))
     except OSError as exc:

@@ -42,7 +42,7 @@ class TwsSettings:
     reconnect_initial_delay: float = 1.0
     reconnect_max_delay: float = 30.0
     messages_per_second: float = 45.0
-    message_burst: int = 10
+    message_burst: int = 4
     market_data_type: int = 1
 
 
@@ -162,8 +162,12 @@ def validate(config: Config) -> None:
     ):
         if getattr(t, name) <= 0:
             raise ConfigError(f"tws.{name}: must be positive")
-    if t.messages_per_second > 50:
-        raise ConfigError("tws.messages_per_second: IB allows at most 50 messages per second")
+    if t.message_burst < 1:
+        raise ConfigError("tws.message_burst: must be at least 1")
+    if t.messages_per_second + t.message_burst >= 50:
+        raise ConfigError(
+            "tws.messages_per_second + tws.message_burst must stay below IB's 50 messages/s"
+        )
     if t.market_data_type not in (1, 2, 3, 4):
         raise ConfigError("tws.market_data_type: 1 live, 2 frozen, 3 delayed, 4 delayed-frozen")
     host, _, port = config.server.listen.rpartition(":")

@@ -20,5 +20,5 @@ class SessionConfig:
     reconnect_initial_delay: float = 1.0
     reconnect_max_delay: float = 30.0
     messages_per_second: float = 45.0
-    message_burst: int = 10
+    message_burst: int = 4
     market_data_type: int = 1  # 1 live, 3 delayed (TWS falls back to delayed when not entitled)

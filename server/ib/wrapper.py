@@ -1,0 +1,365 @@
+"""The EWrapper of the bridge: copies each ibapi callback into an immutable event for the loop.
+
+Rules (DESIGN.md, "Bridge"): every callback builds one event from its arguments and hands it to
+the event loop with `loop.call_soon_threadsafe(sink, event)`. No state, no locks, no futures.
+A callback never raises: a failure to convert is logged and the callback's event is dropped.
+Callbacks run on the decoder thread, and may run on others (ibapi reports some client-side
+errors from the thread that sent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, tzinfo
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from ibapi.commission_and_fees_report import CommissionAndFeesReport as IbCommissionReport
+from ibapi.contract import Contract as IbContract
+from ibapi.contract import ContractDetails as IbContractDetails
+from ibapi.execution import Execution as IbExecution
+from ibapi.order import Order as IbOrder
+from ibapi.order_state import OrderState as IbOrderState
+from ibapi.wrapper import EWrapper
+
+from ..domain.model import MarketDataType
+from ..session.gateway import (
+    AccountDownloadEnd,
+    AccountSummaryEnd,
+    AccountSummaryEvent,
+    AccountValueEvent,
+    ConnectionClosed,
+    ContractDetailsEnd,
+    ContractDetailsEvent,
+    CurrentTime,
+    ErrorEvent,
+    ExecutionsEnd,
+    IbEvent,
+    ManagedAccounts,
+    MarketDataTypeEvent,
+    NextValidId,
+    OpenOrderEnd,
+    OpenOrderEvent,
+    OptionChainEnd,
+    OptionChainEvent,
+    OrderStatusEvent,
+    PortfolioEvent,
+    PositionEnd,
+    PositionEvent,
+    TickOptionComputation,
+    TickPrice,
+    TickSize,
+    TickSnapshotEnd,
+    TickString,
+)
+from . import convert
+
+logger = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., None])
+
+
+def _guarded(method: F) -> F:
+    """Log and swallow any exception of a callback: ibapi must never see one."""
+
+    @functools.wraps(method)
+    def guarded(self: EventWrapper, *args: Any) -> None:
+        try:
+            method(self, *args)
+        except Exception:
+            logger.exception("ibapi callback %s failed; its event is dropped", method.__name__)
+
+    return guarded  # type: ignore[return-value]
+
+
+def _fill_price(price: float, filled: Decimal) -> Decimal | None:
+    """IB sends 0 as the average/last fill price while nothing is filled."""
+    if not filled:
+        return None
+    return convert.float_to_decimal(price)
+
+
+class EventWrapper(EWrapper):  # type: ignore[misc]
+    """Turns ibapi callbacks into `IbEvent`s on the event loop (see the module docstring)."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        sink: Callable[[IbEvent], None],
+        tws_time_zone: tzinfo = UTC,
+    ) -> None:
+        super().__init__()
+        self._loop = loop
+        self._sink = sink
+        self._tws_tz = tws_time_zone
+
+    def _post(self, event: IbEvent) -> None:
+        try:
+            self._loop.call_soon_threadsafe(self._sink, event)
+        except RuntimeError:  # the loop is closed: nobody is listening any more
+            logger.debug("event loop closed; dropped %s", type(event).__name__)
+
+    # --- connection ---------------------------------------------------------------------------
+
+    @_guarded
+    def connectAck(self) -> None:
+        pass
+
+    @_guarded
+    def connectionClosed(self) -> None:
+        self._post(ConnectionClosed("connection closed"))
+
+    @_guarded
+    def nextValidId(self, orderId: int) -> None:
+        self._post(NextValidId(int(orderId)))
+
+    @_guarded
+    def managedAccounts(self, accountsList: str) -> None:
+        accounts = tuple(a.strip() for a in accountsList.split(",") if a.strip())
+        self._post(ManagedAccounts(accounts))
+
+    @_guarded
+    def error(
+        self,
+        reqId: int,
+        errorTime: int,
+        errorCode: int,
+        errorString: str,
+        advancedOrderRejectJson: str = "",
+    ) -> None:
+        self._post(
+            ErrorEvent(int(reqId), int(errorCode), errorString, advancedOrderRejectJson or "")
+        )
+
+    @_guarded
+    def currentTime(self, time: int) -> None:
+        self._post(CurrentTime(datetime.fromtimestamp(int(time), UTC)))
+
+    # --- contracts ----------------------------------------------------------------------------
+
+    @_guarded
+    def contractDetails(self, reqId: int, contractDetails: IbContractDetails) -> None:
+        self._post(ContractDetailsEvent(int(reqId), convert.details_from_ib(contractDetails)))
+
+    @_guarded
+    def bondContractDetails(self, reqId: int, contractDetails: IbContractDetails) -> None:
+        self._post(ContractDetailsEvent(int(reqId), convert.details_from_ib(contractDetails)))
+
+    @_guarded
+    def contractDetailsEnd(self, reqId: int) -> None:
+        self._post(ContractDetailsEnd(int(reqId)))
+
+    @_guarded
+    def securityDefinitionOptionParameter(
+        self,
+        reqId: int,
+        exchange: str,
+        underlyingConId: int,
+        tradingClass: str,
+        multiplier: str,
+        expirations: Any,
+        strikes: Any,
+    ) -> None:
+        chain = convert.option_chain_from_ib(
+            exchange, underlyingConId, tradingClass, multiplier, expirations, strikes
+        )
+        self._post(OptionChainEvent(int(reqId), chain))
+
+    @_guarded
+    def securityDefinitionOptionParameterEnd(self, reqId: int) -> None:
+        self._post(OptionChainEnd(int(reqId)))
+
+    # --- orders -------------------------------------------------------------------------------
+
+    @_guarded
+    def openOrder(
+        self, orderId: int, contract: IbContract, order: IbOrder, orderState: IbOrderState
+    ) -> None:
+        self._post(
+            OpenOrderEvent(
+                ib_order_id=int(orderId),
+                perm_id=int(order.permId),
+                client_id=int(order.clientId),
+                parent_ib_order_id=int(order.parentId),
+                contract=convert.contract_from_ib(contract),
+                action=convert.action_from_ib(order.action),
+                quantity=convert.decimal_or_zero(order.totalQuantity),
+                order_type=order.orderType,
+                limit_price=convert.float_to_decimal(order.lmtPrice),
+                aux_price=convert.float_to_decimal(order.auxPrice),
+                account=order.account,
+                order_ref=order.orderRef or "",
+                status=orderState.status,
+                preview=convert.preview_from_ib(orderState) if order.whatIf else None,
+            )
+        )
+
+    @_guarded
+    def openOrderEnd(self) -> None:
+        self._post(OpenOrderEnd())
+
+    @_guarded
+    def orderStatus(
+        self,
+        orderId: int,
+        status: str,
+        filled: Decimal,
+        remaining: Decimal,
+        avgFillPrice: float,
+        permId: int,
+        parentId: int,
+        lastFillPrice: float,
+        clientId: int,
+        whyHeld: str,
+        mktCapPrice: float,
+    ) -> None:
+        filled_qty = convert.decimal_or_zero(filled)
+        self._post(
+            OrderStatusEvent(
+                ib_order_id=int(orderId),
+                status=status,
+                filled=filled_qty,
+                remaining=convert.decimal_or_zero(remaining),
+                avg_fill_price=_fill_price(avgFillPrice, filled_qty),
+                perm_id=int(permId),
+                parent_ib_order_id=int(parentId),
+                last_fill_price=_fill_price(lastFillPrice, filled_qty),
+                client_id=int(clientId),
+                why_held=whyHeld or "",
+            )
+        )
+
+    @_guarded
+    def execDetails(self, reqId: int, contract: IbContract, execution: IbExecution) -> None:
+        self._post(convert.execution_from_ib(int(reqId), contract, execution, self._tws_tz))
+
+    @_guarded
+    def execDetailsEnd(self, reqId: int) -> None:
+        self._post(ExecutionsEnd(int(reqId)))
+
+    @_guarded
+    def commissionAndFeesReport(self, commissionAndFeesReport: IbCommissionReport) -> None:
+        self._post(convert.commission_from_ib(commissionAndFeesReport))
+
+    # --- market data --------------------------------------------------------------------------
+
+    @_guarded
+    def tickPrice(self, reqId: int, tickType: int, price: float, attrib: Any) -> None:
+        value = convert.float_to_decimal(price)
+        if value is not None:
+            self._post(TickPrice(reqId, tickType, value))
+
+    @_guarded
+    def tickSize(self, reqId: int, tickType: int, size: Decimal) -> None:
+        value = convert.decimal_or_none(size)
+        if value is not None:  # tickPrice without a size reports an unset one
+            self._post(TickSize(reqId, tickType, value))
+
+    @_guarded
+    def tickString(self, reqId: int, tickType: int, value: str) -> None:
+        self._post(TickString(int(reqId), int(tickType), value))
+
+    @_guarded
+    def tickGeneric(self, reqId: int, tickType: int, value: float) -> None:
+        pass  # no generic ticks are requested; the domain has no place for them
+
+    @_guarded
+    def tickReqParams(
+        self, tickerId: int, minTick: float, bboExchange: str, snapshotPermissions: int
+    ) -> None:
+        pass
+
+    @_guarded
+    def tickOptionComputation(
+        self,
+        reqId: int,
+        tickType: int,
+        tickAttrib: int,
+        impliedVol: float | None,
+        delta: float | None,
+        optPrice: float | None,
+        pvDividend: float | None,
+        gamma: float | None,
+        vega: float | None,
+        theta: float | None,
+        undPrice: float | None,
+    ) -> None:
+        greeks = convert.greeks_from_ib(
+            impliedVol, delta, optPrice, pvDividend, gamma, vega, theta, undPrice
+        )
+        self._post(TickOptionComputation(int(reqId), int(tickType), greeks))
+
+    @_guarded
+    def tickSnapshotEnd(self, reqId: int) -> None:
+        self._post(TickSnapshotEnd(int(reqId)))
+
+    @_guarded
+    def marketDataType(self, reqId: int, marketDataType: int) -> None:
+        self._post(MarketDataTypeEvent(int(reqId), MarketDataType(int(marketDataType))))
+
+    # --- account ------------------------------------------------------------------------------
+
+    @_guarded
+    def updateAccountValue(self, key: str, val: str, currency: str, accountName: str) -> None:
+        self._post(AccountValueEvent(accountName, key, val, currency))
+
+    @_guarded
+    def updatePortfolio(
+        self,
+        contract: IbContract,
+        position: Decimal,
+        marketPrice: float,
+        marketValue: float,
+        averageCost: float,
+        unrealizedPNL: float,
+        realizedPNL: float,
+        accountName: str,
+    ) -> None:
+        self._post(
+            PortfolioEvent(
+                account=accountName,
+                contract=convert.contract_from_ib(contract),
+                position=convert.decimal_or_zero(position),
+                market_price=convert.float_to_decimal(marketPrice),
+                market_value=convert.float_to_decimal(marketValue),
+                average_cost=convert.float_to_decimal(averageCost),
+                unrealized_pnl=convert.float_to_decimal(unrealizedPNL),
+                realized_pnl=convert.float_to_decimal(realizedPNL),
+            )
+        )
+
+    @_guarded
+    def updateAccountTime(self, timeStamp: str) -> None:
+        pass
+
+    @_guarded
+    def accountDownloadEnd(self, accountName: str) -> None:
+        self._post(AccountDownloadEnd(accountName))
+
+    @_guarded
+    def position(
+        self, account: str, contract: IbContract, position: Decimal, avgCost: float
+    ) -> None:
+        self._post(
+            PositionEvent(
+                account=account,
+                contract=convert.contract_from_ib(contract),
+                position=convert.decimal_or_zero(position),
+                average_cost=convert.decimal_or_zero(avgCost),
+            )
+        )
+
+    @_guarded
+    def positionEnd(self) -> None:
+        self._post(PositionEnd())
+
+    @_guarded
+    def accountSummary(self, reqId: int, account: str, tag: str, value: str, currency: str) -> None:
+        self._post(AccountSummaryEvent(int(reqId), account, tag, value, currency))
+
+    @_guarded
+    def accountSummaryEnd(self, reqId: int) -> None:
+        self._post(AccountSummaryEnd(int(reqId)))
