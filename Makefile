@@ -18,8 +18,7 @@ proto: $(STAMP)                  ## regenerate the Python code beside protos/
 
 lint: $(STAMP)                   ## ruff, mypy and buf lint
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check server client simulator tests bench scripts protos/ibkr_broker/cli.py
-	$(VENV)/bin/mypy server client
+	scripts/typecheck.sh
 	$(VENV)/bin/buf lint
 
 bench: $(STAMP)                  ## run the benchmarks and print their figures

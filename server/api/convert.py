@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from ibkr_broker.v1 import (
@@ -84,6 +84,7 @@ SUBSCRIPTION_STATES = {
     m.SubscriptionState.INTERRUPTED: market_data_pb2.SUBSCRIPTION_STATE_INTERRUPTED,
 }
 MAX_LEGS = 8
+UNSPECIFIED: Any = 0  # the zero value of every enum
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -189,7 +190,7 @@ def leg_from_proto(msg: contract_pb2.ComboLeg, field: str) -> m.ComboLeg:
 def contract_to_proto(c: m.Contract) -> contract_pb2.Contract:
     return contract_pb2.Contract(
         con_id=c.con_id,
-        security_type=SEC_TYPES_OUT.get(c.sec_type, 0) if c.sec_type else 0,
+        security_type=SEC_TYPES_OUT[c.sec_type] if c.sec_type else UNSPECIFIED,
         symbol=c.symbol,
         exchange=c.exchange,
         primary_exchange=c.primary_exchange,
@@ -199,7 +200,7 @@ def contract_to_proto(c: m.Contract) -> contract_pb2.Contract:
         multiplier=c.multiplier,
         last_trade_date=c.last_trade_date,
         strike=_dec(c.strike),
-        right=RIGHTS_OUT.get(c.right, 0) if c.right else 0,
+        right=RIGHTS_OUT[c.right] if c.right else UNSPECIFIED,
         combo_legs=[
             contract_pb2.ComboLeg(
                 con_id=leg.con_id,
@@ -453,7 +454,7 @@ def quote_to_proto(q: m.Quote) -> market_data_pb2.Quote:
         low=_dec(q.low),
         close=_dec(q.close),
         last_trade_time=_ts(q.last_trade_time),
-        market_data_type=q.market_data_type.value,
+        market_data_type=UNSPECIFIED + q.market_data_type.value,
         greeks=market_data_pb2.OptionGreeks(
             implied_volatility=_dec(g.implied_volatility),
             delta=_dec(g.delta),

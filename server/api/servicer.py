@@ -33,7 +33,7 @@ from . import validate as v
 from .errors import to_status
 
 log = logging.getLogger(__name__)
-F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+F = TypeVar("F", bound=Callable[..., Any])
 
 MAX_STREAM_CONTRACTS = 500
 MAX_BATCH = 500
@@ -65,7 +65,7 @@ def streaming(method: F) -> F:
         self: BrokerServicer, request: Any, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[Any]:
         try:
-            async for item in method(self, request, context):  # type: ignore[attr-defined]
+            async for item in method(self, request, context):
                 yield item
         except errors.BrokerError as exc:
             await context.abort_with_status(to_status(exc))

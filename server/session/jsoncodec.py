@@ -49,8 +49,9 @@ def from_jsonable(tp: Any, data: Any) -> Any:
         _key, val = typing.get_args(tp)
         return {k: from_jsonable(val, v) for k, v in data.items()}
     if dataclasses.is_dataclass(tp):
-        hints = _hints(tp)  # type: ignore[arg-type]
-        return tp(**{k: from_jsonable(hints[k], v) for k, v in data.items() if k in hints})
+        hints = _hints(typing.cast(type, tp))
+        factory: Any = tp
+        return factory(**{k: from_jsonable(hints[k], v) for k, v in data.items() if k in hints})
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         return tp(data)
     if tp is Decimal:

@@ -11,6 +11,7 @@ import asyncio
 import dataclasses
 import logging
 from datetime import UTC, datetime
+from typing import Any
 
 from ..domain import errors
 from ..domain.model import (
@@ -237,7 +238,8 @@ class OrderBook:
         return True
 
     def fail_pending(self, make_error: type[errors.BrokerError], message: str) -> None:
-        for fut in [*self._acks.values(), *self._previews.values()]:
+        futures: list[asyncio.Future[Any]] = [*self._acks.values(), *self._previews.values()]
+        for fut in futures:
             if not fut.done():
                 fut.set_exception(make_error(message))
 

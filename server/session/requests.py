@@ -47,7 +47,11 @@ class RequestRegistry:
         loop = asyncio.get_running_loop()
         pending: Pending[Any] = Pending(rid, what, loop.create_future())
         self._pending[rid] = pending
-        pending.future.add_done_callback(lambda _f, rid=rid: self._pending.pop(rid, None))
+
+        def forget(_future: asyncio.Future[Any]) -> None:
+            self._pending.pop(rid, None)
+
+        pending.future.add_done_callback(forget)
         return pending
 
     def get(self, req_id: int) -> Pending[Any] | None:

@@ -181,7 +181,8 @@ class Trader:
         fut = self.session.orders.expect_preview(ib_id)
         request = dataclasses.replace(to_ib(spec, account, ""), what_if=True)
         await self.session.send(self.session.gateway.place_order, ib_id, contract, request)
-        return await self._await(fut, "what-if order")
+        preview: OrderPreview = await self._await(fut, "what-if order")
+        return preview
 
     async def _place(
         self,
