@@ -1,0 +1,105 @@
+"""Account replies (reqAccountUpdates, reqPositions, reqAccountSummary, reqAccountUpdatesMulti,
+reqPnL) built from the exchange's ledger and the market's marks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from decimal import Decimal
+
+from . import responses as rsp
+from .exchange import Exchange
+from .ledger import ZERO
+
+CENT = Decimal("0.01")
+# Account values that are not money: reported without a currency, as IB does.
+_PLAIN = frozenset({"Cushion", "Leverage", "DayTradesRemaining"})
+# ib_async's accountSummary() default tags, also IB's documented list.
+SUMMARY_TAGS = (
+    "AccountType", "NetLiquidation", "TotalCashValue", "SettledCash", "AccruedCash",
+    "BuyingPower", "EquityWithLoanValue", "GrossPositionValue", "InitMarginReq",
+    "MaintMarginReq", "AvailableFunds", "ExcessLiquidity", "Cushion", "FullInitMarginReq",
+    "FullMaintMarginReq", "FullAvailableFunds", "FullExcessLiquidity", "Leverage",
+    "DayTradesRemaining",
+)  # fmt: skip
+
+
+def money(v: Decimal) -> str:
+    return str(v.quantize(CENT))
+
+
+def account_values(ex: Exchange) -> list[tuple[str, str, str]]:
+    """(key, value, currency) for every account value."""
+    out: list[tuple[str, str, str]] = [
+        ("AccountCode", ex.account, ""),
+        ("AccountType", "INDIVIDUAL", ""),
+        ("AccountReady", "true", ""),
+        ("Currency", "USD", "USD"),
+        ("RealCurrency", "USD", "USD"),
+    ]
+    for key, value in ex.ledger.values(ex.market.mark).items():
+        if key in _PLAIN:
+            out.append((key, str(value), ""))
+        else:
+            out.append((key, money(value), "USD"))
+            if key in ("NetLiquidation", "TotalCashValue", "CashBalance", "UnrealizedPnL",
+                       "RealizedPnL", "StockMarketValue", "OptionMarketValue"):
+                out.append((key if key != "TotalCashValue" else "TotalCashBalance",
+                            money(value), "BASE"))
+    return out
+
+
+def account_update_frames(ex: Exchange, con_ids: Iterable[int] | None = None,
+                          *, download_end: bool = False) -> list[bytes]:
+    """updateAccountValue for all values, updatePortfolio for ``con_ids`` (None = all), the
+    account time, and accountDownloadEnd when asked."""
+    acct = ex.account
+    frames = [rsp.update_account_value(k, v, c, acct) for k, v, c in account_values(ex)]
+    wanted = None if con_ids is None else set(con_ids)
+    for line in ex.ledger.portfolio(ex.market.mark):
+        if wanted is not None and line.instrument.con_id not in wanted:
+            continue
+        frames.append(rsp.update_portfolio(
+            line.instrument, line.position, line.market_price, line.market_value.quantize(CENT),
+            line.avg_cost, line.unrealized_pnl.quantize(CENT), line.realized_pnl.quantize(CENT),
+            acct))
+    frames.append(rsp.update_account_time(dt.datetime.now(dt.UTC).strftime("%H:%M")))
+    if download_end:
+        frames.append(rsp.account_download_end(acct))
+    return frames
+
+
+def position_frames(ex: Exchange, con_ids: Iterable[int] | None = None) -> list[bytes]:
+    wanted = None if con_ids is None else set(con_ids)
+    return [rsp.position(ex.account, p.instrument, p.quantity, p.avg_cost)
+            for p in ex.ledger.positions.values()
+            if wanted is None or p.instrument.con_id in wanted]
+
+
+def summary_frames(ex: Exchange, req_id: int, tags: Iterable[str]) -> list[bytes]:
+    values = {k: (v, c) for k, v, c in account_values(ex) if c != "BASE"}
+    out = []
+    for tag in tags:
+        if tag.startswith("$LEDGER"):
+            for key in ("CashBalance", "NetLiquidation", "UnrealizedPnL", "RealizedPnL",
+                        "StockMarketValue", "OptionMarketValue"):
+                v, _ = values[key]
+                out.append(rsp.account_summary(req_id, ex.account, key, v, "USD"))
+            continue
+        if tag in values:
+            v, c = values[tag]
+            out.append(rsp.account_summary(req_id, ex.account, tag, v, c))
+    return out
+
+
+def multi_frames(ex: Exchange, req_id: int, model_code: str) -> list[bytes]:
+    return [rsp.account_update_multi(req_id, ex.account, model_code, k, v, c)
+            for k, v, c in account_values(ex)]
+
+
+def pnl_frame(ex: Exchange, req_id: int) -> bytes:
+    values = ex.ledger.values(ex.market.mark)
+    unrealized = values["UnrealizedPnL"].quantize(CENT)
+    realized = ex.ledger.realized_pnl.quantize(CENT)
+    return rsp.pnl(req_id, unrealized + realized if (unrealized or realized) else ZERO,
+                   unrealized, realized)

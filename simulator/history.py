@@ -1,0 +1,77 @@
+"""reqHistoricalData: parse IB's duration / bar size / end time and format bars."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from .market import Bar
+from .model import HistoricalBar
+
+MAX_BARS = 2000
+
+_UNIT_SECONDS = {"S": 1, "D": 86_400, "W": 7 * 86_400, "M": 30 * 86_400, "Y": 365 * 86_400}
+_BAR_UNITS = {"sec": 1, "secs": 1, "min": 60, "mins": 60, "hour": 3600, "hours": 3600,
+              "day": 86_400, "days": 86_400, "week": 7 * 86_400, "weeks": 7 * 86_400,
+              "month": 30 * 86_400, "months": 30 * 86_400}
+
+
+class HistoryError(ValueError):
+    pass
+
+
+def duration_seconds(text: str) -> int:
+    m = re.fullmatch(r"\s*(\d+)\s*([SDWMY])\s*", text.upper())
+    if not m:
+        raise HistoryError(f"invalid duration {text!r}")
+    return int(m.group(1)) * _UNIT_SECONDS[m.group(2)]
+
+
+def bar_seconds(text: str) -> int:
+    m = re.fullmatch(r"\s*(\d+)\s*([a-z]+)\s*", text.lower())
+    if not m or m.group(2) not in _BAR_UNITS:
+        raise HistoryError(f"invalid bar size {text!r}")
+    return int(m.group(1)) * _BAR_UNITS[m.group(2)]
+
+
+def end_epoch(text: str, now: int) -> int:
+    """"" = now; "yyyymmdd hh:mm:ss[ tz]" or "yyyymmdd-hh:mm:ss" (taken as UTC)."""
+    t = text.strip()
+    if not t:
+        return now
+    t = t.replace("-", " ", 1)
+    parts = t.split()
+    try:
+        stamp = dt.datetime.strptime(" ".join(parts[:2]), "%Y%m%d %H:%M:%S")
+    except ValueError:
+        try:
+            stamp = dt.datetime.strptime(parts[0], "%Y%m%d")
+        except ValueError as exc:
+            raise HistoryError(f"invalid end date {text!r}") from exc
+    return int(stamp.replace(tzinfo=dt.UTC).timestamp())
+
+
+def format_bar_time(epoch: int, bar_secs: int, format_date: int) -> str:
+    if format_date == 2:
+        return str(epoch)
+    stamp = dt.datetime.fromtimestamp(epoch, dt.UTC)
+    if bar_secs >= 86_400:
+        return stamp.strftime("%Y%m%d")
+    return stamp.strftime("%Y%m%d %H:%M:%S") + " UTC"
+
+
+def to_historical(bars: list[Bar], bar_secs: int, format_date: int) -> list[HistoricalBar]:
+    return [HistoricalBar(date=format_bar_time(b.time, bar_secs, format_date), open=b.open,
+                          high=b.high, low=b.low, close=b.close, volume=b.volume, wap=b.wap,
+                          count=b.count) for b in bars]
+
+
+def range_text(epoch: int) -> str:
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y%m%d %H:%M:%S") + " UTC"
+
+
+def bar_count(duration: str, bar_size: str) -> tuple[int, int]:
+    """(number of bars, seconds per bar), capped at MAX_BARS."""
+    d = duration_seconds(duration)
+    b = bar_seconds(bar_size)
+    return max(1, min(MAX_BARS, d // b)), b

@@ -1,0 +1,376 @@
+"""One TWS API connection: handshake, framing, pacing, batched writes, request dispatch.
+
+The session holds only per-connection state (client id, subscriptions). Orders, executions and
+the account live in the server's exchange, so they survive reconnects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from . import requests as rq
+from . import responses as rsp
+from .events import AccountChanged, Event, Executed, OrderChanged, OrderError
+from .feeds import MarketDataSub
+from .handlers import HANDLERS
+from .wire import (
+    CodecError,
+    FrameError,
+    FrameReader,
+    HandshakeError,
+    RequestError,
+    encode_handshake_reply,
+    parse_handshake_prefix,
+)
+
+if TYPE_CHECKING:
+    from .server import SimulatorServer
+
+log = logging.getLogger(__name__)
+
+SERVER_VERSION = 178
+MAX_MALFORMED = 20  # malformed requests tolerated before the connection is closed
+HIGH_WATER = 256 * 1024
+LOW_WATER = 64 * 1024
+
+FARM_NOTICES = (
+    (2104, "Market data farm connection is OK:usfarm"),
+    (2106, "HMDS data farm connection is OK:ushmds"),
+    (2158, "Sec-def data farm connection is OK:secdefnj"),
+)
+
+
+class Session(asyncio.Protocol):
+    """The server side of one client connection."""
+
+    def __init__(self, server: SimulatorServer) -> None:
+        self.server = server
+        self.transport: asyncio.Transport | None = None
+        self.peer: Any = None
+        self.state = "handshake"  # -> "await_start" -> "running" -> "closed"
+        self.server_version = 0
+        self.client_id: int | None = None
+        self._hs_buf = bytearray()
+        self._reader = FrameReader()
+        self._out: list[bytes] = []
+        self._flush_scheduled = False
+        self._delayed: deque[tuple[float, bytes]] = deque()
+        self._delay_timer: asyncio.TimerHandle | None = None
+        self.paused = False
+        self.malformed = 0
+        self._rate_window = 0.0
+        self._rate_count = 0
+        self._rate_warned = False
+        self._tick_budget = 0.0
+        self._tick_budget_time = time.monotonic()
+        # subscriptions
+        self.market_data_type = 1
+        self.mkt: dict[int, MarketDataSub] = {}
+        self.account_updates = False
+        self.positions = False
+        self.summaries: dict[int, tuple[str, ...]] = {}
+        self.multi: dict[int, str] = {}
+        self.pnl: set[int] = set()
+        self.auto_open_orders = False
+        self.messages_sent = 0
+
+    # -- asyncio.Protocol --------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.peer = transport.get_extra_info("peername")
+        transport.set_write_buffer_limits(high=HIGH_WATER, low=LOW_WATER)
+        self.server._session_opened(self)
+        log.debug("connection from %s", self.peer)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.state != "closed":
+            log.info("client %s (%s) disconnected: %s", self.client_id, self.peer, exc or "eof")
+        self.state = "closed"
+        if self._delay_timer is not None:
+            self._delay_timer.cancel()
+        self.server._session_closed(self)
+
+    def pause_writing(self) -> None:
+        self.paused = True
+
+    def resume_writing(self) -> None:
+        self.paused = False
+
+    def data_received(self, data: bytes) -> None:
+        if self.state == "closed":
+            return
+        try:
+            if self.state == "handshake":
+                data = self._handshake(data)
+                if not data:
+                    return
+            frames = self._reader.feed(data)
+        except (HandshakeError, FrameError) as exc:
+            log.warning("closing %s: %s", self.peer, exc)
+            self.server.stats.protocol_errors += 1
+            self.close()
+            return
+        for fields in frames:
+            if self.state == "closed":
+                return
+            self._on_message(fields)
+
+    # -- handshake and start -----------------------------------------------------------------
+
+    def _handshake(self, data: bytes) -> bytes:
+        self._hs_buf += data
+        parsed = parse_handshake_prefix(self._hs_buf)
+        if parsed is None:
+            return b""
+        consumed, lo, hi, _options = parsed
+        if lo > SERVER_VERSION:
+            log.warning("refusing %s: client needs server version >= %d", self.peer, lo)
+            self.close()
+            return b""
+        self.server_version = min(hi, SERVER_VERSION)
+        if self.server_version < SERVER_VERSION:
+            log.warning("client %s speaks at most %d; messages are laid out for %d",
+                        self.peer, hi, SERVER_VERSION)
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d %H:%M:%S") + " UTC"
+        self._write_now(encode_handshake_reply(self.server_version, stamp))
+        self.state = "await_start"
+        rest = bytes(self._hs_buf[consumed:])
+        self._hs_buf.clear()
+        return rest
+
+    def _start(self, req: rq.StartApi) -> None:
+        if self.server.client_in_use(req.client_id, self):
+            log.warning("client id %d already in use: refusing %s", req.client_id, self.peer)
+            self.server.stats.client_id_in_use += 1
+            self.send(rsp.error(-1, 326, "Unable to connect as the client id is already in use. "
+                                         "Retry with a unique client id."))
+            self.close_after_flush()
+            return
+        self.client_id = req.client_id
+        self.state = "running"
+        self.server.exchange.subscribe(self.on_exchange_event)
+        ex = self.server.exchange
+        self.send(rsp.next_valid_id(ex.next_order_id(req.client_id)))
+        self.send(rsp.managed_accounts([ex.account]))
+        for code, text in FARM_NOTICES:
+            self.send(rsp.error(-1, code, text))
+        for snap in ex.open_orders(req.client_id):  # TWS re-reports open orders on connect
+            self.send(rsp.open_order(snap))
+            self.send(rsp.order_status(snap))
+        log.info("client %d connected from %s (version %d)", req.client_id, self.peer,
+                 self.server_version)
+
+    # -- requests ----------------------------------------------------------------------------
+
+    def _on_message(self, fields: list[str]) -> None:
+        stats = self.server.stats
+        stats.messages_received += 1
+        self._pace()
+        try:
+            req = rq.parse_request(fields)
+        except RequestError as exc:
+            self._bad_request(exc)
+            return
+        name = type(req).__name__
+        stats.requests[name] += 1
+        if self.state == "await_start":
+            if isinstance(req, rq.StartApi):
+                self._start(req)
+            else:
+                log.warning("%s sent %s before startApi: ignored", self.peer, name)
+            return
+        if isinstance(req, rq.StartApi):
+            self.send(rsp.error(-1, 321, "Error validating request.-'a0' : cause - "
+                                         "the API is already started"))
+            return
+        handler: Callable[[Session, Any], None] | None = HANDLERS.get(type(req))
+        if handler is None:
+            self.send(rsp.error(-1, 321, f"Error validating request: {name} not supported"))
+            return
+        try:
+            handler(self, req)
+        except CodecError:
+            raise
+        except Exception:
+            log.exception("handler for %s failed (client %s)", name, self.client_id)
+            stats.handler_errors += 1
+            self.send(rsp.error(getattr(req, "req_id", -1), 320,
+                                f"Server error when reading an API client request: {name}"))
+
+    def _bad_request(self, exc: RequestError) -> None:
+        stats = self.server.stats
+        stats.malformed += 1
+        self.malformed += 1
+        log.warning("client %s sent a bad request: %s", self.client_id, exc)
+        if self.state != "running":
+            self.close()
+            return
+        req_id = exc.req_id if exc.req_id is not None else -1
+        self.send(rsp.error(req_id, 320, f"Server error when reading an API client request: "
+                                         f"{exc.reason}"))
+        if self.malformed > MAX_MALFORMED:
+            log.warning("closing client %s: too many malformed requests", self.client_id)
+            self.close_after_flush()
+
+    def _pace(self) -> None:
+        limit = self.server.config.max_msg_rate
+        if not limit:
+            return
+        now = time.monotonic()
+        if now - self._rate_window >= 1.0:
+            self._rate_window = now
+            self._rate_count = 0
+            self._rate_warned = False
+        self._rate_count += 1
+        if self._rate_count > limit and not self._rate_warned:
+            self._rate_warned = True
+            self.server.stats.pacing_violations += 1
+            log.warning("client %s exceeded %d messages/s", self.client_id, limit)
+            self.send(rsp.error(-1, 100, f"Max rate of messages per second has been exceeded:"
+                                         f"max={limit} rec={self._rate_count} (1)"))
+            if self.server.config.disconnect_on_pacing:
+                self.close_after_flush()
+
+    # -- exchange events ---------------------------------------------------------------------
+
+    def on_exchange_event(self, ev: Event) -> None:
+        if self.state != "running":
+            return
+        if isinstance(ev, AccountChanged):
+            self.on_account_changed(ev.con_ids)
+            return
+        if isinstance(ev, OrderError):
+            if ev.client_id == self.client_id:
+                self.send(rsp.error(ev.order_id, ev.code, ev.message))
+            return
+        snap = ev.snapshot
+        mine = snap.client_id == self.client_id
+        if not mine and not (self.client_id == 0 and self.auto_open_orders):
+            return
+        if isinstance(ev, OrderChanged):
+            self.send(rsp.open_order(snap))
+            if snap.what_if is None:
+                self.send(rsp.order_status(snap))
+        elif isinstance(ev, Executed) and mine:
+            for fill in ev.fills:
+                self.send(rsp.exec_details(-1, fill))
+            self.send(rsp.open_order(snap))
+            self.send(rsp.order_status(snap))
+            for fill in ev.fills:
+                self.send(rsp.commission_report(fill))
+
+    def on_account_changed(self, con_ids: tuple[int, ...]) -> None:
+        from . import account_msgs as am
+
+        ex = self.server.exchange
+        if self.account_updates:
+            self.send_many(am.account_update_frames(ex, con_ids))
+        if self.positions:
+            self.send_many(am.position_frames(ex, con_ids))
+        for req_id, tags in self.summaries.items():
+            self.send_many(am.summary_frames(ex, req_id, tags))
+        for req_id, model in self.multi.items():
+            self.send_many(am.multi_frames(ex, req_id, model))
+        for req_id in self.pnl:
+            self.send(am.pnl_frame(ex, req_id))
+
+    # -- market data -------------------------------------------------------------------------
+
+    def on_step(self) -> None:
+        """Send the ticks that changed in this market step (skipped while the client lags)."""
+        if self.state != "running" or not self.mkt or self.paused:
+            return
+        limit = self.server.config.max_tick_rate
+        if limit:
+            now = time.monotonic()
+            self._tick_budget = min(float(limit), self._tick_budget
+                                    + (now - self._tick_budget_time) * limit)
+            self._tick_budget_time = now
+            if self._tick_budget <= 0:
+                return
+        market = self.server.market
+        frames: list[bytes] = []
+        for sub in self.mkt.values():
+            frames += sub.frames(market)
+        if frames:
+            self._tick_budget -= len(frames)
+            self.server.stats.ticks_sent += len(frames)
+            self.send_many(frames)
+
+    def drop_market_data(self) -> None:
+        self.mkt.clear()
+
+    # -- output ------------------------------------------------------------------------------
+
+    def send(self, frame: bytes) -> None:
+        if self.state == "closed":
+            return
+        self._out.append(frame)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def send_many(self, frames: list[bytes]) -> None:
+        if not frames or self.state == "closed":
+            return
+        self._out.extend(frames)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        if not self._out or self.transport is None or self.state == "closed":
+            self._out.clear()
+            return
+        data = b"".join(self._out)
+        self.messages_sent += len(self._out)
+        self._out.clear()
+        delay = self.server.delay_ms / 1000.0
+        if delay > 0 or self._delayed:
+            loop = asyncio.get_running_loop()
+            self._delayed.append((loop.time() + delay, data))
+            if self._delay_timer is None:
+                self._delay_timer = loop.call_at(self._delayed[0][0], self._release_delayed)
+            return
+        self._write_now(data)
+
+    def _release_delayed(self) -> None:
+        self._delay_timer = None
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        while self._delayed and self._delayed[0][0] <= now:
+            self._write_now(self._delayed.popleft()[1])
+        if self._delayed and self.state != "closed":
+            self._delay_timer = loop.call_at(self._delayed[0][0], self._release_delayed)
+
+    def _write_now(self, data: bytes) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
+
+    def close(self) -> None:
+        """Close now (pending output is discarded)."""
+        self.state = "closed"
+        self._out.clear()
+        self.server.exchange.unsubscribe(self.on_exchange_event)
+        if self.transport is not None:
+            self.transport.abort()
+
+    def close_after_flush(self) -> None:
+        """Send what is queued, then close."""
+        self._flush()
+        self.state = "closed"
+        self.server.exchange.unsubscribe(self.on_exchange_event)
+        if self.transport is not None:
+            self.transport.close()
+
+    def now_epoch(self) -> int:
+        return int(time.time())
