@@ -41,6 +41,7 @@ from .store import Store
 
 log = logging.getLogger(__name__)
 
+JOURNAL_BLOCK = 1000
 FIRST_REQ_ID = 2_000_000_000  # far above IB order ids: errors carry either in the same field
 SUMMARY_TAGS = (
     "NetLiquidation,TotalCashValue,BuyingPower,AvailableFunds,ExcessLiquidity,"
@@ -60,10 +61,10 @@ class BrokerSession:
         self.last_session_error: IbError | None = None
         self.bucket = TokenBucket(config.messages_per_second, config.message_burst)
         self.requests = RequestRegistry(FIRST_REQ_ID)
-        self.journal = OrderJournal(
-            int(store.get_meta("journal_sequence", "0")),
-            on_append=lambda seq: store.set_meta("journal_sequence", str(seq)),
-        )
+        # Sequences are reserved in blocks so a restart continues above every number handed
+        # out, without a write per event.
+        self._journal_reserved = int(store.get_meta("journal_sequence", "0"))
+        self.journal = OrderJournal(self._journal_reserved, on_append=self._reserve_sequence)
         self.orders = OrderBook(store, self.journal)
         self.market_data = MarketDataHub(
             self.requests.next_id, self._send_mkt_data, self._cancel_mkt_data
@@ -80,6 +81,11 @@ class BrokerSession:
         self._positions: Pending[Any] | None = None
         self._stopping = False
         gateway.set_event_sink(self._on_event)
+
+    def _reserve_sequence(self, sequence: int) -> None:
+        if sequence >= self._journal_reserved:
+            self._journal_reserved = sequence + JOURNAL_BLOCK
+            self.store.set_meta("journal_sequence", str(self._journal_reserved))
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -101,6 +107,7 @@ class BrokerSession:
                 await self._run_task
         await self.gateway.disconnect()
         self._set_state(ConnectionState.DISCONNECTED)
+        self.orders.flush()
         self.store.close()
 
     async def _run(self) -> None:

@@ -14,13 +14,24 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
+_PLAIN = (str, int, float, bool, type(None))
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def to_jsonable(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    """JSON-ready form of a domain value (on the order-save path: kept cheap)."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    names = _FIELD_NAMES.get(kind)
+    if names is None and dataclasses.is_dataclass(value):
+        names = _FIELD_NAMES[kind] = tuple(f.name for f in dataclasses.fields(value))
+    if names is not None:
+        return {name: to_jsonable(getattr(value, name)) for name in names}
+    if kind is Decimal:
+        return str(value)
     if isinstance(value, enum.Enum):
         return value.value
-    if isinstance(value, Decimal):
-        return str(value)
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, (tuple, list)):

@@ -62,6 +62,8 @@ class OrderBook:
         self._by_ib_id: dict[int, str] = {}
         self._by_request: dict[str, str] = {}
         self._exec_owner: dict[str, str] = {}  # exec_id -> order_id
+        self._dirty: dict[str, Order] = {}
+        self._flush_scheduled = False
         self._acks: dict[int, asyncio.Future[Order]] = {}
         self._previews: dict[int, asyncio.Future[OrderPreview]] = {}
         for order in store.load_orders():
@@ -274,5 +276,21 @@ class OrderBook:
         error: IbError | None = None,
     ) -> None:
         self._index(order)
-        self._store.save_order(order)
+        if type_ is OrderEventType.CREATED:
+            self._store.save_order(order)  # the identity is durable before TWS sees the order
+        else:
+            self._dirty[order.order_id] = order
+            if not self._flush_scheduled:
+                self._flush_scheduled = True
+                asyncio.get_running_loop().call_soon(self.flush)
         self.journal.append(type_, order, execution, error)
+
+    def flush(self) -> None:
+        """Write changed orders; changes within one loop iteration are written once."""
+        self._flush_scheduled = False
+        if not self._dirty:
+            return
+        with self._store.transaction():
+            for order in self._dirty.values():
+                self._store.save_order(order)
+        self._dirty.clear()

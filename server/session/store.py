@@ -6,8 +6,10 @@ Order ids are never reused: the high-water mark is written before an id is sent 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 from ..domain.model import Order
@@ -39,17 +41,37 @@ class Store:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        self._meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+        self._depth = 0
 
     def close(self) -> None:
         self._db.close()
 
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group writes into one commit (nested uses join the outer transaction)."""
+        if self._depth == 0:
+            self._db.execute("BEGIN")
+        self._depth += 1
+        try:
+            yield
+        except BaseException:
+            self._depth -= 1
+            if self._depth == 0:
+                self._db.execute("ROLLBACK")
+                self._meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+            raise
+        self._depth -= 1
+        if self._depth == 0:
+            self._db.execute("COMMIT")
+
     # --- meta ---------------------------------------------------------------------------------
 
     def get_meta(self, key: str, default: str = "") -> str:
-        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return str(row[0]) if row else default
+        return str(self._meta.get(key, default))
 
     def set_meta(self, key: str, value: str) -> None:
+        self._meta[key] = value
         self._db.execute(
             "INSERT INTO meta(key, value) VALUES(?, ?) "
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value",

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
-import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -30,7 +29,6 @@ from ..domain.model import (
 )
 from .broker_session import BrokerSession
 from .gateway import IbOrderRequest
-from .jsoncodec import to_jsonable
 from .orders import ORDER_REF_PREFIX
 
 
@@ -52,8 +50,8 @@ class Modification:
 
 
 def fingerprint(*parts: Any) -> str:
-    text = json.dumps(to_jsonable(list(parts)), sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()
+    """A digest of a request's content (frozen dataclasses have a deterministic repr)."""
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
 class Trader:
@@ -195,21 +193,22 @@ class Trader:
     ) -> Placed:
         children = bracket_children(spec, bracket, f"ikb-oca:{request_id}") if bracket else []
         now = datetime.now(UTC)
-        parent = self._new_order(request_id, contract, spec, account, now)
-        kids = [
-            dataclasses.replace(
-                self._new_order(f"{request_id}#{i + 1}", contract, child, account, now),
-                parent_order_id=parent.order_id,
-            )
-            for i, child in enumerate(children)
-        ]
-        self._claim(request_id, "PlaceOrder", print_, ",".join(o.order_id for o in [parent, *kids]))
         book = self.session.orders
-        all_orders = [parent, *kids]
-        acks = []
+        with self.session.store.transaction():  # ids, key and orders durable in one commit
+            parent = self._new_order(request_id, contract, spec, account, now)
+            kids = [
+                dataclasses.replace(
+                    self._new_order(f"{request_id}#{i + 1}", contract, child, account, now),
+                    parent_order_id=parent.order_id,
+                )
+                for i, child in enumerate(children)
+            ]
+            all_orders = [parent, *kids]
+            self._claim(request_id, "PlaceOrder", print_, ",".join(o.order_id for o in all_orders))
+            for order in all_orders:
+                book.add(order)
+        acks = [book.expect_ack(order.ib_order_id) for order in all_orders]
         for i, order in enumerate(all_orders):
-            book.add(order)
-            acks.append(book.expect_ack(order.ib_order_id))
             request = to_ib(order.spec, account, ORDER_REF_PREFIX + order.request_id)
             if order is not parent:
                 request = dataclasses.replace(request, parent_ib_order_id=parent.ib_order_id)
