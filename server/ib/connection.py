@@ -271,6 +271,10 @@ class Link:
             self.close("decoder thread failed")
         finally:
             self.close("decoder stopped")
+            with contextlib.suppress(queue.Empty):  # make room for a reader waiting to put
+                while True:
+                    self._batches.get_nowait()
+            self._threads[0].join(2.0)  # the reader ends once the socket is shut down
             try:
                 self._on_end(self)
             except Exception:

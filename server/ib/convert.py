@@ -333,8 +333,8 @@ def parse_ib_time(text: str, default_tz: tzinfo = UTC) -> datetime:
     """
     text = text.strip()
     if len(text) == 8 and text.isdigit():  # a bare date: its midnight
-        day = datetime.strptime(text, "%Y%m%d")
-        return day.replace(tzinfo=default_tz).astimezone(UTC)
+        midnight = datetime.strptime(text, "%Y%m%d")
+        return midnight.replace(tzinfo=default_tz).astimezone(UTC)
     if text.isdigit() and 9 <= len(text) <= 13:
         seconds = int(text)
         if seconds > 10**11:  # milliseconds

@@ -85,6 +85,7 @@ class IbGateway:
         self._queue_batches = queue_batches
         self._server_version = 0
         self._link: Link | None = None
+        self._last_link: Link | None = None  # the newest link, also after it ended
         self._client: Any = None  # ibapi EClient of the open link
         self._send_errors = _SendErrors()
         self._pending: asyncio.Task[Handshake] | None = None
@@ -131,13 +132,17 @@ class IbGateway:
     def _open(
         self, loop: asyncio.AbstractEventLoop, shake: Handshake, host: str, port: int, cid: int
     ) -> None:
-        link = Link(
-            shake,
-            self._on_link_end,
-            name=f"ib-{cid}",
-            send_timeout=self._send_timeout,
-            queue_batches=self._queue_batches,
-        )
+        try:
+            link = Link(
+                shake,
+                self._on_link_end,
+                name=f"ib-{cid}",
+                send_timeout=self._send_timeout,
+                queue_batches=self._queue_batches,
+            )
+        except OSError as exc:
+            shake.sock.close()
+            raise Unavailable(f"cannot set up the TWS socket: {exc}") from exc
         wrapper = EventWrapper(loop, functools.partial(self._on_link_event, link), self._tws_tz)
         link.decoder = Decoder(wrapper, shake.server_version)
         client = EClient(self._send_errors)
@@ -157,7 +162,7 @@ class IbGateway:
         except RuntimeError as exc:  # cannot start a thread
             link.close_unstarted(f"cannot start the reader threads: {exc}")
             raise Unavailable(f"cannot start the TWS reader threads: {exc}") from exc
-        self._link, self._client = link, client
+        self._link, self._last_link, self._client = link, link, client
         self._server_version = shake.server_version
         logger.info(
             "connected to TWS at %s:%d (client id %d, server version %d, time %s)",
@@ -170,12 +175,13 @@ class IbGateway:
 
     async def disconnect(self) -> None:
         pending = self._pending
-        if pending is not None:
+        if pending is not None:  # a connect in its handshake: abort it, its socket is closed
             pending.cancel()
-        link = self._link
+            await asyncio.wait({pending}, timeout=self._disconnect_timeout)
+        link = self._link or self._last_link
         if link is None:
             return
-        link.close("disconnect requested")
+        link.close("disconnect requested")  # no-op when it already ended
         try:
             await asyncio.wait_for(link.ended.wait(), self._disconnect_timeout)
         except TimeoutError:
@@ -229,7 +235,10 @@ class IbGateway:
             raise Unavailable("not connected to TWS")
         errors = self._send_errors.errors
         errors.clear()
-        send(client)
+        try:
+            send(client)
+        except OSError as exc:  # ibapi reports send failures as errors; this is a safety net
+            raise Unavailable(f"TWS connection lost while sending: {exc}") from exc
         if not errors:
             return
         code, message = errors[0]

@@ -75,6 +75,11 @@ def _guarded(method: F) -> F:
     return guarded  # type: ignore[return-value]
 
 
+def _id(value: int) -> int:
+    """An order/perm/client id; unset (possible from the protobuf decoder) -> 0."""
+    return convert.int_or_none(value) or 0
+
+
 def _fill_price(price: float, filled: Decimal) -> Decimal | None:
     """IB sends 0 as the average/last fill price while nothing is filled."""
     if not filled:
@@ -180,10 +185,10 @@ class EventWrapper(EWrapper):  # type: ignore[misc]
     ) -> None:
         self._post(
             OpenOrderEvent(
-                ib_order_id=int(orderId),
-                perm_id=int(order.permId),
-                client_id=int(order.clientId),
-                parent_ib_order_id=int(order.parentId),
+                ib_order_id=_id(orderId),
+                perm_id=_id(order.permId),
+                client_id=_id(order.clientId),
+                parent_ib_order_id=_id(order.parentId),
                 contract=convert.contract_from_ib(contract),
                 action=convert.action_from_ib(order.action),
                 quantity=convert.decimal_or_zero(order.totalQuantity),
@@ -219,15 +224,15 @@ class EventWrapper(EWrapper):  # type: ignore[misc]
         filled_qty = convert.decimal_or_zero(filled)
         self._post(
             OrderStatusEvent(
-                ib_order_id=int(orderId),
+                ib_order_id=_id(orderId),
                 status=status,
                 filled=filled_qty,
                 remaining=convert.decimal_or_zero(remaining),
                 avg_fill_price=_fill_price(avgFillPrice, filled_qty),
-                perm_id=int(permId),
-                parent_ib_order_id=int(parentId),
+                perm_id=_id(permId),
+                parent_ib_order_id=_id(parentId),
                 last_fill_price=_fill_price(lastFillPrice, filled_qty),
-                client_id=int(clientId),
+                client_id=_id(clientId),
                 why_held=whyHeld or "",
             )
         )
