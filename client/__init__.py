@@ -1,1 +1,74 @@
-"""Python client of the broker API: BrokerClient, BrokerAdapter, IBKRAdapter, the CLI."""
+"""Python client of the broker API: BrokerClient, BrokerAdapter, IBKRAdapter, the CLI.
+
+Needs grpcio and protobuf only (never ibapi, never the server). The pieces:
+
+- `BrokerClient` / `AsyncBrokerClient`: typed wrappers over the gRPC stub (protos in and out),
+  with deadlines, retries that reuse the request_id, and self-healing streams;
+- `stock`, `option`, `combo`, `contract`, `order_spec`, `bracket`: request builders;
+- `BrokerAdapter` / `IBKRAdapter`: the dict-in, dict-out interface for agents;
+- `AdapterManager`: adapters by name from config/broker_adapters.json;
+- `BrokerError` and its subclasses (see `errors`).
+"""
+
+import logging
+
+from .adapter import BrokerAdapter, IBKRAdapter
+from .aio import AsyncBrokerClient
+from .broker_client import BrokerClient
+from .config import ClientConfig
+from .contracts import combo, contract, option, stock
+from .errors import (
+    AmbiguousContractError,
+    AuthenticationError,
+    BrokerError,
+    ContractNotFoundError,
+    DeadlineExceededError,
+    DuplicateRequestError,
+    InvalidOrderError,
+    NotFoundError,
+    OrderNotFoundError,
+    OrderRejectedError,
+    OutOfRangeError,
+    PermissionDeniedError,
+    RateLimitedError,
+    UnavailableError,
+)
+from .manager import AdapterConfigError, AdapterManager, BrokerManager
+from .orders import bracket, order_from_dict, order_spec
+from .streams import StreamReconnected
+
+# A library logs, the application decides where to (the CLI shows them with --verbose).
+logging.getLogger("ibkr_broker.client").addHandler(logging.NullHandler())
+
+__all__ = [
+    "AdapterConfigError",
+    "AdapterManager",
+    "AmbiguousContractError",
+    "AsyncBrokerClient",
+    "AuthenticationError",
+    "BrokerAdapter",
+    "BrokerClient",
+    "BrokerError",
+    "BrokerManager",
+    "ClientConfig",
+    "ContractNotFoundError",
+    "DeadlineExceededError",
+    "DuplicateRequestError",
+    "IBKRAdapter",
+    "InvalidOrderError",
+    "NotFoundError",
+    "OrderNotFoundError",
+    "OrderRejectedError",
+    "OutOfRangeError",
+    "PermissionDeniedError",
+    "RateLimitedError",
+    "StreamReconnected",
+    "UnavailableError",
+    "bracket",
+    "combo",
+    "contract",
+    "option",
+    "order_from_dict",
+    "order_spec",
+    "stock",
+]

@@ -1,0 +1,277 @@
+"""BrokerClient: a typed, blocking wrapper over the generated BrokerServiceStub.
+
+    with BrokerClient() as client:                      # IBKR_BROKER_TARGET or 127.0.0.1:50051
+        print(client.status().connection_state)
+        spec = order_spec("buy", 10, "limit", limit_price=190)
+        response = client.place_order(stock("AAPL"), spec)
+        for item in client.order_events():              # re-opens itself after a drop
+            ...
+
+Unary calls get the default deadline (`timeout`), and are retried with backoff on UNAVAILABLE
+and RESOURCE_EXHAUSTED only. Mutating calls (place, modify, cancel, cancel all) carry a
+`request_id`, made once per call (uuid4) unless given, and the SAME id is sent on every retry,
+so a retry can never place a second order. Every gRPC error is raised as a BrokerError subclass
+(see `errors`); one from a mutating call carries its `request_id`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import grpc
+from google.protobuf.message import Message
+from ibkr_broker.v1 import account_pb2, contract_pb2, market_data_pb2, order_pb2
+from ibkr_broker.v1 import broker_service_pb2 as bs
+from ibkr_broker.v1.broker_service_pb2_grpc import BrokerServiceStub
+
+from . import requests
+from .config import ClientConfig
+from .errors import from_rpc_error
+from .streams import OrderEventTracker, QuoteTracker, ResumableStream
+
+log = logging.getLogger("ibkr_broker.client")
+
+QuoteStream = ResumableStream[bs.StreamQuotesResponse]
+OrderEventStream = ResumableStream[bs.StreamOrderEventsResponse]
+
+
+class BrokerClient:
+    """Blocking client of ibkr_broker.v1.BrokerService. Thread-safe; close() when done."""
+
+    def __init__(
+        self,
+        target: str | None = None,
+        *,
+        token: str | None = None,
+        ca_cert: str | None = None,
+        client_cert: str | None = None,
+        client_key: str | None = None,
+        timeout: float | None = None,
+        config: ClientConfig | None = None,
+    ) -> None:
+        base = config if config is not None else ClientConfig.from_env()
+        self.config = base.replace(
+            target=target,
+            token=token,
+            ca_cert=ca_cert,
+            client_cert=client_cert,
+            client_key=client_key,
+            timeout=timeout,
+        )
+        cfg = self.config
+        options = cfg.channel_options()
+        self._channel: Any = (
+            grpc.secure_channel(cfg.target, cfg.channel_credentials(), options=options)
+            if cfg.secure
+            else grpc.insecure_channel(cfg.target, options=options)
+        )
+        stub_class: Any = BrokerServiceStub  # generated code has no annotations
+        self._stub = stub_class(self._channel)
+        self._metadata = cfg.metadata()
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def __enter__(self) -> BrokerClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- the one place calls are made ----------------------------------------------------
+
+    def _unary(
+        self,
+        method: str,
+        request: Message,
+        timeout: float | None,
+        request_id: str | None = None,
+    ) -> Any:
+        """Call with the deadline; retry UNAVAILABLE / RESOURCE_EXHAUSTED with the same request."""
+        rpc = getattr(self._stub, method)
+        attempt = 0
+        while True:
+            try:
+                return rpc(request, timeout=timeout or self.config.timeout, metadata=self._metadata)
+            except grpc.RpcError as exc:
+                error = from_rpc_error(exc, request_id=request_id)
+                if not error.retryable or attempt >= self.config.retries:
+                    raise error from exc
+                delay = self.config.backoff_delay(attempt)
+                attempt += 1
+                log.warning(
+                    "%s failed (%s); retry %d/%d in %.2fs%s",
+                    method,
+                    error.one_line(),
+                    attempt,
+                    self.config.retries,
+                    delay,
+                    f" with the same request_id {request_id}" if request_id else "",
+                )
+                time.sleep(delay)
+
+    def _stream(self, method: str) -> Any:
+        rpc = getattr(self._stub, method)
+        return lambda request: rpc(request, metadata=self._metadata)
+
+    # --- queries -------------------------------------------------------------------------
+
+    def status(self, *, timeout: float | None = None) -> bs.GetStatusResponse:
+        """The server's TWS connection state, accounts, paper or live."""
+        result: bs.GetStatusResponse = self._unary("GetStatus", bs.GetStatusRequest(), timeout)
+        return result
+
+    def resolve_contract(
+        self, contract: contract_pb2.Contract | str, *, timeout: float | None = None
+    ) -> list[contract_pb2.ContractDetails]:
+        """Every contract matching a (possibly partial) spec; ContractNotFoundError if none."""
+        request = bs.ResolveContractRequest(contract=requests.as_contract(contract))
+        response: bs.ResolveContractResponse = self._unary("ResolveContract", request, timeout)
+        return list(response.matches)
+
+    def option_chain(
+        self, underlying: contract_pb2.Contract | str, *, timeout: float | None = None
+    ) -> bs.GetOptionChainResponse:
+        """Expiries, strikes and multipliers of an underlying (a symbol means a US stock)."""
+        request = bs.GetOptionChainRequest(underlying=requests.as_contract(underlying))
+        result: bs.GetOptionChainResponse = self._unary("GetOptionChain", request, timeout)
+        return result
+
+    def get_order(
+        self, order_id: str = "", *, request_id: str = "", timeout: float | None = None
+    ) -> order_pb2.Order:
+        """One order with its fills, by the server's order_id or by its request_id."""
+        if not order_id and not request_id:
+            raise ValueError("order_id or request_id is required")
+        request = bs.GetOrderRequest(order_id=order_id, request_id=request_id)
+        response: bs.GetOrderResponse = self._unary("GetOrder", request, timeout)
+        return response.order
+
+    def list_orders(
+        self,
+        filter: requests.OrderFilterArg = None,
+        account: str = "",
+        *,
+        page_size: int = 0,
+        timeout: float | None = None,
+    ) -> list[order_pb2.Order]:
+        """Orders, newest first: filter None/"all", "open" or "completed"; every page."""
+        orders: list[order_pb2.Order] = []
+        token = ""
+        while True:
+            request = bs.ListOrdersRequest(
+                filter=requests.order_filter(filter),
+                account=account,
+                page_size=page_size,
+                page_token=token,
+            )
+            response: bs.ListOrdersResponse = self._unary("ListOrders", request, timeout)
+            orders.extend(response.orders)
+            token = response.next_page_token
+            if not token:
+                return orders
+
+    def account(
+        self, account_id: str = "", *, timeout: float | None = None
+    ) -> list[account_pb2.AccountSummary]:
+        """Summary values of one account, or of every managed account."""
+        request = bs.GetAccountRequest(account_id=account_id)
+        response: bs.GetAccountResponse = self._unary("GetAccount", request, timeout)
+        return list(response.accounts)
+
+    def positions(
+        self, account_id: str = "", *, timeout: float | None = None
+    ) -> list[account_pb2.Position]:
+        request = bs.ListPositionsRequest(account_id=account_id)
+        response: bs.ListPositionsResponse = self._unary("ListPositions", request, timeout)
+        return list(response.positions)
+
+    def quote(
+        self, contract: contract_pb2.Contract | str, *, timeout: float | None = None
+    ) -> market_data_pb2.Quote:
+        request = bs.GetQuoteRequest(contract=requests.as_contract(contract))
+        response: bs.GetQuoteResponse = self._unary("GetQuote", request, timeout)
+        return response.quote
+
+    # --- commands (each with a request_id reused on retries) -----------------------------
+
+    def place_order(
+        self,
+        contract: contract_pb2.Contract | str,
+        spec: order_pb2.OrderSpec,
+        bracket: order_pb2.BracketSpec | None = None,
+        what_if: bool = False,
+        request_id: str | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> bs.PlaceOrderResponse:
+        """Place an order (optionally a bracket); what_if only previews margin and commission."""
+        rid = requests.request_id_or_new(request_id)
+        request = requests.place_order(requests.as_contract(contract), spec, bracket, what_if, rid)
+        result: bs.PlaceOrderResponse = self._unary("PlaceOrder", request, timeout, rid)
+        return result
+
+    def modify_order(
+        self,
+        order_id: str,
+        *,
+        quantity: object = None,
+        limit_price: object = None,
+        stop_price: object = None,
+        trailing_amount: object = None,
+        trailing_percent: object = None,
+        tif: str | None = None,
+        request_id: str | None = None,
+        timeout: float | None = None,
+    ) -> order_pb2.Order:
+        """Change a working order; only the values given change."""
+        rid = requests.request_id_or_new(request_id)
+        request = requests.modify_order(
+            order_id,
+            rid,
+            quantity=quantity,
+            limit_price=limit_price,
+            stop_price=stop_price,
+            trailing_amount=trailing_amount,
+            trailing_percent=trailing_percent,
+            tif=tif,
+        )
+        response: bs.ModifyOrderResponse = self._unary("ModifyOrder", request, timeout, rid)
+        return response.order
+
+    def cancel_order(
+        self, order_id: str, *, request_id: str | None = None, timeout: float | None = None
+    ) -> order_pb2.Order:
+        """Request cancellation; the order comes back PENDING_CANCEL, CANCELLED or FILLED."""
+        rid = requests.request_id_or_new(request_id)
+        request = bs.CancelOrderRequest(request_id=rid, order_id=requests.check_order_id(order_id))
+        response: bs.CancelOrderResponse = self._unary("CancelOrder", request, timeout, rid)
+        return response.order
+
+    def cancel_all_orders(
+        self, *, request_id: str | None = None, timeout: float | None = None
+    ) -> list[str]:
+        """Cancel every working order of the session; returns the ids being cancelled."""
+        rid = requests.request_id_or_new(request_id)
+        request = bs.CancelAllOrdersRequest(request_id=rid)
+        response: bs.CancelAllOrdersResponse = self._unary("CancelAllOrders", request, timeout, rid)
+        return list(response.order_ids)
+
+    # --- streams -------------------------------------------------------------------------
+
+    def stream_quotes(self, contracts: Iterable[contract_pb2.Contract | str]) -> QuoteStream:
+        """Live quotes (batches, statuses, heartbeats, and StreamReconnected after a drop)."""
+        tracker = QuoteTracker(requests.contracts_list(contracts))
+        return ResumableStream(self._stream("StreamQuotes"), tracker, self.config)
+
+    def order_events(self, resume_after_sequence: int = 0, account: str = "") -> OrderEventStream:
+        """Order events after `resume_after_sequence` (0 = live only), resumed across drops."""
+        if resume_after_sequence < 0:
+            raise ValueError("resume_after_sequence must be >= 0")
+        tracker = OrderEventTracker(resume_after_sequence, account)
+        return ResumableStream(self._stream("StreamOrderEvents"), tracker, self.config)
