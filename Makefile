@@ -4,13 +4,14 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+NODE_STAMP := tests/interop/node_modules/.installed
 
 .PHONY: run test proto lint bench clean venv gen-ts
 
 run: $(STAMP)                    ## serve the API against the embedded TWS simulator
 	$(VENV)/bin/ibkr-broker serve --sim
 
-test: $(STAMP)                   ## install everything and run every test
+test: $(STAMP) $(NODE_STAMP)     ## install everything and run every test
 	$(PY) -m pytest
 
 proto: $(STAMP)                  ## regenerate the Python code beside protos/
@@ -37,5 +38,13 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The interop test's Node.js gRPC client (Debian's nodejs and npm when the machine has none).
+$(NODE_STAMP): tests/interop/package.json tests/interop/package-lock.json
+	command -v node >/dev/null && command -v npm >/dev/null || \
+		(apt-get update -qq && apt-get install -y -qq nodejs npm)
+	cd tests/interop && npm ci --silent --no-audit --no-fund
+	touch $(NODE_STAMP)
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis \
+		tests/interop/node_modules .tools .lint gen

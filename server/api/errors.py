@@ -1,14 +1,14 @@
 """The one boundary from domain errors to gRPC statuses with a google.rpc.ErrorInfo.
 
-Only UNAVAILABLE and RESOURCE_EXHAUSTED are retryable; INVALID_ARGUMENT also carries a
-google.rpc.BadRequest naming the field.
+Only UNAVAILABLE and RESOURCE_EXHAUSTED are retryable, and carry a google.rpc.RetryInfo with a
+suggested delay; INVALID_ARGUMENT also carries a google.rpc.BadRequest naming the field.
 """
 
 from __future__ import annotations
 
 import grpc
-from google.protobuf import any_pb2
-from google.rpc import code_pb2, error_details_pb2, status_pb2  # type: ignore[import-untyped]
+from google.protobuf import any_pb2, duration_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from ..domain import errors
@@ -45,6 +45,9 @@ def to_status(error: errors.BrokerError) -> grpc.Status:
         metadata["field"] = error.field
     info = error_details_pb2.ErrorInfo(reason=error.reason, domain=DOMAIN, metadata=metadata)
     details = [_pack(info)]
+    if error.retryable:
+        delay = duration_pb2.Duration(seconds=1 if isinstance(error, errors.RateLimited) else 2)
+        details.append(_pack(error_details_pb2.RetryInfo(retry_delay=delay)))
     if isinstance(error, errors.InvalidArgument):
         violation = error_details_pb2.BadRequest.FieldViolation(
             field=error.field, description=error.message

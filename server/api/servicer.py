@@ -26,6 +26,7 @@ from ibkr_broker.v1 import (
 from ..domain import errors
 from ..domain.model import ConnectionState, IbError
 from ..session.broker_session import BrokerSession
+from ..session.journal import JournalGap
 from ..session.market_data import Subscriber
 from ..session.trading import Modification, Trader
 from . import convert as cv
@@ -243,12 +244,21 @@ class BrokerServicer(broker_service_pb2_grpc.BrokerServiceServicer):
         account = v.text("account", request.account, limit=32)
         journal = self.session.journal
         if request.resume_after_sequence > journal.last_sequence:
-            raise errors.InvalidArgument(
-                "resume_after_sequence",
-                f"{request.resume_after_sequence} is ahead of the last event "
-                f"({journal.last_sequence})",
+            raise JournalGap(
+                f"resume_after_sequence {request.resume_after_sequence} is ahead of the last "
+                f"event ({journal.last_sequence}): the server lost its journal; start afresh"
             )
         cursor = request.resume_after_sequence or journal.last_sequence
+        journal.since(cursor)  # OUT_OF_RANGE now when the resume point has left the window
+        # The first message tells a fresh subscriber where the stream starts, so it can resume
+        # from there without a gap even if the stream drops before the first event.
+        yield pb.StreamOrderEventsResponse(
+            sequence=cursor,
+            status=common_pb2.SessionStatus(
+                connection_state=cv.CONNECTION_STATES[self.session.state],
+                message=f"streaming order events after sequence {cursor}",
+            ),
+        )
         states: asyncio.Queue[tuple[ConnectionState, IbError | None]] = asyncio.Queue(maxsize=64)
 
         state_changed = asyncio.Event()
