@@ -192,8 +192,23 @@ def direct_place_latency(sim: SimulatorThread, n: int, rate: float, price: str) 
     return samples
 
 
+def grpc_floor(target: str, n: int, rate: float) -> list[float]:
+    """GetStatus round trips: what any gRPC call to this server costs, with no TWS work."""
+    with grpc.insecure_channel(target) as channel:
+        stub = broker_service_pb2_grpc.BrokerServiceStub(channel)
+        stub.GetStatus(pb.GetStatusRequest(), timeout=5)
+        samples = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            stub.GetStatus(pb.GetStatusRequest(), timeout=5)
+            samples.append((time.perf_counter() - t0) * 1000)
+            time.sleep(1 / rate)
+        return samples
+
+
 def bench_place(sim: SimulatorThread, target: str, n: int) -> dict[str, float]:
     rate = 40.0
+    floor = grpc_floor(target, n, rate)
     gw = gateway_place_latency(target, n, rate)
     with grpc.insecure_channel(target) as channel:
         price = far_limit_price(broker_service_pb2_grpc.BrokerServiceStub(channel))
@@ -203,6 +218,7 @@ def bench_place(sim: SimulatorThread, target: str, n: int) -> dict[str, float]:
         "direct_p50_ms": statistics.median(direct), "direct_p99_ms": pct(direct, 99),
     }
     result["p50_ratio"] = result["gateway_p50_ms"] / result["direct_p50_ms"]
+    result["grpc_floor_p50_ms"] = statistics.median(floor)
     return result
 
 
@@ -318,8 +334,8 @@ def main() -> int:
     p.add_argument("--orders", type=int, default=300)
     p.add_argument("--fanout-seconds", type=float, default=10.0)
     p.add_argument("--memory-seconds", type=float, default=60.0)
-    p.add_argument("--tick-interval", type=float, default=0.025,
-                   help="simulator step; 0.025 s gives about 1,000 ticks/s over 10 stocks")
+    p.add_argument("--tick-interval", type=float, default=0.04,
+                   help="simulator step; 0.04 s gives about 1,000 ticks/s over 10 stocks")
     p.add_argument("--only", choices=["place", "fanout", "memory"])
     args = p.parse_args()
     if args.quick:
@@ -334,7 +350,8 @@ def main() -> int:
             print(f"PlaceOrder ({args.orders} orders at 40/s): gateway p50 "
                   f"{r['gateway_p50_ms']:.2f} ms p99 {r['gateway_p99_ms']:.2f} ms | direct "
                   f"ibapi p50 {r['direct_p50_ms']:.2f} ms p99 {r['direct_p99_ms']:.2f} ms | "
-                  f"gateway/direct p50 {r['p50_ratio']:.2f}x (target <= 2x)")
+                  f"gateway/direct p50 {r['p50_ratio']:.2f}x (target <= 2x) | a bare gRPC "
+                  f"round trip (GetStatus) p50 {r['grpc_floor_p50_ms']:.2f} ms")
         if args.only in (None, "fanout"):
             for n in (1, 10, 100):
                 r = asyncio.run(fanout_round(target, sim, n, args.fanout_seconds, True))

@@ -24,7 +24,7 @@ from ibkr_broker.v1 import (
 )
 
 from ..domain import errors
-from ..domain.model import ConnectionState, IbError
+from ..domain.model import ConnectionState, IbError, Quote
 from ..session.broker_session import BrokerSession
 from ..session.journal import JournalGap
 from ..session.market_data import Subscriber
@@ -91,6 +91,7 @@ class BrokerServicer(broker_service_pb2_grpc.BrokerServiceServicer):
         self.trader = Trader(session)
         self.heartbeat_interval = heartbeat_interval
         self.draining = asyncio.Event()
+        self._quote_protos: dict[int, tuple[Quote, market_data_pb2.Quote]] = {}
 
     # --- status and contracts -------------------------------------------------------------------
 
@@ -380,7 +381,7 @@ class BrokerServicer(broker_service_pb2_grpc.BrokerServiceServicer):
                 for start in range(0, len(quotes), MAX_BATCH):
                     sequence += 1
                     batch = market_data_pb2.QuoteBatch(
-                        quotes=[cv.quote_to_proto(q) for q in quotes[start : start + MAX_BATCH]],
+                        quotes=[self._quote_proto(q) for q in quotes[start : start + MAX_BATCH]],
                         coalesced_updates=coalesced if start == 0 else 0,
                     )
                     yield pb.StreamQuotesResponse(sequence=sequence, quotes=batch)
@@ -393,6 +394,15 @@ class BrokerServicer(broker_service_pb2_grpc.BrokerServiceServicer):
                     )
         finally:
             await hub.unsubscribe(subscriber)
+
+    def _quote_proto(self, quote: Quote) -> market_data_pb2.Quote:
+        """The proto of a quote, converted once however many subscribers receive it."""
+        cached = self._quote_protos.get(quote.con_id)
+        if cached is not None and cached[0] is quote:
+            return cached[1]
+        proto = cv.quote_to_proto(quote)
+        self._quote_protos[quote.con_id] = (quote, proto)
+        return proto
 
     async def _wait_wake(self, wake: asyncio.Event) -> bool:
         if wake.is_set():

@@ -36,6 +36,7 @@ from .store import Store
 
 log = logging.getLogger(__name__)
 
+FLUSH_DELAY = 0.005  # seconds between an order change and its write (changes coalesce)
 ORDER_REF_PREFIX = "ikb:"  # orderRef = prefix + request_id: matches orders after a reconnect
 IB_STATUS = {
     "ApiPending": OrderStatus.PENDING_SUBMIT,
@@ -282,7 +283,8 @@ class OrderBook:
             self._dirty[order.order_id] = order
             if not self._flush_scheduled:
                 self._flush_scheduled = True
-                asyncio.get_running_loop().call_soon(self.flush)
+                # A moment later, so waiting callers are answered before the disk write.
+                asyncio.get_running_loop().call_later(FLUSH_DELAY, self.flush)
         self.journal.append(type_, order, execution, error)
 
     def flush(self) -> None:

@@ -31,6 +31,12 @@ class TokenBucket:
         self._stamp = now
 
     async def acquire(self) -> None:
+        if not self._lock.locked():  # fast path: a token is there and nobody is queued
+            self._refill()
+            if self._tokens >= 1:
+                self._tokens -= 1
+                self.sent += 1
+                return
         async with self._lock:
             self._refill()
             if self._tokens < 1:
