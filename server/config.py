@@ -53,10 +53,46 @@ class TradingSettings:
 
 
 @dataclass(frozen=True)
+class RiskLimits:
+    """Pre-trade limits; empty / 0 / () = no limit."""
+
+    max_order_quantity: str = ""  # decimal units per order
+    max_order_notional: str = ""  # decimal, quantity x latest price x multiplier
+    max_position: str = ""  # decimal units per contract, absolute, after the order
+    max_open_orders: int = 0
+    max_orders_per_minute: int = 0
+    allowed_security_types: tuple[str, ...] = ()  # e.g. ("STK", "OPT"); IB spelling
+    allowed_symbols: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TokenSettings:
+    """A bearer token: its name, role and the SHA-256 of the token (never the token)."""
+
+    name: str
+    role: str  # "read" | "trade" | "admin"
+    sha256: str  # hex digest of the token's UTF-8 bytes
+    risk: RiskLimits | None = None  # overrides of the server's limits for this token
+
+
+@dataclass(frozen=True)
+class SecuritySettings:
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    client_ca_file: str = ""  # set = mutual TLS: clients must present a certificate it signed
+    read_only: bool = False
+    allowed_clients: tuple[str, ...] = ()  # IP addresses or CIDR networks; empty = any
+    audit_log: str = ""  # path of the JSON-lines audit log; empty = <data_dir>/audit.jsonl
+    tokens: tuple[TokenSettings, ...] = ()
+
+
+@dataclass(frozen=True)
 class Config:
     server: ServerSettings = field(default_factory=ServerSettings)
     tws: TwsSettings = field(default_factory=TwsSettings)
     trading: TradingSettings = field(default_factory=TradingSettings)
+    security: SecuritySettings = field(default_factory=SecuritySettings)
+    risk: RiskLimits = field(default_factory=RiskLimits)
 
     def session_config(self) -> SessionConfig:
         t = self.tws
@@ -85,12 +121,24 @@ SECTIONS: dict[str, type[Any]] = {
     "server": ServerSettings,
     "tws": TwsSettings,
     "trading": TradingSettings,
+    "security": SecuritySettings,
+    "risk": RiskLimits,
 }
+ROLES = ("read", "trade", "admin")
 ENV_PREFIX = "IBKR_BROKER_"
 
 
 def _coerce(name: str, tp: Any, raw: Any, from_env: bool) -> Any:
     tp_name = tp if isinstance(tp, str) else tp.__name__
+    if tp_name == "tuple[str, ...]":
+        items = [p.strip() for p in str(raw).split(",") if p.strip()] if from_env else raw
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            raise ConfigError(f"{name}: expected a list of strings, got {raw!r}")
+        return tuple(items)
+    if tp_name == "tuple[TokenSettings, ...]":
+        if from_env:
+            raise ConfigError(f"{name}: tokens are configured in the file, not the environment")
+        return tuple(_token(f"{name}[{i}]", t) for i, t in enumerate(_list(name, raw)))
     try:
         if tp_name == "bool":
             if from_env:
@@ -121,6 +169,46 @@ def _coerce(name: str, tp: Any, raw: Any, from_env: bool) -> Any:
         raise ConfigError(f"{name}: expected {tp_name}, got {raw!r}") from None
 
 
+def _list(name: str, raw: Any) -> list[Any]:
+    if not isinstance(raw, list):
+        raise ConfigError(f"{name}: expected a list, got {raw!r}")
+    return raw
+
+
+def _token(name: str, raw: Any) -> TokenSettings:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{name}: expected a table with name, role and sha256")
+    known = {"name", "role", "sha256", "risk"}
+    unknown = set(raw) - known
+    if unknown:
+        raise ConfigError(f"{name}: unknown setting {sorted(unknown)[0]}")
+    for key in ("name", "role", "sha256"):
+        if not isinstance(raw.get(key), str) or not raw[key]:
+            raise ConfigError(f"{name}.{key}: required (a string)")
+    if raw["role"] not in ROLES:
+        raise ConfigError(f"{name}.role: {raw['role']!r} is not one of {', '.join(ROLES)}")
+    digest = raw["sha256"].lower()
+    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise ConfigError(f"{name}.sha256: not a hex SHA-256 digest (64 hex characters)")
+    risk = _section(f"{name}.risk", RiskLimits, raw["risk"], {}) if "risk" in raw else None
+    return TokenSettings(raw["name"], raw["role"], digest, risk)
+
+
+def _section(section: str, cls: type[Any], given: Mapping[str, Any], env: Mapping[str, str]) -> Any:
+    if not isinstance(given, Mapping):
+        raise ConfigError(f"[{section}] must be a table")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for key in given:
+        if key not in fields:
+            raise ConfigError(f"unknown setting {section}.{key}")
+    kwargs = {k: _coerce(f"{section}.{k}", fields[k].type, v, False) for k, v in given.items()}
+    for key, f in fields.items():
+        env_name = f"{ENV_PREFIX}{section}_{key}".upper()
+        if env_name in env:
+            kwargs[key] = _coerce(env_name, f.type, env[env_name], True)
+    return cls(**kwargs)
+
+
 def build(data: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Config:
     env = os.environ if env is None else env
     sections: dict[str, Any] = {}
@@ -130,17 +218,7 @@ def build(data: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Conf
         if not isinstance(values, Mapping):
             raise ConfigError(f"[{section}] must be a table")
     for section, cls in SECTIONS.items():
-        fields = {f.name: f for f in dataclasses.fields(cls)}
-        given = dict(data.get(section, {}))
-        for key in given:
-            if key not in fields:
-                raise ConfigError(f"unknown setting {section}.{key}")
-        kwargs = {k: _coerce(f"{section}.{k}", fields[k].type, v, False) for k, v in given.items()}
-        for key, f in fields.items():
-            env_name = f"{ENV_PREFIX}{section}_{key}".upper()
-            if env_name in env:
-                kwargs[key] = _coerce(env_name, f.type, env[env_name], True)
-        sections[section] = cls(**kwargs)
+        sections[section] = _section(section, cls, data.get(section, {}), env)
     config = Config(**sections)
     validate(config)
     return config

@@ -19,7 +19,7 @@ class GetStatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetStatusResponse(_message.Message):
-    __slots__ = ("connection_state", "server_version", "accounts", "paper_trading", "trading_enabled", "trading_disabled_reason", "tws_host", "tws_port", "client_id", "connect_time", "server_software_version")
+    __slots__ = ("connection_state", "server_version", "accounts", "paper_trading", "trading_enabled", "trading_disabled_reason", "tws_host", "tws_port", "client_id", "connect_time", "server_software_version", "kill_switch", "read_only")
     CONNECTION_STATE_FIELD_NUMBER: _ClassVar[int]
     SERVER_VERSION_FIELD_NUMBER: _ClassVar[int]
     ACCOUNTS_FIELD_NUMBER: _ClassVar[int]
@@ -31,6 +31,8 @@ class GetStatusResponse(_message.Message):
     CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
     CONNECT_TIME_FIELD_NUMBER: _ClassVar[int]
     SERVER_SOFTWARE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    KILL_SWITCH_FIELD_NUMBER: _ClassVar[int]
+    READ_ONLY_FIELD_NUMBER: _ClassVar[int]
     connection_state: _common_pb2.ConnectionState
     server_version: int
     accounts: _containers.RepeatedScalarFieldContainer[str]
@@ -42,7 +44,21 @@ class GetStatusResponse(_message.Message):
     client_id: int
     connect_time: _timestamp_pb2.Timestamp
     server_software_version: str
-    def __init__(self, connection_state: _Optional[_Union[_common_pb2.ConnectionState, str]] = ..., server_version: _Optional[int] = ..., accounts: _Optional[_Iterable[str]] = ..., paper_trading: _Optional[bool] = ..., trading_enabled: _Optional[bool] = ..., trading_disabled_reason: _Optional[str] = ..., tws_host: _Optional[str] = ..., tws_port: _Optional[int] = ..., client_id: _Optional[int] = ..., connect_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., server_software_version: _Optional[str] = ...) -> None: ...
+    kill_switch: KillSwitch
+    read_only: bool
+    def __init__(self, connection_state: _Optional[_Union[_common_pb2.ConnectionState, str]] = ..., server_version: _Optional[int] = ..., accounts: _Optional[_Iterable[str]] = ..., paper_trading: _Optional[bool] = ..., trading_enabled: _Optional[bool] = ..., trading_disabled_reason: _Optional[str] = ..., tws_host: _Optional[str] = ..., tws_port: _Optional[int] = ..., client_id: _Optional[int] = ..., connect_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., server_software_version: _Optional[str] = ..., kill_switch: _Optional[_Union[KillSwitch, _Mapping]] = ..., read_only: _Optional[bool] = ...) -> None: ...
+
+class KillSwitch(_message.Message):
+    __slots__ = ("engaged", "reason", "engaged_by", "engage_time")
+    ENGAGED_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    ENGAGED_BY_FIELD_NUMBER: _ClassVar[int]
+    ENGAGE_TIME_FIELD_NUMBER: _ClassVar[int]
+    engaged: bool
+    reason: str
+    engaged_by: str
+    engage_time: _timestamp_pb2.Timestamp
+    def __init__(self, engaged: _Optional[bool] = ..., reason: _Optional[str] = ..., engaged_by: _Optional[str] = ..., engage_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ResolveContractRequest(_message.Message):
     __slots__ = ("contract",)
@@ -253,3 +269,31 @@ class StreamQuotesResponse(_message.Message):
     status: _market_data_pb2.QuoteStatus
     heartbeat: _common_pb2.Heartbeat
     def __init__(self, sequence: _Optional[int] = ..., quotes: _Optional[_Union[_market_data_pb2.QuoteBatch, _Mapping]] = ..., status: _Optional[_Union[_market_data_pb2.QuoteStatus, _Mapping]] = ..., heartbeat: _Optional[_Union[_common_pb2.Heartbeat, _Mapping]] = ...) -> None: ...
+
+class HaltTradingRequest(_message.Message):
+    __slots__ = ("request_id", "reason")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    reason: str
+    def __init__(self, request_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class HaltTradingResponse(_message.Message):
+    __slots__ = ("kill_switch", "cancelled_order_ids")
+    KILL_SWITCH_FIELD_NUMBER: _ClassVar[int]
+    CANCELLED_ORDER_IDS_FIELD_NUMBER: _ClassVar[int]
+    kill_switch: KillSwitch
+    cancelled_order_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, kill_switch: _Optional[_Union[KillSwitch, _Mapping]] = ..., cancelled_order_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ResumeTradingRequest(_message.Message):
+    __slots__ = ("request_id",)
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    def __init__(self, request_id: _Optional[str] = ...) -> None: ...
+
+class ResumeTradingResponse(_message.Message):
+    __slots__ = ("kill_switch",)
+    KILL_SWITCH_FIELD_NUMBER: _ClassVar[int]
+    kill_switch: KillSwitch
+    def __init__(self, kill_switch: _Optional[_Union[KillSwitch, _Mapping]] = ...) -> None: ...

@@ -109,6 +109,16 @@ class BrokerServiceStub:
                 request_serializer=ibkr__broker_dot_v1_dot_broker__service__pb2.StreamQuotesRequest.SerializeToString,
                 response_deserializer=ibkr__broker_dot_v1_dot_broker__service__pb2.StreamQuotesResponse.FromString,
                 _registered_method=True)
+        self.HaltTrading = channel.unary_unary(
+                '/ibkr_broker.v1.BrokerService/HaltTrading',
+                request_serializer=ibkr__broker_dot_v1_dot_broker__service__pb2.HaltTradingRequest.SerializeToString,
+                response_deserializer=ibkr__broker_dot_v1_dot_broker__service__pb2.HaltTradingResponse.FromString,
+                _registered_method=True)
+        self.ResumeTrading = channel.unary_unary(
+                '/ibkr_broker.v1.BrokerService/ResumeTrading',
+                request_serializer=ibkr__broker_dot_v1_dot_broker__service__pb2.ResumeTradingRequest.SerializeToString,
+                response_deserializer=ibkr__broker_dot_v1_dot_broker__service__pb2.ResumeTradingResponse.FromString,
+                _registered_method=True)
 
 
 class BrokerServiceServicer:
@@ -217,6 +227,21 @@ class BrokerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def HaltTrading(self, request, context):
+        """Kill switch (admin): cancels every working order and refuses new ones until resumed.
+        The halt survives a restart of the server.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResumeTrading(self, request, context):
+        """Re-arms trading after HaltTrading (admin).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_BrokerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -289,6 +314,16 @@ def add_BrokerServiceServicer_to_server(servicer, server):
                     servicer.StreamQuotes,
                     request_deserializer=ibkr__broker_dot_v1_dot_broker__service__pb2.StreamQuotesRequest.FromString,
                     response_serializer=ibkr__broker_dot_v1_dot_broker__service__pb2.StreamQuotesResponse.SerializeToString,
+            ),
+            'HaltTrading': grpc.unary_unary_rpc_method_handler(
+                    servicer.HaltTrading,
+                    request_deserializer=ibkr__broker_dot_v1_dot_broker__service__pb2.HaltTradingRequest.FromString,
+                    response_serializer=ibkr__broker_dot_v1_dot_broker__service__pb2.HaltTradingResponse.SerializeToString,
+            ),
+            'ResumeTrading': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResumeTrading,
+                    request_deserializer=ibkr__broker_dot_v1_dot_broker__service__pb2.ResumeTradingRequest.FromString,
+                    response_serializer=ibkr__broker_dot_v1_dot_broker__service__pb2.ResumeTradingResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -674,6 +709,60 @@ class BrokerService:
             '/ibkr_broker.v1.BrokerService/StreamQuotes',
             ibkr__broker_dot_v1_dot_broker__service__pb2.StreamQuotesRequest.SerializeToString,
             ibkr__broker_dot_v1_dot_broker__service__pb2.StreamQuotesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def HaltTrading(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ibkr_broker.v1.BrokerService/HaltTrading',
+            ibkr__broker_dot_v1_dot_broker__service__pb2.HaltTradingRequest.SerializeToString,
+            ibkr__broker_dot_v1_dot_broker__service__pb2.HaltTradingResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResumeTrading(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ibkr_broker.v1.BrokerService/ResumeTrading',
+            ibkr__broker_dot_v1_dot_broker__service__pb2.ResumeTradingRequest.SerializeToString,
+            ibkr__broker_dot_v1_dot_broker__service__pb2.ResumeTradingResponse.FromString,
             options,
             channel_credentials,
             insecure,
