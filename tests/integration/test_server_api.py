@@ -339,3 +339,40 @@ async def test_rejection_maps_to_failed_precondition_with_ib_code(env: ServerEnv
     assert exc.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     info = error_info(exc.value)
     assert info.reason == "ORDER_REJECTED" and info.metadata["ib_code"] == "201"
+
+
+async def test_cancel_all_orders_cancels_every_resting_order_at_tws(env: ServerEnv) -> None:
+    quote = await quote_of(env, MSFT)
+    far = str((Decimal(quote.bid) / 2).quantize(Decimal("0.01")))
+    ids = [
+        (await env.stub.PlaceOrder(place(MSFT, limit(BUY, "1", far)), timeout=10)).order.order_id
+        for _ in range(3)
+    ]
+    reply = await env.stub.CancelAllOrders(
+        pb.CancelAllOrdersRequest(request_id="all-1"), timeout=10
+    )
+    assert set(ids) <= set(reply.order_ids)
+    await wait_until(lambda: not env.sim.exchange.open_orders(), 10, "nothing open at TWS")
+    book = env.app.session.orders  # type: ignore[union-attr]
+    await wait_until(lambda: all(book.get(i).status.name == "CANCELLED" for i in ids), 10)
+    again = await env.stub.CancelAllOrders(
+        pb.CancelAllOrdersRequest(request_id="all-1"), timeout=10
+    )
+    assert list(again.order_ids) == list(reply.order_ids)  # the retry repeats the first answer
+
+
+async def test_idle_streams_send_heartbeats(env: ServerEnv) -> None:
+    env.sim.pause_market()
+    stream = env.stub.StreamQuotes(pb.StreamQuotesRequest(contracts=[AAPL]))
+    kinds = []
+    async for msg in stream:
+        kinds.append(msg.WhichOneof("payload"))
+        if kinds.count("heartbeat") == 2:
+            break
+    stream.cancel()
+    assert kinds[0] == "status" and "heartbeat" in kinds
+    events = env.stub.StreamOrderEvents(pb.StreamOrderEventsRequest())
+    first = await events.read()
+    second = await events.read()
+    events.cancel()
+    assert first.WhichOneof("payload") == "status" and second.WhichOneof("payload") == "heartbeat"
