@@ -80,6 +80,8 @@ class BrokerSession:
         self._positions_lock = asyncio.Lock()
         self._positions: Pending[Any] | None = None
         self._stopping = False
+        # While reconciling after (re)connect: when it started and the IB ids TWS reported open.
+        self._reconciling: tuple[datetime, set[int]] | None = None
         gateway.set_event_sink(self._on_event)
 
     def _reserve_sequence(self, sequence: int) -> None:
@@ -160,6 +162,7 @@ class BrokerSession:
         restored = await self.market_data.restore()
         if self.accounts:
             await self._send(self.gateway.req_account_updates, True, self.accounts[0])
+        self._reconciling = (datetime.now(UTC), set())
         await self._send(self.gateway.req_open_orders)
         pending = self.requests.register("executions")
         await self._send(self.gateway.req_executions, pending.req_id)
@@ -270,7 +273,14 @@ class BrokerSession:
                 self.orders.on_order_status(ev)
             case g.OpenOrderEvent():
                 self._bump_order_id(ev.ib_order_id)
+                if self._reconciling is not None:
+                    self._reconciling[1].add(ev.ib_order_id)
                 self.orders.on_open_order(ev)
+            case g.OpenOrderEnd():
+                if self._reconciling is not None:
+                    started, seen = self._reconciling
+                    self._reconciling = None
+                    self.orders.mark_missing(seen, started)
             case g.ExecutionEvent():
                 self.orders.on_execution(ev)
             case g.CommissionEvent():

@@ -240,6 +240,22 @@ class OrderBook:
                 fut.set_result(updated)
         return True
 
+    def mark_missing(self, open_at_tws: set[int], since: datetime) -> list[Order]:
+        """After a (re)connect: orders we think are working that TWS no longer lists as open
+        become INACTIVE (a late execution from reqExecutions can still move them to FILLED)."""
+        missing = [
+            o for o in self.open_orders() if o.created < since and o.ib_order_id not in open_at_tws
+        ]
+        error = IbError(0, "not open at TWS after reconnect: cancelled or expired meanwhile")
+        for order in missing:
+            updated = dataclasses.replace(
+                order, status=OrderStatus.INACTIVE, last_error=error, updated=now()
+            )
+            self._commit(updated, OrderEventType.STATUS_CHANGED)
+        if missing:
+            log.warning("%d orders were no longer open at TWS: marked inactive", len(missing))
+        return missing
+
     def fail_pending(self, make_error: type[errors.BrokerError], message: str) -> None:
         futures: list[asyncio.Future[Any]] = [*self._acks.values(), *self._previews.values()]
         for fut in futures:

@@ -304,3 +304,30 @@ async def test_unknown_contract_and_request_deadline(env) -> None:  # type: igno
     gw.req_sec_def_opt_params = lambda *a: None  # TWS never answers
     with pytest.raises(errors.DeadlineExceeded):
         await session.option_chains(AAPL)
+
+
+async def test_orders_gone_from_tws_after_reconnect_become_inactive_then_late_fills_count(
+    env,  # type: ignore[no-untyped-def]
+) -> None:
+    session, trader, gw = env
+    kept = (await trader.place("kept", SPEC_AAPL, LMT_SELL)).order
+    gone = (await trader.place("gone", SPEC_AAPL, LMT_SELL)).order
+    filled = (await trader.place("filled", SPEC_AAPL, LMT_SELL)).order
+    sent = {a[0]: a for a in gw.args("place_order")}
+
+    def open_orders_after_reconnect() -> None:
+        gw.calls.append(("req_open_orders", ()))
+        ib_id, contract, order = sent[kept.ib_order_id]
+        gw.emit(gw.open_order(ib_id, contract, order, "Submitted"))
+        gw.emit(g.OpenOrderEnd())
+
+    gw.req_open_orders = open_orders_after_reconnect
+    gw.drop()
+    await wait_until(lambda: gw.count("connect") == 2 and session.ready, what="reconnected")
+    book = session.orders
+    await wait_until(lambda: book.get(gone.order_id).status is OrderStatus.INACTIVE)
+    assert book.get(kept.order_id).status is OrderStatus.SUBMITTED
+    assert book.get(filled.order_id).status is OrderStatus.INACTIVE
+    ib_id, contract, order = sent[filled.ib_order_id]
+    gw.emit(gw.execution(ib_id, contract, order, Decimal(5), Decimal("250.5"), "late-fill"))
+    await wait_until(lambda: book.get(filled.order_id).status is OrderStatus.FILLED)
