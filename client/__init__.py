@@ -31,6 +31,8 @@ from .errors import (
     OutOfRangeError,
     PermissionDeniedError,
     RateLimitedError,
+    RiskLimitError,
+    TradingHaltedError,
     UnavailableError,
 )
 from .manager import AdapterConfigError, AdapterManager, BrokerManager
@@ -62,7 +64,9 @@ __all__ = [
     "OutOfRangeError",
     "PermissionDeniedError",
     "RateLimitedError",
+    "RiskLimitError",
     "StreamReconnected",
+    "TradingHaltedError",
     "UnavailableError",
     "bracket",
     "combo",

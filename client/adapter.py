@@ -30,6 +30,7 @@ from .convert import (
     account_to_dict,
     contract_details_to_dict,
     contract_to_dict,
+    kill_switch_to_dict,
     option_chain_to_dict,
     order_event_to_dict,
     order_status_name,
@@ -352,6 +353,23 @@ class IBKRAdapter(BrokerAdapter):
 
     def cancel_all_orders(self) -> list[str]:
         return self.client.cancel_all_orders(timeout=self._t("cancel_all_orders"))
+
+    # --- kill switch (admin token) -------------------------------------------------------
+
+    def halt_trading(self, reason: str = "") -> dict[str, Any]:
+        """Cancel every open order at TWS and refuse new ones until resume_trading().
+
+        Returns the kill switch (engaged, reason, engaged_by, engaged_at) and
+        cancelled_order_ids, the orders that were working."""
+        response = self.client.halt_trading(reason, timeout=self._t("halt_trading"))
+        return {
+            **kill_switch_to_dict(response.kill_switch),
+            "cancelled_order_ids": list(response.cancelled_order_ids),
+        }
+
+    def resume_trading(self) -> dict[str, Any]:
+        """Re-arm trading after halt_trading(); returns the kill switch (not engaged)."""
+        return kill_switch_to_dict(self.client.resume_trading(timeout=self._t("resume_trading")))
 
     def get_order(self, order_id: str) -> Order:
         if not isinstance(order_id, str) or not order_id:

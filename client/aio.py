@@ -6,10 +6,10 @@
             ...
 
 Unary calls get the default deadline (`timeout`), and are retried with backoff on UNAVAILABLE
-and RESOURCE_EXHAUSTED only. Mutating calls (place, modify, cancel, cancel all) carry a
-`request_id`, made once per call (uuid4) unless given, and the SAME id is sent on every retry,
-so a retry can never place a second order. Every gRPC error is raised as a BrokerError subclass
-(see `errors`); one from a mutating call carries its `request_id`.
+and RESOURCE_EXHAUSTED only. Mutating calls (place, modify, cancel, cancel all, halt, resume)
+carry a `request_id`, made once per call (uuid4) unless given, and the SAME id is sent on every
+retry, so a retry can never place a second order. Every gRPC error is raised as a BrokerError
+subclass (see `errors`); one from a mutating call carries its `request_id`.
 """
 
 from __future__ import annotations
@@ -267,6 +267,27 @@ class AsyncBrokerClient:
             "CancelAllOrders", request, timeout, rid
         )
         return list(response.order_ids)
+
+    async def halt_trading(
+        self, reason: str = "", *, request_id: str | None = None, timeout: float | None = None
+    ) -> bs.HaltTradingResponse:
+        """Engage the kill switch (admin): cancel every open order at TWS and refuse new ones
+        until resume_trading(). Returns the kill switch and the ids of the cancelled orders."""
+        rid = requests.request_id_or_new(request_id)
+        request = bs.HaltTradingRequest(request_id=rid, reason=reason)
+        result: bs.HaltTradingResponse = await self._unary("HaltTrading", request, timeout, rid)
+        return result
+
+    async def resume_trading(
+        self, *, request_id: str | None = None, timeout: float | None = None
+    ) -> bs.KillSwitch:
+        """Re-arm trading after halt_trading() (admin); returns the kill switch (not engaged)."""
+        rid = requests.request_id_or_new(request_id)
+        request = bs.ResumeTradingRequest(request_id=rid)
+        response: bs.ResumeTradingResponse = await self._unary(
+            "ResumeTrading", request, timeout, rid
+        )
+        return response.kill_switch
 
     # --- streams -------------------------------------------------------------------------
 

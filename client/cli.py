@@ -1,5 +1,5 @@
 """The client half of the `ibkr-broker` command: status, contract, chain, quotes, account,
-positions, orders, buy, sell, cancel.
+positions, orders, buy, sell, cancel, halt, resume.
 
 `main(argv)` takes the subcommand name first (`["buy", "AAPL", "10", "--limit", "190"]`), as
 `ibkr_broker.cli` passes it. Every subcommand takes --target, --token, --ca-cert, --client-cert,
@@ -25,6 +25,7 @@ from .config import ClientConfig
 from .convert import (
     account_to_dict,
     contract_details_to_dict,
+    kill_switch_to_dict,
     option_chain_to_dict,
     order_to_dict,
     position_to_dict,
@@ -125,6 +126,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("cancel", "cancel an order: cancel ORDER_ID")
     p.add_argument("order_id")
+
+    p = add("halt", "kill switch (admin): cancel every open order and refuse new ones")
+    p.add_argument("--reason", default="", help="why (kept in the status and the audit log)")
+    p.add_argument("--request-id", help="idempotency key (default: a new UUID)")
+
+    p = add("resume", "re-arm trading after halt (admin)")
+    p.add_argument("--request-id", help="idempotency key (default: a new UUID)")
     return parser
 
 
@@ -148,6 +156,10 @@ def cmd_status(client: BrokerClient, args: argparse.Namespace, out: Output) -> i
         return EXIT_OK
     shown = dict(status)
     shown["tws"] = f"{shown.pop('tws_host')}:{shown.pop('tws_port')}"
+    kill_switch = shown.pop("kill_switch")
+    shown["halted"] = kill_switch["engaged"]
+    if kill_switch["engaged"]:
+        shown.update({f"halt_{k}": v for k, v in kill_switch.items() if k != "engaged"})
     out.fields("ibkr-broker status", shown)
     return EXIT_OK
 
@@ -391,6 +403,28 @@ def cmd_cancel(client: BrokerClient, args: argparse.Namespace, out: Output) -> i
     return EXIT_OK
 
 
+def cmd_halt(client: BrokerClient, args: argparse.Namespace, out: Output) -> int:
+    response = client.halt_trading(args.reason, request_id=args.request_id)
+    result = {
+        **kill_switch_to_dict(response.kill_switch),
+        "cancelled_order_ids": list(response.cancelled_order_ids),
+    }
+    if out.json_mode:
+        out.json(result)
+    else:
+        out.fields("trading halted: new orders are refused until `ibkr-broker resume`", result)
+    return EXIT_OK
+
+
+def cmd_resume(client: BrokerClient, args: argparse.Namespace, out: Output) -> int:
+    result = kill_switch_to_dict(client.resume_trading(request_id=args.request_id))
+    if out.json_mode:
+        out.json(result)
+    else:
+        out.fields("trading resumed", result)
+    return EXIT_OK
+
+
 COMMANDS: dict[str, Callable[[BrokerClient, argparse.Namespace, Output], int]] = {
     "status": cmd_status,
     "contract": cmd_contract,
@@ -402,6 +436,8 @@ COMMANDS: dict[str, Callable[[BrokerClient, argparse.Namespace, Output], int]] =
     "buy": cmd_order,
     "sell": cmd_order,
     "cancel": cmd_cancel,
+    "halt": cmd_halt,
+    "resume": cmd_resume,
 }
 
 

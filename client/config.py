@@ -40,8 +40,8 @@ class ClientConfig:
     """Connection settings of a BrokerClient (immutable; `replace()` makes a changed copy)."""
 
     target: str = DEFAULT_TARGET
-    #: Bearer token sent as `authorization` metadata; None = none.
-    token: str | None = None
+    #: Bearer token sent as `authorization` metadata; None = none. Never shown by repr().
+    token: str | None = dataclasses.field(default=None, repr=False)
     #: PEM files (paths). A CA, a client certificate or `tls=True` makes the channel secure.
     ca_cert: str | None = None
     client_cert: str | None = None

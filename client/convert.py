@@ -534,6 +534,17 @@ def status_to_dict(s: broker_service_pb2.GetStatusResponse) -> dict[str, Any]:
         "client_id": s.client_id,
         "connected_at": time_of(s, "connect_time"),
         "server_software_version": s.server_software_version,
+        "kill_switch": kill_switch_to_dict(s.kill_switch),
+    }
+
+
+def kill_switch_to_dict(k: broker_service_pb2.KillSwitch) -> dict[str, Any]:
+    """engaged, reason, engaged_by (token name) and engaged_at (None when not engaged)."""
+    return {
+        "engaged": k.engaged,
+        "reason": k.reason,
+        "engaged_by": k.engaged_by,
+        "engaged_at": time_of(k, "engage_time"),
     }
 
 

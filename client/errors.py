@@ -6,6 +6,8 @@
     │   └── OrderNotFoundError      reason ORDER_NOT_FOUND
     ├── AmbiguousContractError      reason AMBIGUOUS_CONTRACT (a spec matched several contracts)
     ├── OrderRejectedError          reason ORDER_REJECTED (by the server's checks or by IB)
+    │   ├── RiskLimitError          reason RISK_* (a pre-trade limit; nothing reached TWS)
+    │   └── TradingHaltedError      reason TRADING_HALTED (the kill switch is engaged)
     ├── InvalidOrderError           INVALID_ARGUMENT (`field` names the bad field when known)
     ├── DuplicateRequestError       ALREADY_EXISTS / reason DUPLICATE_REQUEST
     ├── UnavailableError            UNAVAILABLE / reason NOT_CONNECTED        (retryable)
@@ -108,6 +110,15 @@ class OrderRejectedError(BrokerError):
     """The order was refused by the server's checks or by IB (`ib_code` tells why)."""
 
 
+class RiskLimitError(OrderRejectedError):
+    """A pre-trade risk limit of the server refused the order; nothing reached TWS. `reason`
+    names the limit (e.g. RISK_MAX_ORDER_NOTIONAL); `metadata` has "limit" and "attempted"."""
+
+
+class TradingHaltedError(OrderRejectedError):
+    """The kill switch is engaged: no new orders until an admin resumes trading."""
+
+
 class InvalidOrderError(BrokerError):
     """A request field is invalid (INVALID_ARGUMENT); `field` names it when the server did."""
 
@@ -145,6 +156,7 @@ _BY_REASON: dict[str, type[BrokerError]] = {
     "ORDER_NOT_FOUND": OrderNotFoundError,
     "AMBIGUOUS_CONTRACT": AmbiguousContractError,
     "ORDER_REJECTED": OrderRejectedError,
+    "TRADING_HALTED": TradingHaltedError,
     "INVALID_ARGUMENT": InvalidOrderError,
     "DUPLICATE_REQUEST": DuplicateRequestError,
     "NOT_CONNECTED": UnavailableError,
@@ -171,6 +183,8 @@ def error_class(code: grpc.StatusCode | None, reason: str) -> type[BrokerError]:
     by_reason = _BY_REASON.get(reason)
     if by_reason is not None:
         return by_reason
+    if reason.startswith("RISK_"):
+        return RiskLimitError
     if code is None:
         return BrokerError
     return _BY_CODE.get(code, BrokerError)

@@ -17,8 +17,10 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from ibkr_broker.v1 import broker_service_pb2, broker_service_pb2_grpc
 
+from .api.auth import AuthInterceptor
 from .api.servicer import BrokerServicer
-from .config import Config
+from .audit import AuditLog
+from .config import Config, ConfigError, SecuritySettings, validate
 from .domain.model import ConnectionState, IbError
 from .session.broker_session import BrokerSession
 from .session.gateway import Gateway
@@ -32,7 +34,11 @@ MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 
 class BrokerApp:
     def __init__(self, config: Config, gateway: Gateway | None = None) -> None:
+        validate(config)  # also refuses a network address without TLS and tokens
         self.config = config
+        security = config.security
+        self._credentials = server_credentials(security)
+        self.audit = open_audit_log(config)
         if gateway is None:
             from .ib.gateway import IbGateway  # the only place that pulls in ibapi
 
@@ -40,13 +46,15 @@ class BrokerApp:
         self.store = Store(Path(config.server.data_dir) / "broker.sqlite3")
         self.session = BrokerSession(gateway, config.session_config(), self.store)
         self.servicer = BrokerServicer(self.session, config.server.heartbeat_interval)
+        self.servicer.read_only = security.read_only
         self._health = health.aio.HealthServicer()
         self.server = grpc.aio.server(
+            interceptors=[AuthInterceptor(security, self.audit)],
             options=[
                 ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                 ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
                 ("grpc.so_reuseport", 0),
-            ]
+            ],
         )
         broker_service_pb2_grpc.add_BrokerServiceServicer_to_server(self.servicer, self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self.server)
@@ -60,7 +68,12 @@ class BrokerApp:
     async def start(self) -> None:
         await self._set_health(False)
         self.session.state_listeners.append(self._on_state)
-        self.port = self.server.add_insecure_port(self.config.server.listen)
+        listen = self.config.server.listen
+        self.port = (
+            self.server.add_secure_port(listen, self._credentials)
+            if self._credentials is not None
+            else self.server.add_insecure_port(listen)
+        )
         if not self.port:
             raise OSError(f"cannot listen on {self.config.server.listen}")
         await self.server.start()
@@ -92,6 +105,43 @@ class BrokerApp:
         self.servicer.draining.set()
         await self.server.stop(self.config.server.drain_timeout)
         await self.session.stop()
+        self.audit.close()
 
     async def wait_stopped(self) -> None:
         await self._stopped.wait()
+
+
+def server_credentials(security: SecuritySettings) -> grpc.ServerCredentials | None:
+    """TLS credentials from the PEM files of [security]; None = plaintext (loopback only)."""
+    if not security.tls_cert_file:
+        return None
+    cert = _read_pem("security.tls_cert_file", security.tls_cert_file, "CERTIFICATE")
+    key = _read_pem("security.tls_key_file", security.tls_key_file, "PRIVATE KEY")
+    ca = (
+        _read_pem("security.client_ca_file", security.client_ca_file, "CERTIFICATE")
+        if security.client_ca_file
+        else None
+    )
+    return grpc.ssl_server_credentials(
+        [(key, cert)], root_certificates=ca, require_client_auth=ca is not None
+    )
+
+
+def _read_pem(setting: str, path: str, kind: str) -> bytes:
+    try:
+        data = Path(path).expanduser().read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{setting}: cannot read {path}: {exc.strerror or exc}") from None
+    if b"-----BEGIN " not in data or kind.encode() not in data:
+        raise ConfigError(f"{setting}: {path} holds no PEM {kind}")
+    return data
+
+
+def open_audit_log(config: Config) -> AuditLog:
+    path = Path(config.security.audit_log or Path(config.server.data_dir) / "audit.jsonl")
+    try:
+        return AuditLog(path.expanduser())
+    except OSError as exc:
+        raise ConfigError(
+            f"security.audit_log: cannot open {path}: {exc.strerror or exc}"
+        ) from None

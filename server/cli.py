@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .config import Config, ConfigError, load
+from .config import Config, ConfigError, load, validate
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -61,7 +61,12 @@ async def serve(config: Config, sim_seed: int | None) -> None:
         simulator = SimulatorServer("127.0.0.1", 0, seed=sim_seed)
         await simulator.start()
         config = config.with_overrides("tws", host="127.0.0.1", port=simulator.port)
-    app = BrokerApp(config)
+    try:
+        app = BrokerApp(config)
+    except ConfigError:
+        if simulator is not None:
+            await simulator.stop()
+        raise
     await app.start()
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -79,6 +84,7 @@ async def serve(config: Config, sim_seed: int | None) -> None:
         f"{'paper' if config.trading.paper_trading else 'LIVE'} trading)",
         flush=True,
     )
+    print(f"  {security_summary(config)}", flush=True)
     print(f"  try: ibkr-broker status --target {where}    (Ctrl-C to stop)", flush=True)
     try:
         await stop.wait()
@@ -89,10 +95,23 @@ async def serve(config: Config, sim_seed: int | None) -> None:
             await simulator.stop()
 
 
+def security_summary(config: Config) -> str:
+    s = config.security
+    tls = "mutual TLS" if s.client_ca_file else "TLS" if s.tls_cert_file else "plaintext"
+    tokens = f"{len(s.tokens)} token(s)" if s.tokens else "no tokens (authentication off)"
+    extras = [
+        what
+        for what, on in (("read-only", s.read_only), ("client allowlist", bool(s.allowed_clients)))
+        if on
+    ]
+    return ", ".join([tls, tokens, *extras])
+
+
 def main(argv: Sequence[str]) -> int:
     args = parse_args(argv)
     try:
         config = apply_args(load(args.config), args)
+        validate(config)  # again after the flags: refuses the network without TLS and tokens
     except ConfigError as exc:
         print(f"ibkr-broker serve: {exc}", file=sys.stderr)
         return 2
@@ -103,6 +122,9 @@ def main(argv: Sequence[str]) -> int:
     logging.getLogger("ibapi").setLevel(logging.WARNING)  # it logs every message it sends
     try:
         asyncio.run(serve(config, args.sim_seed if args.sim else None))
+    except ConfigError as exc:
+        print(f"ibkr-broker serve: {exc}", file=sys.stderr)
+        return 2
     except OSError as exc:
         print(f"ibkr-broker serve: {exc}", file=sys.stderr)
         return 1

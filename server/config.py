@@ -8,6 +8,7 @@ sections or keys, and values of the wrong type, are errors that name the setting
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -15,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .session import risk
+from .session.config import RiskLimits as RiskLimits  # defined beside the session
 from .session.config import SessionConfig
 
 
@@ -50,19 +53,6 @@ class TwsSettings:
 class TradingSettings:
     paper_trading: bool = True
     allow_live: bool = False
-
-
-@dataclass(frozen=True)
-class RiskLimits:
-    """Pre-trade limits; empty / 0 / () = no limit."""
-
-    max_order_quantity: str = ""  # decimal units per order
-    max_order_notional: str = ""  # decimal, quantity x latest price x multiplier
-    max_position: str = ""  # decimal units per contract, absolute, after the order
-    max_open_orders: int = 0
-    max_orders_per_minute: int = 0
-    allowed_security_types: tuple[str, ...] = ()  # e.g. ("STK", "OPT"); IB spelling
-    allowed_symbols: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -110,6 +100,7 @@ class Config:
             messages_per_second=t.messages_per_second,
             message_burst=t.message_burst,
             market_data_type=t.market_data_type,
+            risk=self.risk,
         )
 
     def with_overrides(self, section: str, **values: Any) -> Config:
@@ -257,6 +248,81 @@ def validate(config: Config) -> None:
         raise ConfigError(
             "trading.paper_trading is false: live trading also needs trading.allow_live = true"
         )
+    _validate_security(config.security, host)
+    _validate_risk("risk", config.risk)
+    for i, token in enumerate(config.security.tokens):
+        if token.risk is not None:
+            _validate_risk(f"security.tokens[{i}].risk", token.risk)
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for localhost, 127.0.0.0/8 and ::1 (brackets allowed); False for anything else."""
+    host = host.strip().removeprefix("[").removesuffix("]")
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
+
+
+def _validate_security(s: SecuritySettings, listen_host: str) -> None:
+    if bool(s.tls_cert_file) != bool(s.tls_key_file):
+        raise ConfigError("security.tls_cert_file and security.tls_key_file go together")
+    if s.client_ca_file and not s.tls_cert_file:
+        raise ConfigError(
+            "security.client_ca_file (mutual TLS) needs TLS: set security.tls_cert_file and "
+            "security.tls_key_file"
+        )
+    for entry in s.allowed_clients:
+        try:
+            ipaddress.ip_network(entry.strip(), strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"security.allowed_clients: {entry!r} is not an IP address or network"
+            ) from None
+    names = [t.name for t in s.tokens]
+    hashes = [t.sha256 for t in s.tokens]
+    for i, token in enumerate(s.tokens):
+        if names.count(token.name) > 1:
+            raise ConfigError(f"security.tokens[{i}].name: {token.name!r} is used twice")
+        if hashes.count(token.sha256) > 1:
+            raise ConfigError(f"security.tokens[{i}].sha256: the same token is configured twice")
+    if not is_loopback_host(listen_host):
+        missing = [
+            what
+            for what, ok in (("TLS (security.tls_cert_file, security.tls_key_file)",
+                              bool(s.tls_cert_file)),
+                             ("at least one [[security.tokens]]", bool(s.tokens)))
+            if not ok
+        ]  # fmt: skip
+        if missing:
+            raise ConfigError(
+                f"server.listen: {listen_host} is not a loopback address; serving on the "
+                f"network needs TLS and bearer tokens, missing: {' and '.join(missing)} "
+                "(ibkr-broker certs DIR writes certificates, ibkr-broker token NAME ROLE a token)"
+            )
+
+
+def _validate_risk(section: str, r: RiskLimits) -> None:
+    """Decimal limits parse and are positive, counts are >= 0, lists name known things."""
+    for name in ("max_order_quantity", "max_order_notional", "max_position"):
+        try:
+            risk.parse_decimal(getattr(r, name))
+        except ValueError as exc:
+            raise ConfigError(f"{section}.{name}: {exc} (empty = no limit)") from None
+    for name in ("max_open_orders", "max_orders_per_minute"):
+        if getattr(r, name) < 0:
+            raise ConfigError(f"{section}.{name}: must not be negative (0 = no limit)")
+    for sec_type in r.allowed_security_types:
+        if sec_type not in risk.SECURITY_TYPES:
+            known = " ".join(sorted(risk.SECURITY_TYPES))
+            raise ConfigError(
+                f"{section}.allowed_security_types: {sec_type!r} is not one of {known}"
+            )
+    for symbol in r.allowed_symbols:
+        if not symbol.strip() or symbol != symbol.strip().upper():
+            raise ConfigError(f"{section}.allowed_symbols: {symbol!r} must be an upper-case symbol")
 
 
 def load(path: Path | None, env: Mapping[str, str] | None = None) -> Config:

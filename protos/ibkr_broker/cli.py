@@ -16,6 +16,8 @@ from ibkr_broker import __version__
 SERVER_COMMANDS = {
     "serve": ("ibkr_broker.server.cli", "run the gRPC broker server (--sim: with the simulator)"),
     "sim": ("ibkr_broker.simulator.cli", "run the TWS simulator (a paper account on a socket)"),
+    "certs": ("ibkr_broker.server.certs", "write a development CA, server and client certificates"),
+    "token": ("ibkr_broker.server.tokens", "make a bearer token: token NAME read|trade|admin"),
 }
 CLIENT_COMMANDS = {
     name: ("ibkr_broker.client.cli", text)
@@ -30,6 +32,8 @@ CLIENT_COMMANDS = {
         "buy": "place a buy order",
         "sell": "place a sell order",
         "cancel": "cancel an order: cancel ORDER_ID",
+        "halt": "kill switch (admin): cancel all orders, refuse new ones",
+        "resume": "re-arm trading after halt (admin)",
     }.items()
 }
 COMMANDS = {**SERVER_COMMANDS, **CLIENT_COMMANDS}

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from google.protobuf.timestamp_pb2 import Timestamp
 from ibkr_broker.v1 import (
     account_pb2,
+    broker_service_pb2,
     common_pb2,
     contract_pb2,
     market_data_pb2,
@@ -21,6 +22,7 @@ from ibkr_broker.v1 import (
 
 from ..domain import model as m
 from ..domain.errors import InvalidArgument
+from ..session.killswitch import KillSwitchState
 from . import validate as v
 
 # --- enums: proto number <-> domain member ----------------------------------------------------
@@ -476,4 +478,13 @@ def quote_status_to_proto(s: m.QuoteStatus) -> market_data_pb2.QuoteStatus:
         contract=contract_to_proto(s.contract),
         state=SUBSCRIPTION_STATES[s.state],
         error=error_to_proto(s.error),
+    )
+
+
+def kill_switch_to_proto(k: KillSwitchState) -> broker_service_pb2.KillSwitch:
+    return broker_service_pb2.KillSwitch(
+        engaged=k.engaged,
+        reason=k.reason,
+        engaged_by=k.engaged_by,
+        engage_time=_ts(k.engage_time),
     )

@@ -22,6 +22,7 @@ CODES: list[tuple[type[errors.BrokerError], grpc.StatusCode]] = [
     (errors.NotFound, grpc.StatusCode.NOT_FOUND),
     (errors.OrderRejected, grpc.StatusCode.FAILED_PRECONDITION),
     (errors.TradingDisabled, grpc.StatusCode.FAILED_PRECONDITION),
+    (errors.RiskLimitBreached, grpc.StatusCode.FAILED_PRECONDITION),
     (errors.Unavailable, grpc.StatusCode.UNAVAILABLE),
     (errors.RateLimited, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (errors.Conflict, grpc.StatusCode.ALREADY_EXISTS),
@@ -38,7 +39,7 @@ def status_code(error: errors.BrokerError) -> grpc.StatusCode:
 
 def to_status(error: errors.BrokerError) -> grpc.Status:
     code = status_code(error)
-    metadata = {}
+    metadata = dict(error.metadata)
     if error.ib_code:
         metadata["ib_code"] = str(error.ib_code)
     if error.field:

@@ -31,6 +31,7 @@ from ..session.market_data import Subscriber
 from ..session.trading import Modification, Trader
 from . import convert as cv
 from . import validate as v
+from .auth import current_principal
 from .errors import to_status
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ MAX_STREAM_CONTRACTS = 500
 MAX_BATCH = 500
 DEFAULT_PAGE = 100
 MAX_PAGE = 1000
+MAX_HALT_REASON = 500
 
 
 def unary(method: F) -> F:
@@ -86,6 +88,8 @@ def now_ts() -> Timestamp:
 
 
 class BrokerServicer(broker_service_pb2_grpc.BrokerServiceServicer):
+    read_only = False  # security.read_only, set by BrokerApp; shown by GetStatus
+
     def __init__(self, session: BrokerSession, heartbeat_interval: float = 5.0) -> None:
         self.session = session
         self.trader = Trader(session)
@@ -98,7 +102,7 @@ class BrokerServicer(broker_service_pb2_grpc.BrokerServiceServicer):
     @unary
     async def GetStatus(self, request: pb.GetStatusRequest, context: Any) -> pb.GetStatusResponse:
         s = self.session
-        reason = s.trading_disabled_reason()
+        reason = self.trader.kill_switch.disabled_reason() or s.trading_disabled_reason()
         return pb.GetStatusResponse(
             connection_state=cv.CONNECTION_STATES[s.state],
             server_version=s.gateway.server_version,
@@ -111,6 +115,8 @@ class BrokerServicer(broker_service_pb2_grpc.BrokerServiceServicer):
             client_id=s.config.client_id,
             connect_time=cv._ts(s.connect_time) if s.ready else None,
             server_software_version=__version__,
+            kill_switch=cv.kill_switch_to_proto(self.trader.kill_switch.state),
+            read_only=self.read_only,
         )
 
     @unary
@@ -156,7 +162,9 @@ class BrokerServicer(broker_service_pb2_grpc.BrokerServiceServicer):
         )
         if bracket and request.what_if:
             raise errors.InvalidArgument("what_if", "not supported together with a bracket")
-        placed = await self.trader.place(request_id, contract, spec, bracket, request.what_if)
+        placed = await self.trader.place(
+            request_id, contract, spec, bracket, request.what_if, caller=current_principal()
+        )
         return pb.PlaceOrderResponse(
             order=cv.order_to_proto(placed.order) if placed.order else None,
             bracket_orders=[cv.order_to_proto(o) for o in placed.bracket_orders],
@@ -178,7 +186,7 @@ class BrokerServicer(broker_service_pb2_grpc.BrokerServiceServicer):
             trailing_percent=v.decimal("trailing_percent", request.trailing_percent, positive=True),
             time_in_force=cv.TIFS.get(request.time_in_force),
         )
-        order = await self.trader.modify(request_id, order_id, change)
+        order = await self.trader.modify(request_id, order_id, change, current_principal())
         return pb.ModifyOrderResponse(order=cv.order_to_proto(order))
 
     @unary
@@ -196,6 +204,27 @@ class BrokerServicer(broker_service_pb2_grpc.BrokerServiceServicer):
     ) -> pb.CancelAllOrdersResponse:
         request_id = v.request_id("request_id", request.request_id)
         return pb.CancelAllOrdersResponse(order_ids=await self.trader.cancel_all(request_id))
+
+    @unary
+    async def HaltTrading(
+        self, request: pb.HaltTradingRequest, context: Any
+    ) -> pb.HaltTradingResponse:
+        request_id = v.request_id("request_id", request.request_id)
+        reason = v.text("reason", request.reason, limit=MAX_HALT_REASON)
+        principal = current_principal()
+        halted = await self.trader.halt(request_id, reason, principal.name if principal else "")
+        return pb.HaltTradingResponse(
+            kill_switch=cv.kill_switch_to_proto(halted.kill_switch),
+            cancelled_order_ids=list(halted.cancelled_order_ids),
+        )
+
+    @unary
+    async def ResumeTrading(
+        self, request: pb.ResumeTradingRequest, context: Any
+    ) -> pb.ResumeTradingResponse:
+        request_id = v.request_id("request_id", request.request_id)
+        state = await self.trader.resume(request_id)
+        return pb.ResumeTradingResponse(kill_switch=cv.kill_switch_to_proto(state))
 
     @unary
     async def GetOrder(self, request: pb.GetOrderRequest, context: Any) -> pb.GetOrderResponse:

@@ -8,25 +8,38 @@
     ├── AmbiguousContract        a spec that must be unique matched several contracts
     ├── OrderRejected            IB refused an order (201, 103, 110, 321, ...)
     ├── TradingDisabled          safety checks (live account in paper mode, not ready to trade)
+    │   └── TradingHalted        the kill switch is engaged (reason TRADING_HALTED)
+    ├── RiskLimitBreached        a pre-trade risk limit; reason names it (RISK_MAX_ORDER_QUANTITY)
     ├── Unavailable              no TWS session, connection lost, deadline passed (retryable)
     ├── RateLimited              IB pacing or our own limits (retryable)
     └── Conflict                 a request_id reused with different content
 
-Each error may carry the IB code and text that caused it.
+Each error may carry the IB code and text that caused it, and string metadata for the
+client (e.g. a risk limit and the attempted value).
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 
 class BrokerError(Exception):
     reason = "BROKER_ERROR"
     retryable = False
 
-    def __init__(self, message: str, *, ib_code: int = 0, field: str = "") -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        ib_code: int = 0,
+        field: str = "",
+        metadata: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.ib_code = ib_code
         self.field = field
+        self.metadata: dict[str, str] = dict(metadata or {})
 
 
 class InvalidArgument(BrokerError):
@@ -58,6 +71,18 @@ class OrderRejected(BrokerError):
 
 class TradingDisabled(BrokerError):
     reason = "TRADING_DISABLED"
+
+
+class TradingHalted(TradingDisabled):
+    reason = "TRADING_HALTED"
+
+
+class RiskLimitBreached(BrokerError):
+    """An order would break a pre-trade limit; nothing was sent to TWS."""
+
+    def __init__(self, reason: str, message: str, metadata: Mapping[str, str]) -> None:
+        super().__init__(message, metadata=metadata)
+        self.reason = reason
 
 
 class Unavailable(BrokerError):

@@ -116,6 +116,10 @@ class Store:
         ).fetchone()
         return (str(row[0]), str(row[1]), str(row[2])) if row else None
 
+    def forget_request(self, request_id: str) -> None:
+        """Release a key whose call was refused before anything reached TWS."""
+        self._db.execute("DELETE FROM requests WHERE request_id = ?", (request_id,))
+
     def save_request(self, request_id: str, method: str, fingerprint: str, result: str) -> None:
         self._db.execute(
             "INSERT OR REPLACE INTO requests(request_id, method, fingerprint, result) "

@@ -4,6 +4,9 @@ A request_id is claimed before anything is sent: a retry with the same key (also
 first call is still running, also after a server restart) returns the first order and never
 sends a second one. The key travels in IB's orderRef so orders can be matched after a
 reconnect.
+
+Before a request_id is claimed, an order passes the kill switch (`killswitch`) and the
+pre-trade risk limits (`risk_gate`): a refusal consumes nothing, so a retry re-runs the checks.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -20,6 +24,7 @@ from ..domain.model import (
     Bracket,
     ComboLeg,
     Contract,
+    IbError,
     Order,
     OrderPreview,
     OrderSpec,
@@ -29,7 +34,10 @@ from ..domain.model import (
 )
 from .broker_session import BrokerSession
 from .gateway import IbOrderRequest
+from .killswitch import KillSwitch, KillSwitchState
 from .orders import ORDER_REF_PREFIX
+from .risk import Caller
+from .risk_gate import RiskGate
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,6 +45,12 @@ class Placed:
     order: Order | None
     bracket_orders: tuple[Order, ...] = ()
     preview: OrderPreview | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Halted:
+    kill_switch: KillSwitchState
+    cancelled_order_ids: tuple[str, ...]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,11 +73,16 @@ class Trader:
         self.session = session
         self._inflight: dict[str, asyncio.Future[Any]] = {}
         self._resolved: dict[Contract, Contract] = {}
+        self.kill_switch = KillSwitch(session)
+        self.risk = RiskGate(session, self.resolve_one)
 
     # --- idempotency ----------------------------------------------------------------------------
 
-    async def _once(self, request_id: str, method: str, print_: str, run: Any) -> Any:
-        """Run `run()` once per request_id; a retry gets the first outcome."""
+    async def _once(
+        self, request_id: str, method: str, print_: str, run: Any, replay: Any = None
+    ) -> Any:
+        """Run `run()` once per request_id; a retry gets the first outcome (`replay(result)`
+        rebuilds it from the stored result; by default the orders it names)."""
         if request_id in self._inflight:
             return await asyncio.shield(self._inflight[request_id])
         known = self.session.store.find_request(request_id)
@@ -73,7 +92,7 @@ class Trader:
                 raise errors.Conflict(
                     f"request_id {request_id!r} was already used for a different {k_method}"
                 )
-            return self._replay(result)
+            return (replay or self._replay)(result)
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._inflight[request_id] = fut
         try:
@@ -160,15 +179,25 @@ class Trader:
         spec: OrderSpec,
         bracket: Bracket | None = None,
         what_if: bool = False,
+        caller: Caller | None = None,
     ) -> Placed:
+        """Place an order; `caller` (the token) selects its risk limits. A what-if preview
+        trades nothing and passes neither the kill switch nor the limits."""
         print_ = fingerprint(contract, spec, bracket, what_if)
 
         async def run() -> Placed:
+            if not what_if:
+                self.kill_switch.require_armed()
             self.session.require_trading()
             account = self._account(spec)
             resolved = await self.resolve_one(contract)
             if what_if:
                 return Placed(None, preview=await self._what_if(resolved, spec, account))
+            legs = 1 + (len(bracket_children(spec, bracket, "")) if bracket else 0)
+            await self.risk.check_place(caller, resolved, spec, account, legs)
+            self.kill_switch.require_armed()  # engaged while the checks awaited a quote
+            # No await from the checks to the orders entering the book (in _place).
+            self.risk.placed(caller)
             return await self._place(request_id, print_, resolved, spec, account, bracket)
 
         result: Placed = await self._once(request_id, "PlaceOrder", print_, run)
@@ -213,9 +242,14 @@ class Trader:
             if order is not parent:
                 request = dataclasses.replace(request, parent_ib_order_id=parent.ib_order_id)
             request = dataclasses.replace(request, transmit=i == len(all_orders) - 1)
-            await self.session.send(
-                self.session.gateway.place_order, order.ib_order_id, contract, request
-            )
+            try:
+                await self.session.send(self._transmit, order.ib_order_id, contract, request)
+            except errors.TradingHalted as exc:
+                for ack in acks:
+                    ack.cancel()
+                for unsent in all_orders[i:]:
+                    book.reject(unsent, IbError(0, exc.message))
+                raise
         results = [await self._await(fut, "order acknowledgement") for fut in acks]
         return Placed(results[0], tuple(results[1:]))
 
@@ -233,6 +267,11 @@ class Trader:
             updated=now,
             ib_order_id=self.session.allocate_ib_order_id(),
         )
+
+    def _transmit(self, ib_order_id: int, contract: Contract, request: IbOrderRequest) -> None:
+        """gateway.place_order, unless the kill switch engaged while the send waited to pace."""
+        self.kill_switch.require_armed()
+        self.session.gateway.place_order(ib_order_id, contract, request)
 
     async def _await(self, fut: asyncio.Future[Any], what: str) -> Any:
         try:
@@ -255,19 +294,33 @@ class Trader:
             )
         return order
 
-    async def modify(self, request_id: str, order_id: str, change: Modification) -> Order:
+    async def modify(
+        self, request_id: str, order_id: str, change: Modification, caller: Caller | None = None
+    ) -> Order:
+        """Change a working order. While halted only a smaller quantity is accepted; a higher
+        quantity or price passes the risk limits again."""
         print_ = fingerprint(order_id, change)
 
         async def run() -> Placed:
             self.session.require_trading()
             order = self._open_order(order_id)
             spec = apply_modification(order.spec, change)
+            reducing = reduces_only(order.spec, spec)
+            if not reducing:
+                self.kill_switch.require_armed()
+                await self.risk.check_modify(caller, order, spec)
+                self.kill_switch.require_armed()  # engaged while the checks awaited
+                order = self._open_order(order_id)  # it may have ended meanwhile
             self._claim(request_id, "ModifyOrder", print_, order.order_id)
             fut = self.session.orders.expect_ack(order.ib_order_id)
             request = to_ib(spec, order.account, ORDER_REF_PREFIX + order.request_id)
-            await self.session.send(
-                self.session.gateway.place_order, order.ib_order_id, order.contract, request
-            )
+            send = self.session.gateway.place_order if reducing else self._transmit
+            try:
+                await self.session.send(send, order.ib_order_id, order.contract, request)
+            except errors.TradingHalted:
+                fut.cancel()
+                self.session.store.forget_request(request_id)  # nothing was sent
+                raise
             acked: Order = await self._await(fut, "modification")
             current = self.session.orders.get(order_id) or acked
             updated = dataclasses.replace(current, spec=spec)
@@ -312,6 +365,40 @@ class Trader:
         ids: list[str] = await self._once(request_id, "CancelAllOrders", "", run)
         self._claim(request_id, "CancelAllOrders", "", ",".join(ids))
         return ids
+
+    # --- kill switch ------------------------------------------------------------------------
+
+    async def halt(self, request_id: str, reason: str, engaged_by: str) -> Halted:
+        """Engage the kill switch, then cancel every open order at TWS (reqGlobalCancel)."""
+        print_ = fingerprint("HaltTrading", reason)
+
+        async def run() -> Halted:
+            ids = await self.kill_switch.engage(reason, engaged_by)
+            halted = Halted(self.kill_switch.state, tuple(ids))
+            first = {"kill_switch": halted.kill_switch.to_json(), "order_ids": ids}
+            self._claim(request_id, "HaltTrading", print_, json.dumps(first))
+            return halted
+
+        def replay(result: str) -> Halted:
+            first = json.loads(result)
+            state = KillSwitchState.from_json(first["kill_switch"])
+            return Halted(state, tuple(first["order_ids"]))
+
+        halted: Halted = await self._once(request_id, "HaltTrading", print_, run, replay)
+        return halted
+
+    async def resume(self, request_id: str) -> KillSwitchState:
+        """Release the kill switch: orders are accepted again."""
+
+        async def run() -> KillSwitchState:
+            self.kill_switch.release()
+            self._claim(request_id, "ResumeTrading", "", self.kill_switch.state.to_json())
+            return self.kill_switch.state
+
+        state: KillSwitchState = await self._once(
+            request_id, "ResumeTrading", "", run, KillSwitchState.from_json
+        )
+        return state
 
 
 # --- pure helpers -----------------------------------------------------------------------------
@@ -380,6 +467,11 @@ def bracket_children(parent: OrderSpec, bracket: Bracket, oca: str) -> list[Orde
             )
         )
     return children
+
+
+def reduces_only(old: OrderSpec, new: OrderSpec) -> bool:
+    """True when a modification only lowers the quantity (allowed while trading is halted)."""
+    return new.quantity <= old.quantity and dataclasses.replace(new, quantity=old.quantity) == old
 
 
 def apply_modification(spec: OrderSpec, change: Modification) -> OrderSpec:

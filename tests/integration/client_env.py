@@ -74,8 +74,10 @@ class TcpProxy:
 
 
 class ThreadedServerEnv:
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, **server_env: Any) -> None:
+        """`server_env`: keyword arguments of ServerEnv (sections=..., credentials=...)."""
         self.tmp_path = tmp_path
+        self.server_env = server_env
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.env: ServerEnv | None = None
@@ -92,7 +94,7 @@ class ThreadedServerEnv:
 
     def __enter__(self) -> ThreadedServerEnv:
         self.thread.start()
-        self.env = ServerEnv(self.tmp_path)
+        self.env = ServerEnv(self.tmp_path, **self.server_env)
         self.run(self.env.__aenter__())
         self.proxy = TcpProxy(self.port)
         self.run(self.proxy.start())

@@ -8,6 +8,7 @@ async with ServerEnv(tmp_path) as env:
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -42,14 +43,23 @@ def place(contract: contract_pb2.Contract, spec: order_pb2.OrderSpec, **kw: Any)
     )
 
 
-def test_config(data_dir: Path, tws_port: int, **tws: Any) -> Config:
+def test_config(
+    data_dir: Path,
+    tws_port: int,
+    sections: Mapping[str, Mapping[str, Any]] | None = None,
+    **tws: Any,
+) -> Config:
+    """The test settings; `sections` adds or overrides settings of any section (e.g. security)."""
+    extra = {name: dict(values) for name, values in (sections or {}).items()}
     return build(
         {
+            **extra,
             "server": {
                 "listen": "127.0.0.1:0",
                 "data_dir": str(data_dir),
                 "heartbeat_interval": 0.5,
                 "drain_timeout": 1.0,
+                **extra.get("server", {}),
             },
             "tws": {
                 "host": "127.0.0.1",
@@ -59,6 +69,7 @@ def test_config(data_dir: Path, tws_port: int, **tws: Any) -> Config:
                 "order_timeout": 5.0,
                 "reconnect_initial_delay": 0.2,
                 "reconnect_max_delay": 1.0,
+                **extra.get("tws", {}),
                 **tws,
             },
         },
@@ -67,20 +78,45 @@ def test_config(data_dir: Path, tws_port: int, **tws: Any) -> Config:
 
 
 class ServerEnv:
-    def __init__(self, tmp_path: Path, sim: SimulatorServer | None = None, **tws: Any) -> None:
+    """`sections`: extra settings by section, e.g. {"security": {"tokens": [...]}}.
+    `credentials`: channel credentials of `channel` / `stub` (TLS); default plaintext."""
+
+    def __init__(
+        self,
+        tmp_path: Path,
+        sim: SimulatorServer | None = None,
+        *,
+        sections: Mapping[str, Mapping[str, Any]] | None = None,
+        credentials: grpc.ChannelCredentials | None = None,
+        **tws: Any,
+    ) -> None:
         self.tmp_path = tmp_path
         self.sim = sim or SimulatorServer("127.0.0.1", 0, seed=7, tick_interval=0.05)
         self._own_sim = sim is None
         self.tws = tws
+        self.sections = sections
+        self.credentials = credentials
         self.app: BrokerApp | None = None
         self.channel: grpc.aio.Channel | None = None
 
     async def start_server(self) -> None:
-        self.app = BrokerApp(test_config(self.tmp_path / "data", self.sim.port, **self.tws))
+        config = test_config(self.tmp_path / "data", self.sim.port, self.sections, **self.tws)
+        self.app = BrokerApp(config)
         await self.app.start()
-        self.channel = grpc.aio.insecure_channel(f"127.0.0.1:{self.app.port}")
+        self.channel = self.open_channel(self.credentials)
         self.stub = broker_service_pb2_grpc.BrokerServiceStub(self.channel)
         await self.wait_ready()
+
+    @property
+    def target(self) -> str:
+        assert self.app is not None
+        return f"127.0.0.1:{self.app.port}"
+
+    def open_channel(self, credentials: grpc.ChannelCredentials | None = None) -> grpc.aio.Channel:
+        """A new channel to the server (close it), plaintext unless `credentials` are given."""
+        if credentials is None:
+            return grpc.aio.insecure_channel(self.target)
+        return grpc.aio.secure_channel(self.target, credentials)
 
     async def wait_ready(self, timeout: float = 10) -> None:
         assert self.app is not None

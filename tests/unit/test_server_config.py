@@ -15,7 +15,7 @@ def test_example_config_documents_every_setting_and_loads() -> None:
     example = ROOT / "config" / "server.example.toml"
     config = load(example, env={})
     text = example.read_text()
-    for section in ("server", "tws", "trading"):
+    for section in ("server", "tws", "trading", "security", "risk"):
         for name in getattr(config, section).__dataclass_fields__:
             assert f"{name} =" in text, f"{section}.{name} is not documented"
     assert config.trading.paper_trading and not config.trading.allow_live
