@@ -61,7 +61,7 @@ class TokenSettings:
 
     name: str
     role: str  # "read" | "trade" | "admin"
-    sha256: str  # hex digest of the token's UTF-8 bytes
+    sha256: str = field(repr=False)  # hex digest of the token's UTF-8 bytes
     risk: RiskLimits | None = None  # overrides of the server's limits for this token
 
 
