@@ -21,6 +21,7 @@ from ibkr_broker.server.domain.model import (
     SecType,
 )
 from ibkr_broker.server.session import gateway as g
+from ibkr_broker.server.session.config import SessionConfig
 
 AAPL = Contract(
     con_id=265598,
@@ -37,6 +38,18 @@ MSFT = Contract(
     exchange="SMART",
     primary_exchange="NASDAQ",
     currency="USD",
+)
+
+
+# Session settings for tests: short deadlines, fast reconnects, pacing out of the way.
+FAST = SessionConfig(
+    connect_timeout=1,
+    request_timeout=1,
+    order_timeout=1,
+    reconnect_initial_delay=0.01,
+    reconnect_max_delay=0.05,
+    messages_per_second=1000,
+    message_burst=1000,
 )
 
 

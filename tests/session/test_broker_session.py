@@ -29,21 +29,11 @@ from ibkr_broker.server.session.trading import Modification, Trader
 
 from tests.waiting import wait_until
 
-from .fake_gateway import AAPL, MSFT, FakeGateway
+from .fake_gateway import AAPL, FAST, MSFT, FakeGateway
 
 MKT_BUY = OrderSpec(Action.BUY, Decimal(10), OrderType.MARKET)
 LMT_SELL = OrderSpec(Action.SELL, Decimal(5), OrderType.LIMIT, limit_price=Decimal("250.5"))
 SPEC_AAPL = Contract(sec_type=SecType.STOCK, symbol="AAPL")
-
-FAST = SessionConfig(
-    connect_timeout=1,
-    request_timeout=1,
-    order_timeout=1,
-    reconnect_initial_delay=0.01,
-    reconnect_max_delay=0.05,
-    messages_per_second=1000,
-    message_burst=1000,
-)
 
 
 async def start(

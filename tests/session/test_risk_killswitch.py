@@ -23,26 +23,16 @@ from ibkr_broker.server.domain.model import (
 )
 from ibkr_broker.server.session import gateway as g
 from ibkr_broker.server.session.broker_session import BrokerSession
-from ibkr_broker.server.session.config import SessionConfig
 from ibkr_broker.server.session.killswitch import KillSwitchState
 from ibkr_broker.server.session.store import Store
 from ibkr_broker.server.session.trading import Modification, Trader
 
 from tests.waiting import wait_until
 
-from .fake_gateway import FakeGateway
+from .fake_gateway import FAST, FakeGateway
 
 pytestmark = pytest.mark.timeout(30)
 
-FAST = SessionConfig(
-    connect_timeout=1,
-    request_timeout=1,
-    order_timeout=1,
-    reconnect_initial_delay=0.01,
-    reconnect_max_delay=0.05,
-    messages_per_second=1000,
-    message_burst=1000,
-)
 STOCK = Contract(sec_type=SecType.STOCK, symbol="AAPL")
 RESTING = OrderSpec(Action.BUY, Decimal(5), OrderType.LIMIT, limit_price=Decimal("50"))
 

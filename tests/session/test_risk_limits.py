@@ -22,24 +22,15 @@ from ibkr_broker.server.domain.model import (
     SecType,
 )
 from ibkr_broker.server.session.broker_session import BrokerSession
-from ibkr_broker.server.session.config import RiskLimits, SessionConfig
+from ibkr_broker.server.session.config import RiskLimits
 from ibkr_broker.server.session.risk import RateWindow
 from ibkr_broker.server.session.store import Store
 from ibkr_broker.server.session.trading import Modification, Trader
 
-from .fake_gateway import AAPL, FakeGateway
+from .fake_gateway import AAPL, FAST, FakeGateway
 
 pytestmark = pytest.mark.timeout(30)
 
-FAST = SessionConfig(
-    connect_timeout=1,
-    request_timeout=1,
-    order_timeout=1,
-    reconnect_initial_delay=0.01,
-    reconnect_max_delay=0.05,
-    messages_per_second=1000,
-    message_burst=1000,
-)
 STOCK = Contract(sec_type=SecType.STOCK, symbol="AAPL")
 
 
