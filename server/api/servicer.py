@@ -44,6 +44,14 @@ MAX_PAGE = 1000
 MAX_HALT_REASON = 500
 
 
+async def _abort(context: grpc.aio.ServicerContext, name: str, exc: Exception) -> None:
+    """The one place a failed call becomes a gRPC status."""
+    if isinstance(exc, errors.BrokerError):
+        await context.abort_with_status(to_status(exc))
+    log.error("%s failed", name, exc_info=exc)
+    await context.abort(grpc.StatusCode.INTERNAL, "internal error (logged by the server)")
+
+
 def unary(method: F) -> F:
     """Turn domain errors into gRPC statuses; anything unexpected into INTERNAL."""
 
@@ -51,18 +59,17 @@ def unary(method: F) -> F:
     async def wrapper(self: BrokerServicer, request: Any, context: grpc.aio.ServicerContext) -> Any:
         try:
             return await method(self, request, context)
-        except errors.BrokerError as exc:
-            await context.abort_with_status(to_status(exc))
-        except (asyncio.CancelledError, grpc.aio.AbortError):
+        except grpc.aio.AbortError:
             raise
-        except Exception:
-            log.exception("%s failed", method.__name__)
-            await context.abort(grpc.StatusCode.INTERNAL, "internal error (logged by the server)")
+        except Exception as exc:
+            await _abort(context, method.__name__, exc)
 
     return wrapper  # type: ignore[return-value]
 
 
 def streaming(method: F) -> F:
+    """The same for server-streaming methods."""
+
     @functools.wraps(method)
     async def wrapper(
         self: BrokerServicer, request: Any, context: grpc.aio.ServicerContext
@@ -70,13 +77,10 @@ def streaming(method: F) -> F:
         try:
             async for item in method(self, request, context):
                 yield item
-        except errors.BrokerError as exc:
-            await context.abort_with_status(to_status(exc))
-        except (asyncio.CancelledError, grpc.aio.AbortError):
+        except grpc.aio.AbortError:
             raise
-        except Exception:
-            log.exception("%s failed", method.__name__)
-            await context.abort(grpc.StatusCode.INTERNAL, "internal error (logged by the server)")
+        except Exception as exc:
+            await _abort(context, method.__name__, exc)
 
     return wrapper  # type: ignore[return-value]
 
