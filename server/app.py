@@ -69,13 +69,18 @@ class BrokerApp:
         await self._set_health(False)
         self.session.state_listeners.append(self._on_state)
         listen = self.config.server.listen
-        self.port = (
-            self.server.add_secure_port(listen, self._credentials)
-            if self._credentials is not None
-            else self.server.add_insecure_port(listen)
-        )
+        try:
+            self.port = (
+                self.server.add_secure_port(listen, self._credentials)
+                if self._credentials is not None
+                else self.server.add_insecure_port(listen)
+            )
+        except RuntimeError:  # grpc's "Failed to bind": the port is taken or not ours
+            self.port = 0
         if not self.port:
-            raise OSError(f"cannot listen on {self.config.server.listen}")
+            self.store.close()
+            self.audit.close()
+            raise OSError(f"cannot listen on {listen}: the address is in use or not available")
         await self.server.start()
         await self.session.start()
         log.info("serving %s on port %d", SERVICE_NAME, self.port)

@@ -63,11 +63,11 @@ async def serve(config: Config, sim_seed: int | None) -> None:
         config = config.with_overrides("tws", host="127.0.0.1", port=simulator.port)
     try:
         app = BrokerApp(config)
-    except ConfigError:
+        await app.start()
+    except (ConfigError, OSError):
         if simulator is not None:
             await simulator.stop()
         raise
-    await app.start()
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
