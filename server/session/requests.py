@@ -69,7 +69,8 @@ class RequestRegistry:
     @staticmethod
     async def wait(pending: Pending[T], timeout: float) -> T:
         try:
-            return await asyncio.wait_for(asyncio.shield(pending.future), timeout)
+            async with asyncio.timeout(timeout):
+                return await asyncio.shield(pending.future)
         except TimeoutError:
             pending.fail(DeadlineExceeded(f"TWS did not answer {pending.what} within {timeout}s"))
             raise DeadlineExceeded(f"TWS did not answer {pending.what} within {timeout}s") from None

@@ -275,7 +275,8 @@ class Trader:
 
     async def _await(self, fut: asyncio.Future[Any], what: str) -> Any:
         try:
-            return await asyncio.wait_for(asyncio.shield(fut), self.session.config.order_timeout)
+            async with asyncio.timeout(self.session.config.order_timeout):
+                return await asyncio.shield(fut)
         except TimeoutError:
             raise errors.DeadlineExceeded(
                 f"TWS did not answer the {what} within {self.session.config.order_timeout}s; "
