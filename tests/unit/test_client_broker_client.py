@@ -274,22 +274,10 @@ def test_config_is_validated() -> None:
 
 
 def test_tls_with_a_private_ca(tmp_path: Path) -> None:
-    import shutil
-    import subprocess
+    from ibkr_broker.server.certs import generate  # test-only: the client never imports it
 
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is not installed")
-    ca_key, ca_crt = tmp_path / "ca.key", tmp_path / "ca.crt"
-    key, csr, crt = tmp_path / "s.key", tmp_path / "s.csr", tmp_path / "s.crt"
-    ext = tmp_path / "ext.cnf"
-    ext.write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
-    run = lambda *a: subprocess.run(["openssl", *a], check=True, capture_output=True, timeout=30)  # noqa: E731
-    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key, "-out", ca_crt,
-        "-days", "1", "-subj", "/CN=test-ca")  # fmt: skip
-    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj",
-        "/CN=localhost")  # fmt: skip
-    run("x509", "-req", "-in", csr, "-CA", ca_crt, "-CAkey", ca_key, "-CAcreateserial",
-        "-out", crt, "-days", "1", "-extfile", ext)  # fmt: skip
+    files = generate(tmp_path / "certs", days=1)
+    key, crt, ca_crt = files.server_key, files.server_cert, files.ca_cert
     credentials = grpc.ssl_server_credentials([(key.read_bytes(), crt.read_bytes())])
     with running_fake(credentials=credentials) as tls_server:
         config = tls_server.config(ca_cert=str(ca_crt), token="t")
