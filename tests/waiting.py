@@ -7,6 +7,15 @@ import time
 from collections.abc import Callable
 
 
+def wait_until_sync(predicate: Callable[[], bool], timeout: float = 5.0, what: str = "") -> None:
+    """The same for blocking code (a thread that is not running an event loop)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s: {what or predicate}")
+        time.sleep(0.005)  # poll interval, not a wait for state: the deadline bounds it
+
+
 async def wait_until(predicate: Callable[[], bool], timeout: float = 5.0, what: str = "") -> None:
     deadline = time.monotonic() + timeout
     while not predicate():

@@ -16,10 +16,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
+
+from tests.waiting import wait_until_sync
 
 from .server_env import ServerEnv
 
@@ -146,8 +147,4 @@ async def _cancel_pending() -> None:
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
     """Poll a condition with a deadline (never sleep for state)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s: {what or predicate}")
-        time.sleep(0.01)  # poll interval, bounded by the deadline
+    wait_until_sync(predicate, timeout, what)

@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 from ib_async import IB, MarketOrder, Stock
@@ -18,15 +18,9 @@ from ibkr_broker.simulator.cli import ctl
 from ibkr_broker.simulator.faults import ControlServer
 from ibkr_broker.simulator.server import SimulatorServer
 
+from tests.waiting import wait_until as until
+
 pytestmark = pytest.mark.timeout(60)
-
-
-async def until(pred: Callable[[], object], timeout: float = 10, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
 
 
 @pytest.fixture
@@ -39,8 +33,7 @@ async def server() -> AsyncIterator[SimulatorServer]:
 
 async def connect(port: int, client_id: int = 1) -> IB:
     ib = IB()
-    await ib.connectAsync("127.0.0.1", port, clientId=client_id, timeout=5,
-                          raiseSyncErrors=True)
+    await ib.connectAsync("127.0.0.1", port, clientId=client_id, timeout=5, raiseSyncErrors=True)
     return ib
 
 
@@ -127,7 +120,8 @@ async def test_control_port_commands(server: SimulatorServer) -> None:
 
         ib = await connect(server.port)
         assert (await command("status")).startswith(
-            f"ok port={server.port} clients=[1] orders=0 executions=0 ticks_sent=")
+            f"ok port={server.port} clients=[1] orders=0 executions=0 ticks_sent="
+        )
         assert await command("delay 5") == "ok delay 5 ms"
         assert await command("delay 0") == "ok delay 0 ms"
         assert (await command("reject-next")).startswith("ok")
@@ -147,22 +141,38 @@ async def test_control_port_commands(server: SimulatorServer) -> None:
 
 def test_command_line_simulator_with_control_port_and_sigusr1() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ibkr_broker.simulator.cli", "--port", "0", "--control-port",
-         "0", "--seed", "4", "--tick-interval", "0.1", "--log-level", "WARNING"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "ibkr_broker.simulator.cli",
+            "--port",
+            "0",
+            "--control-port",
+            "0",
+            "--seed",
+            "4",
+            "--tick-interval",
+            "0.1",
+            "--log-level",
+            "WARNING",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
-        m = re.search(r"listening on 127\.0\.0\.1:(\d+) account DU1234567 seed 4 control (\d+)",
-                      line)
+        m = re.search(
+            r"listening on 127\.0\.0\.1:(\d+) account DU1234567 seed 4 control (\d+)", line
+        )
         assert m, line
         port, control_port = int(m.group(1)), int(m.group(2))
 
         async def scenario() -> None:
             ib = await connect(port)
             assert ib.managedAccounts() == ["DU1234567"]
-            assert await asyncio.to_thread(
-                ctl, ["--control-port", str(control_port), "drop"]) == 0
+            assert await asyncio.to_thread(ctl, ["--control-port", str(control_port), "drop"]) == 0
             await until(lambda: not ib.isConnected(), what="ctl drop")
             ib = await connect(port)
             os.kill(proc.pid, signal.SIGUSR1)
@@ -177,8 +187,7 @@ def test_command_line_simulator_with_control_port_and_sigusr1() -> None:
 
 
 async def test_pacing_violation_can_disconnect() -> None:
-    server = SimulatorServer(seed=1, tick_interval=0.05, max_msg_rate=20,
-                             disconnect_on_pacing=True)
+    server = SimulatorServer(seed=1, tick_interval=0.05, max_msg_rate=20, disconnect_on_pacing=True)
     await server.start()
     try:
         ib = await connect(server.port)

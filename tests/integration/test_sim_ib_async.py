@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 from ib_async import (
@@ -19,15 +18,9 @@ from ib_async import (
 )
 from ibkr_broker.simulator.server import SimulatorServer
 
+from tests.waiting import wait_until as until
+
 pytestmark = pytest.mark.timeout(60)
-
-
-async def until(pred: Callable[[], object], timeout: float = 10, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
 
 
 @pytest.fixture
@@ -41,8 +34,9 @@ async def server() -> AsyncIterator[SimulatorServer]:
 async def connect(server: SimulatorServer, client_id: int) -> IB:
     ib = IB()
     ib.RaiseRequestErrors = False
-    await ib.connectAsync("127.0.0.1", server.port, clientId=client_id, timeout=5,
-                          raiseSyncErrors=True)
+    await ib.connectAsync(
+        "127.0.0.1", server.port, clientId=client_id, timeout=5, raiseSyncErrors=True
+    )
     return ib
 
 
@@ -83,14 +77,24 @@ async def test_end_to_end_trading_session(server: SimulatorServer) -> None:
 
         # market buy: fills with a commission
         buy = ib.placeOrder(aapl, MarketOrder("BUY", 100))
-        await until(lambda: buy.isDone() and buy.fills
-                    and buy.fills[0].commissionReport.commission > 0, what="buy filled")
+        await until(
+            lambda: buy.isDone() and buy.fills and buy.fills[0].commissionReport.commission > 0,
+            what="buy filled",
+        )
         assert buy.orderStatus.status == "Filled" and buy.orderStatus.filled == 100
         assert buy.fills[0].commissionReport.commission == 1.0
-        await until(lambda: any(p.contract.conId == aapl.conId and p.position == 100
-                                for p in ib.positions()), what="position")
-        await until(lambda: any(i.contract.conId == aapl.conId and i.position == 100
-                                for i in ib.portfolio()), what="portfolio")
+        await until(
+            lambda: any(
+                p.contract.conId == aapl.conId and p.position == 100 for p in ib.positions()
+            ),
+            what="position",
+        )
+        await until(
+            lambda: any(
+                i.contract.conId == aapl.conId and i.position == 100 for i in ib.portfolio()
+            ),
+            what="portfolio",
+        )
         values = {(v.tag, v.currency): v.value for v in ib.accountValues()}
         assert float(values[("TotalCashValue", "USD")]) < 1_000_000 - 100 * 200
         assert "NetLiquidation" in {v.tag for v in await ib.accountSummaryAsync()}
@@ -98,8 +102,10 @@ async def test_end_to_end_trading_session(server: SimulatorServer) -> None:
         # a resting limit sell fills when the walk crosses it
         sell = ib.placeOrder(aapl, LimitOrder("SELL", 100, round(ticker.bid + 0.02, 2)))
         await until(lambda: sell.orderStatus.status == "Filled", timeout=30, what="sell")
-        await until(lambda: not any(p.contract.conId == aapl.conId and p.position
-                                    for p in ib.positions()), what="flat")
+        await until(
+            lambda: not any(p.contract.conId == aapl.conId and p.position for p in ib.positions()),
+            what="flat",
+        )
 
         # cancel a resting order
         rest = ib.placeOrder(aapl, LimitOrder("BUY", 10, 100.0))
@@ -109,17 +115,28 @@ async def test_end_to_end_trading_session(server: SimulatorServer) -> None:
         assert not [t for t in ib.openTrades() if t.order.orderId == rest.order.orderId]
 
         # a 2-leg combo
-        bag = Bag(symbol="AAPL", exchange="SMART", currency="USD", comboLegs=[
-            ComboLeg(conId=call.conId, ratio=1, action="BUY", exchange="SMART"),
-            ComboLeg(conId=short_call.conId, ratio=1, action="SELL", exchange="SMART"),
-        ])
+        bag = Bag(
+            symbol="AAPL",
+            exchange="SMART",
+            currency="USD",
+            comboLegs=[
+                ComboLeg(conId=call.conId, ratio=1, action="BUY", exchange="SMART"),
+                ComboLeg(conId=short_call.conId, ratio=1, action="SELL", exchange="SMART"),
+            ],
+        )
         combo = ib.placeOrder(bag, MarketOrder("BUY", 1))
-        await until(lambda: combo.orderStatus.status == "Filled" and len(combo.fills) == 3,
-                    what="combo filled")
+        await until(
+            lambda: combo.orderStatus.status == "Filled" and len(combo.fills) == 3,
+            what="combo filled",
+        )
         sec_types = sorted(f.contract.secType for f in combo.fills)
         assert sec_types == ["BAG", "OPT", "OPT"]
-        await until(lambda: {p.contract.conId: p.position for p in ib.positions()}.get(
-            short_call.conId) == -1, what="short leg position")
+        await until(
+            lambda: (
+                {p.contract.conId: p.position for p in ib.positions()}.get(short_call.conId) == -1
+            ),
+            what="short leg position",
+        )
 
         # history
         bars = await ib.reqHistoricalDataAsync(aapl, "", "1 D", "5 mins", "TRADES", True)
@@ -136,8 +153,9 @@ async def test_end_to_end_trading_session(server: SimulatorServer) -> None:
         assert len(fills) == 2 + 3
         assert {f.execution.execId for f in fills} == {f.execution.execId for f in ib2.fills()}
         # ib_async keeps the commission on the fills it saw first (its start-up reqExecutions)
-        assert all(f.commissionReport.commission > 0 or f.contract.secType == "BAG"
-                   for f in ib2.fills())
+        assert all(
+            f.commissionReport.commission > 0 or f.contract.secType == "BAG" for f in ib2.fills()
+        )
         assert ib2.client._reqIdSeq > last_order_id
     finally:
         ib2.disconnect()
@@ -158,12 +176,19 @@ async def test_what_if_and_reject_and_bracket(server: SimulatorServer) -> None:
 
         ticker = ib.reqMktData(spy)
         await until(lambda: ticker.ask > 0, what="spy quote")
-        parent, take, stop = ib.bracketOrder("BUY", 10, round(ticker.ask + 1, 2),
-                                             round(ticker.ask + 50, 2), round(ticker.ask - 50, 2))
+        parent, take, stop = ib.bracketOrder(
+            "BUY",
+            10,
+            round(ticker.ask + 1, 2),
+            round(ticker.ask + 50, 2),
+            round(ticker.ask - 50, 2),
+        )
         trades = [ib.placeOrder(spy, o) for o in (parent, take, stop)]
         await until(lambda: trades[0].orderStatus.status == "Filled", what="parent filled")
-        await until(lambda: all(t.orderStatus.status == "Submitted" for t in trades[1:]),
-                    what="children live")
+        await until(
+            lambda: all(t.orderStatus.status == "Submitted" for t in trades[1:]),
+            what="children live",
+        )
         ib.cancelOrder(take)
         await until(lambda: trades[1].orderStatus.status == "Cancelled", what="child cancelled")
         assert trades[2].orderStatus.status == "Submitted"
