@@ -50,8 +50,8 @@ class AsyncBrokerClient:
         timeout: float | None = None,
         config: ClientConfig | None = None,
     ) -> None:
-        base = config if config is not None else ClientConfig.from_env()
-        self.config = base.replace(
+        self.config = ClientConfig.resolve(
+            config,
             target=target,
             token=token,
             ca_cert=ca_cert,
@@ -60,12 +60,7 @@ class AsyncBrokerClient:
             timeout=timeout,
         )
         cfg = self.config
-        options = cfg.channel_options()
-        self._channel: Any = (
-            grpc.aio.secure_channel(cfg.target, cfg.channel_credentials(), options=options)
-            if cfg.secure
-            else grpc.aio.insecure_channel(cfg.target, options=options)
-        )
+        self._channel: Any = cfg.open_channel(aio=True)
         stub_class: Any = BrokerServiceStub  # generated code has no annotations
         self._stub = stub_class(self._channel)
         self._metadata = cfg.metadata()

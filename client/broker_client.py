@@ -52,8 +52,8 @@ class BrokerClient:
         timeout: float | None = None,
         config: ClientConfig | None = None,
     ) -> None:
-        base = config if config is not None else ClientConfig.from_env()
-        self.config = base.replace(
+        self.config = ClientConfig.resolve(
+            config,
             target=target,
             token=token,
             ca_cert=ca_cert,
@@ -62,12 +62,7 @@ class BrokerClient:
             timeout=timeout,
         )
         cfg = self.config
-        options = cfg.channel_options()
-        self._channel: Any = (
-            grpc.secure_channel(cfg.target, cfg.channel_credentials(), options=options)
-            if cfg.secure
-            else grpc.insecure_channel(cfg.target, options=options)
-        )
+        self._channel: Any = cfg.open_channel(aio=False)
         stub_class: Any = BrokerServiceStub  # generated code has no annotations
         self._stub = stub_class(self._channel)
         self._metadata = cfg.metadata()

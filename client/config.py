@@ -100,6 +100,19 @@ class ClientConfig:
             raise ValueError(f"unknown client setting(s): {', '.join(sorted(unknown))}")
         return cls(**values)
 
+    @classmethod
+    def resolve(cls, config: ClientConfig | None, **overrides: Any) -> ClientConfig:
+        """`config` (else the environment) with every override that is not None applied."""
+        return (config if config is not None else cls.from_env()).replace(**overrides)
+
+    def open_channel(self, *, aio: bool) -> Any:
+        """A grpc (or grpc.aio) channel to `target`, secure when TLS settings are given."""
+        module: Any = grpc.aio if aio else grpc
+        options = self.channel_options()
+        if self.secure:
+            return module.secure_channel(self.target, self.channel_credentials(), options=options)
+        return module.insecure_channel(self.target, options=options)
+
     def replace(self, **changes: Any) -> ClientConfig:
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
 
