@@ -73,6 +73,7 @@ class BrokerSession:
         self.state_listeners: list[Callable[[ConnectionState, IbError | None], None]] = []
         self._snapshots: dict[int, Subscription] = {}
         self._ready = asyncio.Event()
+        self._handshake_progress = asyncio.Event()  # set by nextValidId, accounts, close
         self._closed = asyncio.Event()
         self._got_id = False
         self._got_accounts = False
@@ -154,8 +155,8 @@ class BrokerSession:
 
     async def _wait_handshake(self) -> None:
         while not (self._got_id and self._got_accounts) and not self._closed.is_set():
-            self._handshake_event = asyncio.Event()
-            await self._handshake_event.wait()
+            self._handshake_progress.clear()
+            await self._handshake_progress.wait()
 
     async def _after_ready(self) -> None:
         """Restore what the previous connection had and catch up on missed order events."""
@@ -225,7 +226,7 @@ class BrokerSession:
 
     async def _send(self, method: Callable[..., None], *args: Any) -> None:
         await self.bucket.acquire()
-        if self._closed.is_set() and method is not self.gateway.req_market_data_type:
+        if self._closed.is_set():
             raise Unavailable("not connected to TWS")
         method(*args)
 
@@ -317,21 +318,16 @@ class BrokerSession:
             case g.NextValidId():
                 self.next_valid_id = ev.order_id
                 self._got_id = True
-                self._wake_handshake()
+                self._handshake_progress.set()
             case g.ManagedAccounts():
                 self.accounts = ev.accounts
                 self._got_accounts = bool(ev.accounts)
-                self._wake_handshake()
+                self._handshake_progress.set()
             case g.ConnectionClosed():
                 self._closed.set()
-                self._wake_handshake()
+                self._handshake_progress.set()
             case _:
                 pass
-
-    def _wake_handshake(self) -> None:
-        event = getattr(self, "_handshake_event", None)
-        if event is not None:
-            event.set()
 
     def _on_error(self, ev: g.ErrorEvent) -> None:
         code = ev.code
