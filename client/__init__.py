@@ -35,6 +35,7 @@ from .errors import (
     TradingHaltedError,
     UnavailableError,
 )
+from .loop_thread import ClientClosedError
 from .manager import AdapterConfigError, AdapterManager, BrokerManager
 from .orders import bracket, order_from_dict, order_spec
 from .streams import StreamReconnected
@@ -52,6 +53,7 @@ __all__ = [
     "BrokerClient",
     "BrokerError",
     "BrokerManager",
+    "ClientClosedError",
     "ClientConfig",
     "ContractNotFoundError",
     "DeadlineExceededError",

@@ -1,4 +1,4 @@
-"""AsyncBrokerClient: the grpc.aio twin of BrokerClient (same methods, awaited).
+"""AsyncBrokerClient: the one client core (grpc.aio); BrokerClient is its blocking face.
 
     async with AsyncBrokerClient() as client:
         print((await client.status()).connection_state)
@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Unpack
 
 import grpc
 from google.protobuf.message import Message
@@ -26,9 +27,9 @@ from ibkr_broker.v1 import broker_service_pb2 as bs
 from ibkr_broker.v1.broker_service_pb2_grpc import BrokerServiceStub
 
 from . import requests
-from .config import ClientConfig
+from .config import ClientConfig, ClientSettings
 from .errors import from_rpc_error
-from .streams import AsyncResumableStream, OrderEventTracker, QuoteTracker
+from .streams import AsyncResumableStream, OrderEventTracker, QuoteTracker, Tracker
 
 log = logging.getLogger("ibkr_broker.client")
 
@@ -37,37 +38,26 @@ AsyncOrderEventStream = AsyncResumableStream[bs.StreamOrderEventsResponse]
 
 
 class AsyncBrokerClient:
-    """grpc.aio client of ibkr_broker.v1.BrokerService; create and use it on one event loop."""
+    """grpc.aio client of ibkr_broker.v1.BrokerService; create and use it on one event loop.
 
-    def __init__(
-        self,
-        target: str | None = None,
-        *,
-        token: str | None = None,
-        ca_cert: str | None = None,
-        client_cert: str | None = None,
-        client_key: str | None = None,
-        timeout: float | None = None,
-        config: ClientConfig | None = None,
-    ) -> None:
-        self.config = ClientConfig.resolve(
-            config,
-            target=target,
-            token=token,
-            ca_cert=ca_cert,
-            client_cert=client_cert,
-            client_key=client_key,
-            timeout=timeout,
-        )
-        cfg = self.config
-        self._channel: Any = cfg.open_channel(aio=True)
+    Arguments: `target` ("host:port") and the keywords of ClientSettings (token, ca_cert,
+    client_cert, client_key, timeout, config); what is not given comes from the environment.
+    """
+
+    def __init__(self, target: str | None = None, **settings: Unpack[ClientSettings]) -> None:
+        self.config = ClientConfig.for_client(target, settings)
+        self._channel: Any = self.config.open_channel(aio=True)
         stub_class: Any = BrokerServiceStub  # generated code has no annotations
         self._stub = stub_class(self._channel)
-        self._metadata = cfg.metadata()
+        self._metadata = self.config.metadata()
+        self._streams: weakref.WeakSet[AsyncResumableStream[Any]] = weakref.WeakSet()
 
     # --- lifecycle -----------------------------------------------------------------------
 
     async def close(self) -> None:
+        """End the open streams (their iteration stops), then close the channel."""
+        for stream in list(self._streams):
+            stream.cancel()
         await self._channel.close()
 
     async def __aenter__(self) -> AsyncBrokerClient:
@@ -110,9 +100,13 @@ class AsyncBrokerClient:
                 )
                 await asyncio.sleep(delay)
 
-    def _stream(self, method: str) -> Any:
+    def _open_stream(self, method: str, tracker: Tracker[Any]) -> AsyncResumableStream[Any]:
         rpc = getattr(self._stub, method)
-        return lambda request: rpc(request, metadata=self._metadata)
+        stream: AsyncResumableStream[Any] = AsyncResumableStream(
+            lambda request: rpc(request, metadata=self._metadata), tracker, self.config
+        )
+        self._streams.add(stream)
+        return stream
 
     # --- queries -------------------------------------------------------------------------
 
@@ -289,7 +283,7 @@ class AsyncBrokerClient:
     def stream_quotes(self, contracts: Iterable[contract_pb2.Contract | str]) -> AsyncQuoteStream:
         """Live quotes (batches, statuses, heartbeats, and StreamReconnected after a drop)."""
         tracker = QuoteTracker(requests.contracts_list(contracts))
-        return AsyncResumableStream(self._stream("StreamQuotes"), tracker, self.config)
+        return self._open_stream("StreamQuotes", tracker)
 
     def order_events(
         self, resume_after_sequence: int = 0, account: str = ""
@@ -298,4 +292,4 @@ class AsyncBrokerClient:
         if resume_after_sequence < 0:
             raise ValueError("resume_after_sequence must be >= 0")
         tracker = OrderEventTracker(resume_after_sequence, account)
-        return AsyncResumableStream(self._stream("StreamOrderEvents"), tracker, self.config)
+        return self._open_stream("StreamOrderEvents", tracker)

@@ -190,8 +190,8 @@ class LoseFirstResponse:
         self.rpc = rpc
         self.lost = 0
 
-    def __call__(self, request: Any, **kwargs: Any) -> Any:
-        response = self.rpc(request, **kwargs)
+    async def __call__(self, request: Any, **kwargs: Any) -> Any:
+        response = await self.rpc(request, **kwargs)
         if self.lost == 0:
             self.lost += 1
             raise _Unavailable()
@@ -213,8 +213,9 @@ def test_a_lost_response_is_retried_with_the_same_request_id_and_places_one_orde
     env: ThreadedServerEnv,
 ) -> None:
     with BrokerClient(config=fast(env.target)) as client:
-        lossy = LoseFirstResponse(client._stub.PlaceOrder)
-        client._stub.PlaceOrder = lossy
+        stub = client._core._stub  # the blocking client runs the async core's calls
+        lossy = LoseFirstResponse(stub.PlaceOrder)
+        stub.PlaceOrder = lossy
         before = sim_order_count(env)
         response = client.place_order(stock("AAPL"), order_spec("buy", 3))
         assert lossy.lost == 1

@@ -118,6 +118,7 @@ class FakeBroker(broker_service_pb2_grpc.BrokerServiceServicer):
     quote_messages: list[bs.StreamQuotesResponse] = field(default_factory=list)
     quote_drops: list[int | None] = field(default_factory=list)
     hold_streams_open: bool = False
+    holding: int = 0  # streams held open right now (they end when the client cancels them)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -391,8 +392,14 @@ class FakeBroker(broker_service_pb2_grpc.BrokerServiceServicer):
     def _hold(self, context: grpc.ServicerContext) -> None:
         done = threading.Event()
         context.add_callback(done.set)
-        if context.is_active():
-            done.wait(timeout=30)
+        with self._lock:
+            self.holding += 1
+        try:
+            if context.is_active():
+                done.wait(timeout=30)
+        finally:
+            with self._lock:
+                self.holding -= 1
 
     def StreamQuotes(self, request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
         self._enter("StreamQuotes", request, context)

@@ -128,3 +128,13 @@ async def test_aclose_via_context_manager(server: FakeServer, client: AsyncBroke
             break
     with pytest.raises(StopAsyncIteration):
         await stream.__anext__()
+
+
+async def test_closing_the_client_ends_its_open_streams(server: FakeServer) -> None:
+    server.broker.quote_messages = [quote_batch(1, quote("AAPL", "1", "2", "1"))]
+    server.broker.hold_streams_open = True
+    client = AsyncBrokerClient(config=server.config())
+    stream = client.stream_quotes(["AAPL"])
+    assert (await stream.__anext__()).sequence == 1  # type: ignore[union-attr]
+    await client.close()
+    assert [item async for item in stream] == []
