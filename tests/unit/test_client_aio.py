@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import grpc
 import pytest
@@ -24,17 +24,10 @@ from tests.unit.client_fake import (
     order_event,
     quote,
     quote_batch,
-    running_fake,
 )
 
 pytestmark = pytest.mark.timeout(20)
 C = grpc.StatusCode
-
-
-@pytest.fixture
-def server() -> Iterator[FakeServer]:
-    with running_fake() as running:
-        yield running
 
 
 @pytest.fixture

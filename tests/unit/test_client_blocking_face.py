@@ -11,24 +11,17 @@ import gc
 import signal
 import sys
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from ibkr_broker.client import BrokerClient, ClientClosedError, order_spec, stock
 
-from tests.unit.client_fake import FakeServer, quote, quote_batch, running_fake
+from tests.unit.client_fake import FakeServer, quote, quote_batch
 from tests.waiting import wait_until_sync
 
 pytestmark = pytest.mark.timeout(20)
 
 THREAD_NAME = "ibkr-broker-client"
-
-
-@pytest.fixture
-def server() -> Iterator[FakeServer]:
-    with running_fake() as running:
-        yield running
 
 
 def client_threads() -> set[threading.Thread]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import grpc
@@ -20,7 +19,6 @@ from tests.unit.client_fake import (
     free_port_target,
     quote,
     quote_batch,
-    running_fake,
 )
 
 pytestmark = pytest.mark.timeout(20)
@@ -32,12 +30,6 @@ def _fast_and_clean(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ClientConfig, "backoff_delay", lambda self, attempt: 0.0)
     for name in ("TARGET", "TOKEN", "CA_CERT", "CLIENT_CERT", "CLIENT_KEY", "TIMEOUT"):
         monkeypatch.delenv(f"IBKR_BROKER_{name}", raising=False)
-
-
-@pytest.fixture
-def server() -> Iterator[FakeServer]:
-    with running_fake() as running:
-        yield running
 
 
 class Run:
