@@ -12,10 +12,11 @@ Needs grpcio and protobuf only (never ibapi, never the server). The pieces:
 
 import logging
 
-from .adapter import BrokerAdapter, IBKRAdapter
+from .adapter import IBKRAdapter
 from .aio import AsyncBrokerClient
+from .broker_adapter import BrokerAdapter
 from .broker_client import BrokerClient
-from .config import ClientConfig
+from .connection import ClientConfig
 from .contracts import combo, contract, option, stock
 from .errors import (
     AmbiguousContractError,

@@ -26,8 +26,8 @@ from ibkr_broker.v1 import account_pb2, contract_pb2, market_data_pb2, order_pb2
 from ibkr_broker.v1 import broker_service_pb2 as bs
 from ibkr_broker.v1.broker_service_pb2_grpc import BrokerServiceStub
 
-from . import requests
-from .config import ClientConfig, ClientSettings
+from . import request_builders as build
+from .connection import ClientConfig, ClientSettings
 from .errors import from_rpc_error
 from .streams import AsyncResumableStream, OrderEventTracker, QuoteTracker, Tracker
 
@@ -121,7 +121,7 @@ class AsyncBrokerClient:
         self, contract: contract_pb2.Contract | str, *, timeout: float | None = None
     ) -> list[contract_pb2.ContractDetails]:
         """Every contract matching a (possibly partial) spec; ContractNotFoundError if none."""
-        request = bs.ResolveContractRequest(contract=requests.as_contract(contract))
+        request = bs.ResolveContractRequest(contract=build.as_contract(contract))
         response: bs.ResolveContractResponse = await self._unary(
             "ResolveContract", request, timeout
         )
@@ -131,7 +131,7 @@ class AsyncBrokerClient:
         self, underlying: contract_pb2.Contract | str, *, timeout: float | None = None
     ) -> bs.GetOptionChainResponse:
         """Expiries, strikes and multipliers of an underlying (a symbol means a US stock)."""
-        request = bs.GetOptionChainRequest(underlying=requests.as_contract(underlying))
+        request = bs.GetOptionChainRequest(underlying=build.as_contract(underlying))
         result: bs.GetOptionChainResponse = await self._unary("GetOptionChain", request, timeout)
         return result
 
@@ -147,7 +147,7 @@ class AsyncBrokerClient:
 
     async def list_orders(
         self,
-        filter: requests.OrderFilterArg = None,
+        filter: build.OrderFilterArg = None,
         account: str = "",
         *,
         page_size: int = 0,
@@ -158,7 +158,7 @@ class AsyncBrokerClient:
         token = ""
         while True:
             request = bs.ListOrdersRequest(
-                filter=requests.order_filter(filter),
+                filter=build.order_filter(filter),
                 account=account,
                 page_size=page_size,
                 page_token=token,
@@ -187,7 +187,7 @@ class AsyncBrokerClient:
     async def quote(
         self, contract: contract_pb2.Contract | str, *, timeout: float | None = None
     ) -> market_data_pb2.Quote:
-        request = bs.GetQuoteRequest(contract=requests.as_contract(contract))
+        request = bs.GetQuoteRequest(contract=build.as_contract(contract))
         response: bs.GetQuoteResponse = await self._unary("GetQuote", request, timeout)
         return response.quote
 
@@ -204,8 +204,8 @@ class AsyncBrokerClient:
         timeout: float | None = None,
     ) -> bs.PlaceOrderResponse:
         """Place an order (optionally a bracket); what_if only previews margin and commission."""
-        rid = requests.request_id_or_new(request_id)
-        request = requests.place_order(requests.as_contract(contract), spec, bracket, what_if, rid)
+        rid = build.request_id_or_new(request_id)
+        request = build.place_order(build.as_contract(contract), spec, bracket, what_if, rid)
         result: bs.PlaceOrderResponse = await self._unary("PlaceOrder", request, timeout, rid)
         return result
 
@@ -223,8 +223,8 @@ class AsyncBrokerClient:
         timeout: float | None = None,
     ) -> order_pb2.Order:
         """Change a working order; only the values given change."""
-        rid = requests.request_id_or_new(request_id)
-        request = requests.modify_order(
+        rid = build.request_id_or_new(request_id)
+        request = build.modify_order(
             order_id,
             rid,
             quantity=quantity,
@@ -241,8 +241,8 @@ class AsyncBrokerClient:
         self, order_id: str, *, request_id: str | None = None, timeout: float | None = None
     ) -> order_pb2.Order:
         """Request cancellation; the order comes back PENDING_CANCEL, CANCELLED or FILLED."""
-        rid = requests.request_id_or_new(request_id)
-        request = bs.CancelOrderRequest(request_id=rid, order_id=requests.check_order_id(order_id))
+        rid = build.request_id_or_new(request_id)
+        request = bs.CancelOrderRequest(request_id=rid, order_id=build.check_order_id(order_id))
         response: bs.CancelOrderResponse = await self._unary("CancelOrder", request, timeout, rid)
         return response.order
 
@@ -250,7 +250,7 @@ class AsyncBrokerClient:
         self, *, request_id: str | None = None, timeout: float | None = None
     ) -> list[str]:
         """Cancel every working order of the session; returns the ids being cancelled."""
-        rid = requests.request_id_or_new(request_id)
+        rid = build.request_id_or_new(request_id)
         request = bs.CancelAllOrdersRequest(request_id=rid)
         response: bs.CancelAllOrdersResponse = await self._unary(
             "CancelAllOrders", request, timeout, rid
@@ -262,7 +262,7 @@ class AsyncBrokerClient:
     ) -> bs.HaltTradingResponse:
         """Engage the kill switch (admin): cancel every open order at TWS and refuse new ones
         until resume_trading(). Returns the kill switch and the ids of the cancelled orders."""
-        rid = requests.request_id_or_new(request_id)
+        rid = build.request_id_or_new(request_id)
         request = bs.HaltTradingRequest(request_id=rid, reason=reason)
         result: bs.HaltTradingResponse = await self._unary("HaltTrading", request, timeout, rid)
         return result
@@ -271,7 +271,7 @@ class AsyncBrokerClient:
         self, *, request_id: str | None = None, timeout: float | None = None
     ) -> bs.KillSwitch:
         """Re-arm trading after halt_trading() (admin); returns the kill switch (not engaged)."""
-        rid = requests.request_id_or_new(request_id)
+        rid = build.request_id_or_new(request_id)
         request = bs.ResumeTradingRequest(request_id=rid)
         response: bs.ResumeTradingResponse = await self._unary(
             "ResumeTrading", request, timeout, rid
@@ -282,7 +282,7 @@ class AsyncBrokerClient:
 
     def stream_quotes(self, contracts: Iterable[contract_pb2.Contract | str]) -> AsyncQuoteStream:
         """Live quotes (batches, statuses, heartbeats, and StreamReconnected after a drop)."""
-        tracker = QuoteTracker(requests.contracts_list(contracts))
+        tracker = QuoteTracker(build.contracts_list(contracts))
         return self._open_stream("StreamQuotes", tracker)
 
     def order_events(

@@ -24,7 +24,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar, Unpack
 from ibkr_broker.v1 import broker_service_pb2 as bs
 
 from .aio import AsyncBrokerClient
-from .config import ClientConfig, ClientSettings
+from .connection import ClientConfig, ClientSettings
 from .loop_thread import LoopThread
 from .streams import AsyncResumableStream, ResumableStream
 

@@ -21,19 +21,19 @@ from typing import Any, NoReturn
 from . import contracts
 from .adapter import IBKRAdapter
 from .broker_client import BrokerClient
-from .config import ClientConfig
-from .convert import (
-    account_to_dict,
+from .connection import ClientConfig
+from .errors import BrokerError
+from .message_dicts import (
+    account_summary_to_dict,
     contract_details_to_dict,
+    get_status_response_to_dict,
     kill_switch_to_dict,
     option_chain_to_dict,
     order_to_dict,
     position_to_dict,
     quote_status_to_dict,
     quote_to_dict,
-    status_to_dict,
 )
-from .errors import BrokerError
 from .render import Output, cell
 from .streams import StreamReconnected
 
@@ -150,7 +150,7 @@ def _contract_options(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_status(client: BrokerClient, args: argparse.Namespace, out: Output) -> int:
-    status = status_to_dict(client.status())
+    status = get_status_response_to_dict(client.status())
     if out.json_mode:
         out.json(status)
         return EXIT_OK
@@ -298,7 +298,7 @@ def _quote_line(update: dict[str, Any]) -> str:
 
 
 def cmd_account(client: BrokerClient, args: argparse.Namespace, out: Output) -> int:
-    accounts = [account_to_dict(a) for a in client.account(args.account)]
+    accounts = [account_summary_to_dict(a) for a in client.account(args.account)]
     if out.json_mode:
         out.json(accounts)
         return EXIT_OK

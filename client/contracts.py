@@ -12,7 +12,7 @@ from typing import Any
 
 from ibkr_broker.v1 import contract_pb2
 
-from .convert import parse_action, parse_right, parse_sec_type, wire_decimal
+from .wire_values import parse_option_right, parse_order_action, parse_security_type, wire_decimal
 
 Contract = contract_pb2.Contract
 ComboLeg = contract_pb2.ComboLeg
@@ -94,7 +94,7 @@ def option(
         symbol=check_symbol(symbol),
         last_trade_date=check_date(last_trade_date),
         strike=positive_decimal(strike, "strike"),
-        right=parse_right(right),
+        right=parse_option_right(right),
         exchange=exchange,
         currency=currency,
         multiplier=positive_decimal(multiplier, "multiplier") if multiplier else "",
@@ -119,7 +119,7 @@ def combo_leg(leg: object, index: int = 0) -> contract_pb2.ComboLeg:
     else:
         raise ValueError(f"{name} must be (con_id, ratio, action, exchange), got {leg!r}")
     target, ratio, action, exchange = parts
-    result = contract_pb2.ComboLeg(action=parse_action(action, f"{name}.action"))
+    result = contract_pb2.ComboLeg(action=parse_order_action(action, f"{name}.action"))
     if isinstance(target, contract_pb2.Contract):
         result.contract.CopyFrom(target)
     elif isinstance(target, int) and not isinstance(target, bool) and target > 0:
@@ -157,7 +157,7 @@ def contract(symbol: str, sec_type: str = "STK", **fields: object) -> contract_p
     Accepts snake_case and IB's camelCase names (see FIELD_ALIASES); None values are ignored.
     """
     result = contract_pb2.Contract(
-        symbol=check_symbol(symbol), security_type=parse_sec_type(sec_type)
+        symbol=check_symbol(symbol), security_type=parse_security_type(sec_type)
     )
     for key, value in fields.items():
         if value is None or value == "":
@@ -174,7 +174,7 @@ def contract(symbol: str, sec_type: str = "STK", **fields: object) -> contract_p
         elif target in ("strike", "multiplier"):
             setattr(result, target, positive_decimal(value, key))
         elif target == "right":
-            result.right = parse_right(value, key)
+            result.right = parse_option_right(value, key)
         elif isinstance(value, str):
             setattr(result, target, value)
         else:

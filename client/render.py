@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, TextIO
 
-from .convert import to_jsonable
+from .message_dicts import to_jsonable
 
 Row = Sequence[Any]
 

@@ -24,7 +24,7 @@ from typing import Any, Protocol, TypeVar
 import grpc
 from ibkr_broker.v1 import broker_service_pb2, contract_pb2
 
-from .config import ClientConfig
+from .connection import ClientConfig
 from .errors import BrokerError, from_rpc_error
 from .loop_thread import LoopThread
 

@@ -20,7 +20,7 @@ import grpc
 from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
-from ibkr_broker.client.config import ENV, ClientConfig
+from ibkr_broker.client.connection import ENV, ClientConfig
 from ibkr_broker.v1 import (
     account_pb2,
     broker_service_pb2_grpc,

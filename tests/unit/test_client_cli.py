@@ -10,7 +10,7 @@ import grpc
 import pytest
 from ibkr_broker import cli as top_level
 from ibkr_broker.client import cli
-from ibkr_broker.client.config import ClientConfig
+from ibkr_broker.client.connection import ClientConfig
 from ibkr_broker.v1 import contract_pb2, order_pb2
 
 from tests.unit.client_fake import (
