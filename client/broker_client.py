@@ -18,34 +18,21 @@ from __future__ import annotations
 
 import functools
 import weakref
-from collections.abc import Callable, Coroutine
-from typing import Any, Concatenate, ParamSpec, TypeVar, Unpack
+from collections.abc import Callable
+from typing import Concatenate, ParamSpec, TypeVar, Unpack
 
 from ibkr_broker.v1 import broker_service_pb2 as bs
 
 from .aio import AsyncBrokerClient
 from .connection import ClientConfig, ClientSettings
-from .loop_thread import LoopThread
+from .loop_thread import BlockingFace, LoopThread, blocking
 from .streams import AsyncResumableStream, ResumableStream
 
 P = ParamSpec("P")
-R = TypeVar("R")
 M = TypeVar("M")
 
 QuoteStream = ResumableStream[bs.StreamQuotesResponse]
 OrderEventStream = ResumableStream[bs.StreamOrderEventsResponse]
-
-
-def _blocking(
-    method: Callable[Concatenate[AsyncBrokerClient, P], Coroutine[Any, Any, R]],
-) -> Callable[Concatenate[BrokerClient, P], R]:
-    """The core's coroutine method as a blocking method (same arguments, same result)."""
-
-    def blocking(self: BrokerClient, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        return self._loop.run(method(self._core, *args, **kwargs))
-
-    functools.update_wrapper(blocking, method)
-    return blocking
 
 
 def _iterating(
@@ -61,7 +48,7 @@ def _iterating(
     return iterating
 
 
-class BrokerClient:
+class BrokerClient(BlockingFace[AsyncBrokerClient]):
     """Blocking client of ibkr_broker.v1.BrokerService. Thread-safe; close() when done.
 
     Arguments as for AsyncBrokerClient: `target` and the ClientSettings keywords.
@@ -90,21 +77,21 @@ class BrokerClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    status = _blocking(AsyncBrokerClient.status)
-    resolve_contract = _blocking(AsyncBrokerClient.resolve_contract)
-    option_chain = _blocking(AsyncBrokerClient.option_chain)
-    get_order = _blocking(AsyncBrokerClient.get_order)
-    list_orders = _blocking(AsyncBrokerClient.list_orders)
-    account = _blocking(AsyncBrokerClient.account)
-    positions = _blocking(AsyncBrokerClient.positions)
-    quote = _blocking(AsyncBrokerClient.quote)
+    status = blocking(AsyncBrokerClient.status)
+    resolve_contract = blocking(AsyncBrokerClient.resolve_contract)
+    option_chain = blocking(AsyncBrokerClient.option_chain)
+    get_order = blocking(AsyncBrokerClient.get_order)
+    list_orders = blocking(AsyncBrokerClient.list_orders)
+    account = blocking(AsyncBrokerClient.account)
+    positions = blocking(AsyncBrokerClient.positions)
+    quote = blocking(AsyncBrokerClient.quote)
 
-    place_order = _blocking(AsyncBrokerClient.place_order)
-    modify_order = _blocking(AsyncBrokerClient.modify_order)
-    cancel_order = _blocking(AsyncBrokerClient.cancel_order)
-    cancel_all_orders = _blocking(AsyncBrokerClient.cancel_all_orders)
-    halt_trading = _blocking(AsyncBrokerClient.halt_trading)
-    resume_trading = _blocking(AsyncBrokerClient.resume_trading)
+    place_order = blocking(AsyncBrokerClient.place_order)
+    modify_order = blocking(AsyncBrokerClient.modify_order)
+    cancel_order = blocking(AsyncBrokerClient.cancel_order)
+    cancel_all_orders = blocking(AsyncBrokerClient.cancel_all_orders)
+    halt_trading = blocking(AsyncBrokerClient.halt_trading)
+    resume_trading = blocking(AsyncBrokerClient.resume_trading)
 
     stream_quotes = _iterating(AsyncBrokerClient.stream_quotes)
     order_events = _iterating(AsyncBrokerClient.order_events)

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import threading
-from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 
 T = TypeVar("T")
+P = ParamSpec("P")
+CoreT = TypeVar("CoreT")
 
 # How long close() waits for the loop to finish its last work before leaving the daemon thread.
 _JOIN_SECONDS = 10.0
@@ -117,3 +120,60 @@ class LoopThread:
             waiting, self._waiting = self._waiting, set()
         for future in waiting:
             future.cancel()
+
+
+class BlockingFace(Generic[CoreT]):
+    """A blocking object whose work is done by `_core`, an object living on `_loop`."""
+
+    _loop: LoopThread
+    _core: CoreT
+
+
+def blocking(
+    method: Callable[Concatenate[CoreT, P], Coroutine[Any, Any, T]],
+) -> Callable[Concatenate[BlockingFace[CoreT], P], T]:
+    """The core's coroutine method as a blocking method: same arguments, result and docstring."""
+
+    def run(self: BlockingFace[CoreT], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return self._loop.run(method(self._core, *args, **kwargs))
+
+    functools.update_wrapper(run, method)
+    return run
+
+
+class BlockingIterator(Iterator[T]):
+    """A plain iterator over an async iterator that lives on a LoopThread.
+
+    A KeyboardInterrupt (or any error) while it waits ends it (`_abort()`) and goes on up;
+    once the loop is closed it just ends.
+    """
+
+    def __init__(self, items: AsyncIterator[T], loop: LoopThread, owner: object) -> None:
+        self._items = items
+        self._loop = loop
+        self._owner = owner  # kept alive (and so open) while the iterator is in use
+        self._ended = False
+
+    def __iter__(self) -> Iterator[T]:
+        return self
+
+    def __next__(self) -> T:
+        if self._ended or self._loop.closed:
+            self._ended = True
+            raise StopIteration
+        try:
+            return self._loop.run(_anext(self._items))
+        except StopAsyncIteration:
+            self._ended = True
+            raise StopIteration from None
+        except BaseException:
+            self._ended = True
+            self._abort()
+            raise
+
+    def _abort(self) -> None:
+        """Called when next() failed or was interrupted; nothing by default."""
+
+
+async def _anext(items: AsyncIterator[T]) -> T:
+    return await items.__anext__()

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -26,7 +26,7 @@ from ibkr_broker.v1 import broker_service_pb2, contract_pb2
 
 from .connection import ClientConfig
 from .errors import BrokerError, from_rpc_error
-from .loop_thread import LoopThread
+from .loop_thread import BlockingIterator, LoopThread
 
 log = logging.getLogger("ibkr_broker.client")
 
@@ -200,7 +200,7 @@ class AsyncResumableStream(AsyncIterator["T | StreamReconnected"]):
         return StreamReconnected(self._tracker.name, failures + 1, error, resume)
 
 
-class ResumableStream(Iterator["T | StreamReconnected"]):
+class ResumableStream(BlockingIterator["T | StreamReconnected"]):
     """The blocking face of an AsyncResumableStream running on a LoopThread.
 
     A plain iterator for a `for` loop; `cancel()` (from any thread) or `close()` ends it
@@ -208,10 +208,8 @@ class ResumableStream(Iterator["T | StreamReconnected"]):
     """
 
     def __init__(self, stream: AsyncResumableStream[T], loop: LoopThread, owner: object) -> None:
+        super().__init__(stream, loop, owner)
         self._stream = stream
-        self._loop = loop
-        self._owner = owner  # the client: kept alive (and open) while its stream is in use
-        self._ended = False
 
     @property
     def reconnects(self) -> int:
@@ -219,20 +217,6 @@ class ResumableStream(Iterator["T | StreamReconnected"]):
 
     def __iter__(self) -> ResumableStream[T]:
         return self
-
-    def __next__(self) -> T | StreamReconnected:
-        if self._ended or self._loop.closed:
-            self._ended = True
-            raise StopIteration
-        try:
-            return self._loop.run(self._stream.__anext__())
-        except StopAsyncIteration:
-            self._ended = True
-            raise StopIteration from None
-        except BaseException:
-            self._ended = True
-            self.cancel()
-            raise
 
     def __enter__(self) -> ResumableStream[T]:
         return self
@@ -250,3 +234,6 @@ class ResumableStream(Iterator["T | StreamReconnected"]):
         if not self._loop.closed:
             with contextlib.suppress(RuntimeError):  # a next() in another thread still unwinds
                 self._loop.run(self._stream.aclose())
+
+    def _abort(self) -> None:
+        self.cancel()

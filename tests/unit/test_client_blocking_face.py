@@ -120,12 +120,12 @@ def test_closing_the_client_ends_its_open_stream(server: FakeServer) -> None:
 
 
 def _waiting_in_next(thread_id: int) -> bool:
-    """True while the thread waits inside threading for a stream's next item."""
+    """True while the thread waits inside threading for a blocking iterator's next item."""
     frame = sys._current_frames().get(thread_id)
     if frame is None or frame.f_code.co_filename != threading.__file__:
         return False
     while frame is not None:
-        if frame.f_code.co_name == "__next__" and frame.f_code.co_filename.endswith("streams.py"):
+        if frame.f_code.co_name == "__next__" and "ibkr_broker" in frame.f_globals["__name__"]:
             return True
         frame = frame.f_back
     return False
