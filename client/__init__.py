@@ -2,8 +2,9 @@
 
 Needs grpcio and protobuf only (never ibapi, never the server). The pieces:
 
-- `BrokerClient` / `AsyncBrokerClient`: typed wrappers over the gRPC stub (protos in and out),
-  with deadlines, retries that reuse the request_id, and self-healing streams;
+- `AsyncBrokerClient` (the one core) / `BrokerClient` (its blocking face): typed wrappers over
+  the gRPC stub (protos in and out), with deadlines, retries that reuse the request_id,
+  self-healing streams, and live order handles (`place()`: `OrderHandle`);
 - `stock`, `option`, `combo`, `contract`, `order_spec`, `bracket`: request builders;
 - `BrokerAdapter` / `IBKRAdapter`: the dict-in, dict-out interface for agents;
 - `AdapterManager`: adapters by name from config/broker_adapters.json;
@@ -38,6 +39,7 @@ from .errors import (
 )
 from .loop_thread import ClientClosedError
 from .manager import AdapterConfigError, AdapterManager, BrokerManager
+from .order_handle import AsyncOrderHandle, OrderHandle
 from .orders import bracket, order_from_dict, order_spec
 from .streams import StreamReconnected
 
@@ -49,6 +51,7 @@ __all__ = [
     "AdapterManager",
     "AmbiguousContractError",
     "AsyncBrokerClient",
+    "AsyncOrderHandle",
     "AuthenticationError",
     "BrokerAdapter",
     "BrokerClient",
@@ -62,6 +65,7 @@ __all__ = [
     "IBKRAdapter",
     "InvalidOrderError",
     "NotFoundError",
+    "OrderHandle",
     "OrderNotFoundError",
     "OrderRejectedError",
     "OutOfRangeError",

@@ -28,7 +28,8 @@ from ibkr_broker.v1.broker_service_pb2_grpc import BrokerServiceStub
 
 from . import request_builders as build
 from .connection import ClientConfig, ClientSettings
-from .errors import from_rpc_error
+from .errors import DeadlineExceededError, from_rpc_error
+from .order_handle import AsyncOrderHandle, OrderFeed
 from .streams import AsyncResumableStream, OrderEventTracker, QuoteTracker, Tracker
 
 log = logging.getLogger("ibkr_broker.client")
@@ -51,11 +52,14 @@ class AsyncBrokerClient:
         self._stub = stub_class(self._channel)
         self._metadata = self.config.metadata()
         self._streams: weakref.WeakSet[AsyncResumableStream[Any]] = weakref.WeakSet()
+        self._order_feed: OrderFeed | None = None
 
     # --- lifecycle -----------------------------------------------------------------------
 
     async def close(self) -> None:
         """End the open streams (their iteration stops), then close the channel."""
+        if self._order_feed is not None:
+            self._order_feed.close()
         for stream in list(self._streams):
             stream.cancel()
         await self._channel.close()
@@ -277,6 +281,52 @@ class AsyncBrokerClient:
             "ResumeTrading", request, timeout, rid
         )
         return response.kill_switch
+
+    # --- live order handles (see order_handle) --------------------------------------------
+
+    async def place(
+        self,
+        contract: contract_pb2.Contract | str,
+        spec: order_pb2.OrderSpec,
+        bracket: order_pb2.BracketSpec | None = None,
+        request_id: str | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> AsyncOrderHandle:
+        """Place an order like place_order() and return a live handle on it: its state,
+        fills and events as they come, and waits for a status, a fill or the final state."""
+        rid = build.request_id_or_new(request_id)
+        feed = await self._live_order_feed(timeout)
+        handle = AsyncOrderHandle(self, request_id=rid)
+        feed.follow(handle)  # before the order exists, so no event of it is missed
+        response = await self.place_order(contract, spec, bracket, False, rid, timeout=timeout)
+        await handle._placed(response.order)
+        feed.follow(handle)
+        return handle
+
+    async def follow_order(
+        self, order_id: str, *, timeout: float | None = None
+    ) -> AsyncOrderHandle:
+        """A live handle on an order placed before (events from now on; its state as of now)."""
+        feed = await self._live_order_feed(timeout)
+        handle = AsyncOrderHandle(self, order_id=build.check_order_id(order_id))
+        feed.follow(handle)
+        await handle._placed(await self.get_order(order_id, timeout=timeout))
+        feed.follow(handle)
+        return handle
+
+    async def _live_order_feed(self, timeout: float | None) -> OrderFeed:
+        """The client's order feed, opened on first use, once the server follows it for us."""
+        if self._order_feed is None or not self._order_feed.running:
+            self._order_feed = OrderFeed(self.order_events())
+        seconds = timeout or self.config.timeout
+        try:
+            await asyncio.wait_for(self._order_feed.live(), seconds)
+        except TimeoutError:
+            raise DeadlineExceededError(
+                f"the order-event stream did not start within {seconds}s; nothing was sent"
+            ) from None
+        return self._order_feed
 
     # --- streams -------------------------------------------------------------------------
 

@@ -18,14 +18,15 @@ from __future__ import annotations
 
 import functools
 import weakref
-from collections.abc import Callable
-from typing import Concatenate, ParamSpec, TypeVar, Unpack
+from collections.abc import Callable, Coroutine
+from typing import Any, Concatenate, ParamSpec, TypeVar, Unpack
 
 from ibkr_broker.v1 import broker_service_pb2 as bs
 
 from .aio import AsyncBrokerClient
 from .connection import ClientConfig, ClientSettings
 from .loop_thread import BlockingFace, LoopThread, blocking
+from .order_handle import AsyncOrderHandle, OrderHandle
 from .streams import AsyncResumableStream, ResumableStream
 
 P = ParamSpec("P")
@@ -46,6 +47,19 @@ def _iterating(
 
     functools.update_wrapper(iterating, method)
     return iterating
+
+
+def _with_handle(
+    method: Callable[Concatenate[AsyncBrokerClient, P], Coroutine[Any, Any, AsyncOrderHandle]],
+) -> Callable[Concatenate[BrokerClient, P], OrderHandle]:
+    """The core's method returning an order handle, returning its blocking face."""
+
+    def with_handle(self: BrokerClient, /, *args: P.args, **kwargs: P.kwargs) -> OrderHandle:
+        handle = self._loop.run(method(self._core, *args, **kwargs))
+        return OrderHandle(handle, self._loop, owner=self)
+
+    functools.update_wrapper(with_handle, method)
+    return with_handle
 
 
 class BrokerClient(BlockingFace[AsyncBrokerClient]):
@@ -92,6 +106,9 @@ class BrokerClient(BlockingFace[AsyncBrokerClient]):
     cancel_all_orders = blocking(AsyncBrokerClient.cancel_all_orders)
     halt_trading = blocking(AsyncBrokerClient.halt_trading)
     resume_trading = blocking(AsyncBrokerClient.resume_trading)
+
+    place = _with_handle(AsyncBrokerClient.place)
+    follow_order = _with_handle(AsyncBrokerClient.follow_order)
 
     stream_quotes = _iterating(AsyncBrokerClient.stream_quotes)
     order_events = _iterating(AsyncBrokerClient.order_events)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
 from google.protobuf.message import Message
 from ibkr_broker.v1 import common_pb2, contract_pb2, market_data_pb2, order_pb2
@@ -222,6 +222,19 @@ def parse_time_in_force(value: object, name: str = "tif") -> order_pb2.TimeInFor
     if code not in TIME_IN_FORCE:
         raise ValueError(f"{name} must be one of {', '.join(TIME_IN_FORCE)}, got {value!r}")
     return TIME_IN_FORCE[code]
+
+
+def parse_order_status(value: object, name: str = "status") -> order_pb2.OrderStatus:
+    """ "submitted", "partially_filled", "filled", ... (any case), or an OrderStatus value."""
+    by_name = {order_status_name(v): v for v in order_pb2.OrderStatus.values() if v}
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value not in by_name.values():
+            raise ValueError(f"{name} must be an order status, got {value!r}")
+        return cast("order_pb2.OrderStatus", value)
+    code = _key(value, name).lower()
+    if code not in by_name:
+        raise ValueError(f"{name} must be one of {', '.join(by_name)}, got {value!r}")
+    return cast("order_pb2.OrderStatus", by_name[code])
 
 
 # --- times ----------------------------------------------------------------------------------

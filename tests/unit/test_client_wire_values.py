@@ -207,3 +207,17 @@ def test_quote_to_dict_and_json() -> None:
     assert json.loads(text)["q"]["bid"] == "1.5"
     assert json.loads(text)["l"] == ["1.10"]
     assert json.loads(text)["t"] == "2024-01-02T00:00:00+00:00"
+
+
+def test_order_status_parsing() -> None:
+    assert (
+        wire_values.parse_order_status("Partially_Filled")
+        == order_pb2.ORDER_STATUS_PARTIALLY_FILLED
+    )
+    assert (
+        wire_values.parse_order_status(order_pb2.ORDER_STATUS_FILLED)
+        == order_pb2.ORDER_STATUS_FILLED
+    )
+    for bad in ("working", 0, 99, True, None):
+        with pytest.raises(ValueError, match="^status "):
+            wire_values.parse_order_status(bad)
