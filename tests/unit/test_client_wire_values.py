@@ -219,5 +219,5 @@ def test_order_status_parsing() -> None:
         == order_pb2.ORDER_STATUS_FILLED
     )
     for bad in ("working", 0, 99, True, None):
-        with pytest.raises(ValueError, match="^status "):
+        with pytest.raises(ValueError, match=r"^status "):
             wire_values.parse_order_status(bad)
