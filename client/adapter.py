@@ -23,7 +23,7 @@ from typing import Any
 from ibkr_broker.v1 import contract_pb2, order_pb2
 
 from . import contracts
-from .broker_adapter import BrokerAdapter, Order
+from .broker_adapter import BrokerAdapter, LegSpec, Order
 from .broker_client import BrokerClient
 from .connection import ClientConfig
 from .errors import BrokerError, PermissionDeniedError
@@ -263,10 +263,13 @@ class IBKRAdapter(BrokerAdapter):
     # --- multi-leg -----------------------------------------------------------------------
 
     def create_combo_contract(
-        self, symbol: str, legs: Iterable[tuple[int, int, str, str]], currency: str = "USD"
+        self, symbol: str, legs: Iterable[LegSpec], currency: str = "USD"
     ) -> dict[str, Any]:
-        """A combo from (con_id, ratio, action, exchange) legs, as a dict for
-        place_multi_leg_order: {"symbol", "sec_type": "BAG", "currency", "exchange", "legs"}."""
+        """A combo as a dict for place_multi_leg_order: {"symbol", "sec_type": "BAG",
+        "currency", "exchange", "legs"}. Each leg names its contract by spec, which the server
+        resolves: {"symbol": "AAPL", "secType": "OPT", "lastTradeDate": "20260116",
+        "strike": 190, "right": "C", "action": "buy", "ratio": 1}, or by con_id:
+        (con_id, ratio, action, exchange) or {"con_id": 265598, "action": "sell"}."""
         built = contracts.combo(symbol, legs, currency=currency)
         result = contract_to_dict(built)
         return {key: result[key] for key in ("symbol", "sec_type", "exchange", "currency", "legs")}

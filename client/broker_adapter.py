@@ -11,6 +11,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 Order = dict[str, Any]
+#: A combo leg: a dict (a contract spec with "action" and "ratio", or "con_id" and those), or a
+#: tuple (con_id or contract spec dict, ratio, action[, exchange]).
+LegSpec = Mapping[str, Any] | tuple[Any, ...]
 
 
 class BrokerAdapter(abc.ABC):
@@ -57,9 +60,8 @@ class BrokerAdapter(abc.ABC):
     def get_option_chain(self, symbol: str) -> dict[str, Any]: ...
 
     @abc.abstractmethod
-    def create_combo_contract(
-        self, symbol: str, legs: Iterable[tuple[int, int, str, str]]
-    ) -> dict[str, Any]: ...
+    def create_combo_contract(self, symbol: str, legs: Iterable[LegSpec]) -> dict[str, Any]:
+        """A combo of legs given by contract spec dicts or by con_id (see IBKRAdapter)."""
 
     @abc.abstractmethod
     def place_multi_leg_order(

@@ -18,6 +18,7 @@ from ibkr_broker.client import (
     ClientConfig,
     ContractNotFoundError,
     IBKRAdapter,
+    InvalidOrderError,
     OrderRejectedError,
     StreamReconnected,
     order_spec,
@@ -159,6 +160,30 @@ def test_adapter_options_and_combo(adapter: IBKRAdapter) -> None:
     spread = adapter.place_multi_leg_order(combo, "buy", 2)
     settled(adapter, spread["order_id"])
     assert adapter.get_order(spread["order_id"])["sec_type"] == "BAG"
+
+
+def test_adapter_combo_by_leg_contract_specs(adapter: IBKRAdapter) -> None:
+    chain = adapter.get_option_chain("AAPL")
+    expiry = chain["expirations"][0]
+    low, high = chain["strikes"][len(chain["strikes"]) // 2 : len(chain["strikes"]) // 2 + 2]
+    spec = {"symbol": "AAPL", "secType": "OPT", "lastTradeDate": expiry, "right": "C"}
+    legs = [{**spec, "strike": low, "action": "buy"}, {**spec, "strike": high, "action": "sell"}]
+    combo = adapter.create_combo_contract("AAPL", legs)
+    spread = adapter.place_multi_leg_order(combo, "buy", 1)
+    settled(adapter, spread["order_id"])
+    resolved = [
+        adapter.resolve_contract("AAPL", "OPT", lastTradeDate=expiry, strike=k, right="C")[0]
+        for k in (low, high)
+    ]
+    placed = adapter.get_order(spread["order_id"])["contract"]
+    assert placed["sec_type"] == "BAG" and [leg["con_id"] for leg in placed["legs"]] == [
+        match["con_id"] for match in resolved
+    ]
+    with pytest.raises(InvalidOrderError) as caught:
+        adapter.place_multi_leg_order(
+            adapter.create_combo_contract("AAPL", [legs[0], {**legs[1], "strike": "1.5"}]), "buy", 1
+        )
+    assert caught.value.field == "contract.combo_legs[1].contract"
 
 
 def test_adapter_rejection_carries_ib_code(env: ThreadedServerEnv, adapter: IBKRAdapter) -> None:

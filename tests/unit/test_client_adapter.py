@@ -380,3 +380,42 @@ def test_config_builds_the_client(server: FakeServer) -> None:
 def test_broker_adapter_is_abstract() -> None:
     with pytest.raises(TypeError):
         BrokerAdapter()  # type: ignore[abstract]
+
+
+def test_combo_legs_by_contract_spec(server: FakeServer, adapter: IBKRAdapter) -> None:
+    call = {"symbol": "SPY", "secType": "OPT", "lastTradeDate": "20260116", "strike": 450,
+            "right": "C", "action": "buy"}  # fmt: skip
+    put = ({"symbol": "SPY", "sec_type": "OPT", "expiry": "20260116", "strike": "440",
+            "right": "PUT"}, 2, "sell")  # fmt: skip
+    combo = adapter.create_combo_contract("SPY", [call, put, {"con_id": 756733, "action": "buy"}])
+    legs = combo["legs"]
+    assert [(leg["con_id"], leg["ratio"], leg["action"]) for leg in legs] == [
+        (None, 1, "buy"), (None, 2, "sell"), (756733, 1, "buy"),
+    ]  # fmt: skip
+    assert legs[0]["contract"]["strike"] == 450 and legs[1]["contract"]["right"] == "P"
+    adapter.place_multi_leg_order(combo, "buy", 1, limit_price="1.25")
+    sent = server.broker.calls_of("PlaceOrder")[-1].request.contract.combo_legs
+    assert [leg.HasField("contract") for leg in sent] == [True, True, False]
+    assert (sent[0].contract.symbol, sent[0].contract.strike, sent[0].con_id) == ("SPY", "450", 0)
+    assert sent[1].contract.right == contract_pb2.OPTION_RIGHT_PUT and sent[1].ratio == 2
+    assert sent[1].contract.last_trade_date == "20260116"
+
+
+@pytest.mark.parametrize(
+    ("legs", "message"),
+    [
+        ([{"symbol": "SPY", "secType": "OPT", "strike": -1, "action": "buy"}, (1, 1, "sell")],
+         r"^legs\[0\]\.strike must be positive"),
+        ([(1, 1, "buy"), {"symbol": "SPY", "secType": "BAG", "action": "sell"}],
+         r"^legs\[1\]\.sec_type: a leg cannot be a combo"),
+        ([(1, 1, "buy"), {"symbol": "", "action": "sell"}], r"^legs\[1\]\.symbol"),
+        ([(1, 1, "buy"), {"ratio": 1, "action": "sell"}], r"^legs\[1\]\.con_id"),
+        ([(1, 1, "buy"), ({"symbol": "SPY", "colour": "red"}, 1, "sell")], r"^legs\[1\]\..*colour"),
+    ],
+)  # fmt: skip
+def test_bad_leg_specs_name_the_leg(
+    server: FakeServer, adapter: IBKRAdapter, legs: list[Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        adapter.create_combo_contract("SPY", legs)
+    assert server.broker.calls == []
