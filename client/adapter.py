@@ -76,7 +76,7 @@ class IBKRAdapter(BrokerAdapter):
       paper_trading  True (default): refuse to place orders when the server trades live;
                      False: refuse when it trades paper. The setting must match the server.
       timeout        default deadline of every call, seconds (default 10)
-      timeouts       per-method deadlines, e.g. {"place_order": 30, "get_quote": 5}
+      timeouts       per-method deadlines, e.g. {"place_order": 30, "quote": 5}
       ca_cert, client_cert, client_key, tls, tls_server_name   TLS (see ClientConfig)
       retries        retries of UNAVAILABLE / RESOURCE_EXHAUSTED (default 3)
       account        the account to trade and report on when several are managed
@@ -116,26 +116,28 @@ class IBKRAdapter(BrokerAdapter):
         self.close()
 
     def _t(self, method: str) -> float | None:
-        return self._timeouts.get(method, self._timeouts.get("default"))
+        """The deadline configured for `method` (by its name or an old alias), else default."""
+        name = _ALIASES.get(method, method)
+        return self._timeouts.get(name, self._timeouts.get("default"))
 
     # --- connection ----------------------------------------------------------------------
 
     def auth(self) -> bool:
         try:
-            return bool(self.get_status()["ready"])
+            return bool(self.status()["ready"])
         except Exception as exc:  # auth() is a probe: it answers, it does not raise
             log.info("broker not ready: %s", exc)
             return False
 
-    def get_status(self) -> dict[str, Any]:
+    def status(self) -> dict[str, Any]:
         """connection_state, ready, accounts, paper_trading, trading_enabled, ..."""
-        return get_status_response_to_dict(self.client.status(timeout=self._t("get_status")))
+        return get_status_response_to_dict(self.client.status(timeout=self._t("status")))
 
     def _check_trading_mode(self) -> None:
         """Refuse to trade when the server's paper/live setting is not the configured one."""
         if self._mode_checked:
             return
-        status = self.client.status(timeout=self._t("get_status"))
+        status = self.client.status(timeout=self._t("status"))
         if status.paper_trading != self.paper_trading:
             server = "paper" if status.paper_trading else "LIVE"
             wanted = "paper" if self.paper_trading else "live"
@@ -148,22 +150,22 @@ class IBKRAdapter(BrokerAdapter):
 
     # --- account -------------------------------------------------------------------------
 
-    def get_account(self, account_id: str | None = None) -> dict[str, Any]:
+    def account(self, account_id: str | None = None) -> dict[str, Any]:
         wanted = account_id if account_id is not None else self.account_id
-        summaries = self.client.account(wanted, timeout=self._t("get_account"))
+        summaries = self.client.account(wanted, timeout=self._t("account"))
         if not summaries:
             raise BrokerError(f"the server reported no account{f' {wanted}' if wanted else ''}")
         return account_summary_to_dict(summaries[0])
 
-    def get_accounts(self) -> list[dict[str, Any]]:
+    def accounts(self) -> list[dict[str, Any]]:
         return [
             account_summary_to_dict(a)
-            for a in self.client.account("", timeout=self._t("get_account"))
+            for a in self.client.account("", timeout=self._t("account"))
         ]
 
-    def get_positions(self, account_id: str | None = None) -> list[dict[str, Any]]:
+    def positions(self, account_id: str | None = None) -> list[dict[str, Any]]:
         wanted = account_id if account_id is not None else self.account_id
-        positions = self.client.positions(wanted, timeout=self._t("get_positions"))
+        positions = self.client.positions(wanted, timeout=self._t("positions"))
         return [position_to_dict(p) for p in positions]
 
     # --- orders --------------------------------------------------------------------------
@@ -327,16 +329,16 @@ class IBKRAdapter(BrokerAdapter):
         matches = self.client.resolve_contract(spec, timeout=self._t("resolve_contract"))
         return [contract_details_to_dict(d) for d in matches]
 
-    def get_option_chain(self, symbol: str, sec_type: str = "STK") -> dict[str, Any]:
+    def option_chain(self, symbol: str, sec_type: str = "STK") -> dict[str, Any]:
         """{"symbol", "underlying_con_id", "expirations", "strikes", "chains": [...]}."""
         underlying = contracts.contract(symbol, sec_type)
-        response = self.client.option_chain(underlying, timeout=self._t("get_option_chain"))
+        response = self.client.option_chain(underlying, timeout=self._t("option_chain"))
         return option_chain_to_dict(response)
 
-    def get_quote(self, symbol: str, sec_type: str = "STK", **fields: Any) -> dict[str, Any]:
+    def quote(self, symbol: str, sec_type: str = "STK", **fields: Any) -> dict[str, Any]:
         """bid, ask, last, bid_size, ask_size, last_size, volume, open, high, low, close, ..."""
         spec = contracts.contract(symbol, sec_type, **fields)
-        return quote_to_dict(self.client.quote(spec, timeout=self._t("get_quote")))
+        return quote_to_dict(self.client.quote(spec, timeout=self._t("quote")))
 
     def stream_quotes(self, symbols: Iterable[str] | str) -> Iterator[dict[str, Any]]:
         """Live quotes as dicts: {"type": "quote", "symbol", "bid", "ask", ...} per update,
@@ -348,6 +350,15 @@ class IBKRAdapter(BrokerAdapter):
         if not specs:
             raise ValueError("symbols must not be empty")
         return _as_dicts(self.client.stream_quotes(specs), quotes_item_to_dicts)
+
+    # The adapter's first names, kept as aliases: the names above are BrokerClient's.
+    get_status = status
+    get_account = account
+    get_accounts = accounts
+    get_positions = positions
+    get_option_chain = option_chain
+    get_quote = quote
+
 
 
 def _as_dicts(
@@ -385,17 +396,26 @@ def _timeouts(value: Any) -> dict[str, float]:
         value = {"default": value}
     if not isinstance(value, Mapping):
         raise ValueError(f"timeouts must be a number or a dict of seconds, got {value!r}")
-    known = {"default", "get_status"} | {
-        name for name in dir(IBKRAdapter) if not name.startswith("_")
-    }
+    known = {"default"} | {name for name in dir(IBKRAdapter) if not name.startswith("_")}
     result: dict[str, float] = {}
     for key, seconds in value.items():
         if key not in known:
             raise ValueError(f"timeouts: unknown method {key!r}")
         if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0:
             raise ValueError(f"timeouts[{key!r}] must be a positive number, got {seconds!r}")
-        result[key] = float(seconds)
+        method = _ALIASES.get(str(key), str(key))  # an old name sets the method it names
+        if method in result:
+            raise ValueError(f"timeouts: {key!r} and {method!r} name the same method; give one")
+        result[method] = float(seconds)
     return result
+
+
+# Old adapter name -> the name it aliases (get_quote -> quote, ...).
+_ALIASES: dict[str, str] = {
+    name: method.__name__
+    for name, method in vars(IBKRAdapter).items()
+    if callable(method) and getattr(method, "__name__", name) != name and not name.startswith("_")
+}
 
 
 __all__ = ["CONFIG_KEYS", "BrokerAdapter", "IBKRAdapter"]

@@ -68,6 +68,21 @@ class BrokerAdapter(abc.ABC):
         self, combo: Mapping[str, Any], action: str, qty: Any, limit_price: Any = None
     ) -> Order: ...
 
+    # --- BrokerClient's names for the getters above (IBKRAdapter implements these, and keeps
+    # the get_ names as aliases; another adapter gets them from its get_ methods) ------------
+
+    def account(self) -> dict[str, Any]:
+        return self.get_account()
+
+    def positions(self) -> list[dict[str, Any]]:
+        return self.get_positions()
+
+    def quote(self, symbol: str) -> dict[str, Any]:
+        return self.get_quote(symbol)
+
+    def option_chain(self, symbol: str) -> dict[str, Any]:
+        return self.get_option_chain(symbol)
+
     def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release connections; the adapter is unusable afterwards."""
 

@@ -163,7 +163,7 @@ def test_adapter_options_and_combo(adapter: IBKRAdapter) -> None:
 
 
 def test_adapter_combo_by_leg_contract_specs(adapter: IBKRAdapter) -> None:
-    chain = adapter.get_option_chain("AAPL")
+    chain = adapter.option_chain("AAPL")
     expiry = chain["expirations"][0]
     low, high = chain["strikes"][len(chain["strikes"]) // 2 : len(chain["strikes"]) // 2 + 2]
     spec = {"symbol": "AAPL", "secType": "OPT", "lastTradeDate": expiry, "right": "C"}
