@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .session import risk
 from .session.config import RiskLimits as RiskLimits  # defined beside the session
 from .session.config import SessionConfig
+from .trading import limits as risk
 
 
 class ConfigError(ValueError):

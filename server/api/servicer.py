@@ -1,4 +1,5 @@
-"""BrokerService over a BrokerSession: validate, call, translate. No state of its own."""
+"""BrokerService over a BrokerSession and its Trader: validate, call, translate. No state of its
+own."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ from ..domain.model import ConnectionState, IbError, Quote
 from ..session.broker_session import BrokerSession
 from ..session.journal import JournalGap
 from ..session.market_data import Subscriber
-from ..session.trading import Modification, Trader
+from ..trading.trader import Modification, Trader
 from . import convert as cv
 from . import validate as v
 from .auth import current_principal
@@ -94,9 +95,11 @@ def now_ts() -> Timestamp:
 class BrokerServicer(broker_service_pb2_grpc.BrokerServiceServicer):
     read_only = False  # security.read_only, set by BrokerApp; shown by GetStatus
 
-    def __init__(self, session: BrokerSession, heartbeat_interval: float = 5.0) -> None:
+    def __init__(
+        self, session: BrokerSession, trader: Trader, heartbeat_interval: float = 5.0
+    ) -> None:
         self.session = session
-        self.trader = Trader(session)
+        self.trader = trader
         self.heartbeat_interval = heartbeat_interval
         self.draining = asyncio.Event()
         self._quote_protos: dict[int, tuple[Quote, market_data_pb2.Quote]] = {}

@@ -36,7 +36,7 @@ from ..domain.model import (
     Right,
     SecType,
 )
-from ..session.gateway import CommissionEvent, ExecutionEvent, IbOrderRequest
+from ..session.ib_port import CommissionEvent, ExecutionEvent, IbOrderRequest
 
 DEFAULT_EXCHANGE = "SMART"
 DEFAULT_CURRENCY = "USD"

@@ -30,7 +30,7 @@ from ..domain.model import (
     Position,
     Quote,
 )
-from . import gateway as g
+from . import ib_port as g
 from .config import LIVE_PORTS, SessionConfig
 from .journal import OrderJournal
 from .market_data import MarketDataHub, Subscription
@@ -50,7 +50,7 @@ SUMMARY_TAGS = (
 
 
 class BrokerSession:
-    def __init__(self, gateway: g.Gateway, config: SessionConfig, store: Store) -> None:
+    def __init__(self, gateway: g.IbPort, config: SessionConfig, store: Store) -> None:
         self.gateway = gateway
         self.config = config
         self.store = store

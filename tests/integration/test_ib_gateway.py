@@ -17,8 +17,8 @@ import pytest
 from ibkr_broker.server.domain.errors import DeadlineExceeded, InvalidArgument, Unavailable
 from ibkr_broker.server.domain.model import Action, Contract, MarketDataType, Right, SecType
 from ibkr_broker.server.ib import IbGateway
-from ibkr_broker.server.session import gateway as g
-from ibkr_broker.server.session.gateway import IbOrderRequest
+from ibkr_broker.server.session import ib_port as g
+from ibkr_broker.server.session.ib_port import IbOrderRequest
 
 pytestmark = pytest.mark.timeout(30)
 

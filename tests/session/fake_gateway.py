@@ -20,7 +20,7 @@ from ibkr_broker.server.domain.model import (
     OrderPreview,
     SecType,
 )
-from ibkr_broker.server.session import gateway as g
+from ibkr_broker.server.session import ib_port as g
 from ibkr_broker.server.session.config import SessionConfig
 
 AAPL = Contract(

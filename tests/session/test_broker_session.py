@@ -20,12 +20,12 @@ from ibkr_broker.server.domain.model import (
     SecType,
     SubscriptionState,
 )
-from ibkr_broker.server.session import gateway as g
+from ibkr_broker.server.session import ib_port as g
 from ibkr_broker.server.session.broker_session import BrokerSession
 from ibkr_broker.server.session.config import SessionConfig
 from ibkr_broker.server.session.market_data import Subscriber
 from ibkr_broker.server.session.store import Store
-from ibkr_broker.server.session.trading import Modification, Trader
+from ibkr_broker.server.trading.trader import Modification, Trader
 
 from tests.waiting import wait_until
 

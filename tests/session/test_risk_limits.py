@@ -23,9 +23,9 @@ from ibkr_broker.server.domain.model import (
 )
 from ibkr_broker.server.session.broker_session import BrokerSession
 from ibkr_broker.server.session.config import RiskLimits
-from ibkr_broker.server.session.risk import RateWindow
 from ibkr_broker.server.session.store import Store
-from ibkr_broker.server.session.trading import Modification, Trader
+from ibkr_broker.server.trading.limits import RateWindow
+from ibkr_broker.server.trading.trader import Modification, Trader
 
 from .fake_gateway import AAPL, FAST, FakeGateway
 

@@ -21,7 +21,7 @@ from ibapi.order_state import OrderState
 from ibkr_broker.server.domain.errors import InvalidArgument
 from ibkr_broker.server.domain.model import Action, ComboLeg, Contract, Right, SecType
 from ibkr_broker.server.ib import convert
-from ibkr_broker.server.session.gateway import IbOrderRequest
+from ibkr_broker.server.session.ib_port import IbOrderRequest
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -28,11 +28,11 @@ from ibkr_broker.server.domain.model import (
     Quote,
     SecType,
 )
-from ibkr_broker.server.session import risk
 from ibkr_broker.server.session.config import RiskLimits
-from ibkr_broker.server.session.killswitch import KillSwitchState
-from ibkr_broker.server.session.risk_gate import exposure, raises_price
-from ibkr_broker.server.session.trading import reduces_only
+from ibkr_broker.server.trading import limits as risk
+from ibkr_broker.server.trading.killswitch import KillSwitchState
+from ibkr_broker.server.trading.risk_gate import exposure, raises_price
+from ibkr_broker.server.trading.trader import reduces_only
 
 pytestmark = pytest.mark.timeout(60)
 

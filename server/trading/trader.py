@@ -32,11 +32,11 @@ from ..domain.model import (
     OrderType,
     TimeInForce,
 )
-from .broker_session import BrokerSession
-from .gateway import IbOrderRequest
+from ..session.broker_session import BrokerSession
+from ..session.ib_port import IbOrderRequest
+from ..session.orders import ORDER_REF_PREFIX
 from .killswitch import KillSwitch, KillSwitchState
-from .orders import ORDER_REF_PREFIX
-from .risk import Caller
+from .limits import Caller
 from .risk_gate import RiskGate
 
 

@@ -28,7 +28,7 @@ from typing import Protocol
 
 from ..domain.errors import RiskLimitBreached
 from ..domain.model import Action, Contract, OrderSpec, Quote
-from .config import RiskLimits
+from ..session.config import RiskLimits
 
 SECURITY_TYPES = frozenset({"STK", "OPT", "FUT", "CASH", "IND", "BAG", "FOP"})
 WINDOW_SECONDS = 60.0

@@ -1,5 +1,5 @@
 """The pre-trade gate: gathers what the limits need (contracts, a price, positions, working
-orders) and applies the checks of `risk` before an order or a modification reaches TWS.
+orders) and applies the checks of `limits` before an order or a modification reaches TWS.
 
 Limits are only paid for when set: no quote is fetched without a notional limit, no positions
 without a position limit. An order's exposure is per con_id: a combo exposes each leg
@@ -15,9 +15,9 @@ from decimal import Decimal
 
 from ..domain import errors
 from ..domain.model import Action, Contract, Order, OrderSpec
-from . import risk
-from .broker_session import BrokerSession
-from .risk import Caller, Limits
+from ..session.broker_session import BrokerSession
+from . import limits as risk
+from .limits import Caller, Limits
 
 Resolve = Callable[[Contract], Awaitable[Contract]]
 

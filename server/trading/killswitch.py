@@ -17,7 +17,7 @@ from typing import Any
 
 from ..domain import errors
 from ..domain.model import ConnectionState, IbError
-from .broker_session import BrokerSession
+from ..session.broker_session import BrokerSession
 
 log = logging.getLogger(__name__)
 

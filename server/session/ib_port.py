@@ -1,9 +1,10 @@
-"""What the session needs from IB: the `Gateway` protocol and the events it delivers.
+"""The session's port to IB: the `IbPort` protocol (what the session needs from IB) and the
+events it delivers.
 
-The concrete gateway (server/ib) owns the ibapi connection. Every `Gateway` method is called on
-the event loop and only writes to the socket (no waiting): answers come back as `IbEvent`s,
-delivered on the event loop to the sink given to `set_event_sink`, in the order TWS sent them.
-Request ids (`req_id`) and IB order ids are chosen by the session.
+The concrete adapter (server/ib's IbGateway) owns the ibapi connection. Every `IbPort` method
+is called on the event loop and only writes to the socket (no waiting): answers come back as
+`IbEvent`s, delivered on the event loop to the sink given to `set_event_sink`, in the order TWS
+sent them. Request ids (`req_id`) and IB order ids are chosen by the session.
 """
 
 from __future__ import annotations
@@ -292,7 +293,7 @@ IbEvent = (
 EventSink = Callable[[IbEvent], None]
 
 
-class Gateway(Protocol):
+class IbPort(Protocol):
     """The session's view of one TWS / IB Gateway connection."""
 
     @property
