@@ -46,7 +46,7 @@ class BrokerApp:
             gateway = IbGateway()
         self.store = Store(Path(config.server.data_dir) / "broker.sqlite3")
         self.session = BrokerSession(gateway, config.session_config(), self.store)
-        self.trader = Trader(self.session)
+        self.trader = Trader(self.session, config.risk)
         self.servicer = BrokerServicer(self.session, self.trader, config.server.heartbeat_interval)
         self.servicer.read_only = security.read_only
         self._health = health.aio.HealthServicer()

@@ -62,5 +62,5 @@ def to_status(error: errors.BrokerError) -> grpc.Status:
 
 def _pack(message: object) -> any_pb2.Any:
     packed = any_pb2.Any()
-    packed.Pack(message)  # type: ignore[arg-type]
+    packed.Pack(message)
     return packed

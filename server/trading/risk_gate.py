@@ -17,7 +17,7 @@ from ..domain import errors
 from ..domain.model import Action, Contract, Order, OrderSpec
 from ..session.broker_session import BrokerSession
 from . import limits as risk
-from .limits import Caller, Limits
+from .limits import Caller, EffectiveLimits, RiskLimits
 
 Resolve = Callable[[Contract], Awaitable[Contract]]
 
@@ -32,14 +32,19 @@ class Leg:
 
 class RiskGate:
     def __init__(
-        self, session: BrokerSession, resolve: Resolve, clock: Callable[[], float] = time.monotonic
+        self,
+        session: BrokerSession,
+        resolve: Resolve,
+        server_limits: RiskLimits,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.session = session
         self._resolve = resolve
+        self.server_limits = server_limits
         self.window = risk.RateWindow(clock)
 
-    def limits(self, caller: Caller | None) -> Limits:
-        return risk.effective(self.session.config.risk, caller)
+    def limits(self, caller: Caller | None) -> EffectiveLimits:
+        return risk.effective(self.server_limits, caller)
 
     async def check_place(
         self, caller: Caller | None, contract: Contract, spec: OrderSpec, account: str, orders: int
@@ -81,7 +86,7 @@ class RiskGate:
 
     # --- the parts ------------------------------------------------------------------------------
 
-    async def _legs(self, contract: Contract, action: Action, limits: Limits) -> list[Leg]:
+    async def _legs(self, contract: Contract, action: Action, limits: EffectiveLimits) -> list[Leg]:
         """The instruments traded; combo legs are looked up only when a limit needs them."""
         sign = Decimal(1) if action is Action.BUY else Decimal(-1)
         if not contract.is_combo:
@@ -100,7 +105,9 @@ class RiskGate:
             legs.append(Leg(leg_contract, leg_sign * leg.ratio))
         return legs
 
-    def _check_instrument(self, limits: Limits, contract: Contract, legs: list[Leg]) -> None:
+    def _check_instrument(
+        self, limits: EffectiveLimits, contract: Contract, legs: list[Leg]
+    ) -> None:
         if not (limits.allowed_security_types or limits.allowed_symbols):
             return
         parts = [contract] if contract.is_combo else []
@@ -112,7 +119,7 @@ class RiskGate:
         )
 
     async def _check_notional(
-        self, limits: Limits, contract: Contract, spec: OrderSpec, legs: list[Leg]
+        self, limits: EffectiveLimits, contract: Contract, spec: OrderSpec, legs: list[Leg]
     ) -> None:
         if limits.max_order_notional is None:
             return
@@ -137,7 +144,12 @@ class RiskGate:
         risk.check_notional(limits, risk.notional(spec.quantity, price, risk.multiplier(contract)))
 
     async def _check_positions(
-        self, limits: Limits, account: str, legs: list[Leg], quantity: Decimal, exclude: str
+        self,
+        limits: EffectiveLimits,
+        account: str,
+        legs: list[Leg],
+        quantity: Decimal,
+        exclude: str,
     ) -> None:
         if limits.max_position is None:
             return

@@ -36,7 +36,7 @@ from ..session.broker_session import BrokerSession
 from ..session.ib_port import IbOrderRequest
 from ..session.orders import ORDER_REF_PREFIX
 from .killswitch import KillSwitch, KillSwitchState
-from .limits import Caller
+from .limits import Caller, RiskLimits
 from .risk_gate import RiskGate
 
 
@@ -69,12 +69,13 @@ def fingerprint(*parts: Any) -> str:
 
 
 class Trader:
-    def __init__(self, session: BrokerSession) -> None:
+    def __init__(self, session: BrokerSession, limits: RiskLimits | None = None) -> None:
+        """`limits`: the server's pre-trade limits (the [risk] section); none by default."""
         self.session = session
         self._inflight: dict[str, asyncio.Future[Any]] = {}
         self._resolved: dict[Contract, Contract] = {}
         self.kill_switch = KillSwitch(session)
-        self.risk = RiskGate(session, self.resolve_one)
+        self.risk = RiskGate(session, self.resolve_one, limits or RiskLimits())
 
     # --- idempotency ----------------------------------------------------------------------------
 
