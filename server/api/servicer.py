@@ -112,7 +112,7 @@ class BrokerServicer(broker_service_pb2_grpc.BrokerServiceServicer):
         reason = self.trader.kill_switch.disabled_reason() or s.trading_disabled_reason()
         return pb.GetStatusResponse(
             connection_state=cv.CONNECTION_STATES[s.state],
-            server_version=s.gateway.server_version,
+            server_version=s.server_version,
             accounts=list(s.accounts),
             paper_trading=s.config.paper_trading,
             trading_enabled=not reason,

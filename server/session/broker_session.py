@@ -96,6 +96,11 @@ class BrokerSession:
     def ready(self) -> bool:
         return self.state is ConnectionState.READY
 
+    @property
+    def server_version(self) -> int:
+        """The TWS API version negotiated on the connection; 0 before the first one."""
+        return self.gateway.server_version
+
     async def start(self) -> None:
         self._run_task = asyncio.create_task(self._run(), name="broker-session")
 
@@ -230,9 +235,25 @@ class BrokerSession:
             raise Unavailable("not connected to TWS")
         method(*args)
 
-    async def send(self, method: Callable[..., None], *args: Any) -> None:
-        """Send one message to TWS through the pacing bucket (for the trading module)."""
-        await self._send(method, *args)
+    # --- orders (the trading layer's way to TWS) -----------------------------------------------
+
+    async def wait_turn(self) -> None:
+        """Wait until the pacing bucket lets one more message go to TWS (see place_order)."""
+        await self.bucket.acquire()
+
+    def place_order(self, ib_order_id: int, contract: Contract, request: g.IbOrderRequest) -> None:
+        """Write placeOrder now. The caller waits its turn (`wait_turn`) just before, with no
+        await in between, so what it checked after the wait still holds when the order leaves."""
+        if self._closed.is_set():
+            raise Unavailable("not connected to TWS")
+        self.gateway.place_order(ib_order_id, contract, request)
+
+    async def cancel_order(self, ib_order_id: int) -> None:
+        await self._send(self.gateway.cancel_order, ib_order_id)
+
+    async def cancel_all_orders(self) -> None:
+        """reqGlobalCancel: TWS cancels every open order, also those of other API clients."""
+        await self._send(self.gateway.req_global_cancel)
 
     async def _send_mkt_data(self, req_id: int, contract: Contract) -> None:
         if self.ready:

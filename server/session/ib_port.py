@@ -23,27 +23,20 @@ from ..domain.model import (
     MarketDataType,
     OptionChain,
     OrderPreview,
+    OrderSpec,
 )
 
 
 @dataclass(frozen=True)
 class IbOrderRequest:
-    """An order as it goes to IB (the bridge maps it onto ibapi's Order)."""
+    """An order as the session hands it to IB: the terms (domain values, the account set in
+    `spec.account`) and how IB is to route it. Only the bridge converts it (to ibapi's Order)."""
 
-    action: Action
-    quantity: Decimal
-    order_type: str  # IB spelling: "MKT", "LMT", "STP", "STP LMT", "TRAIL", "TRAIL LIMIT"
-    limit_price: Decimal | None = None
-    aux_price: Decimal | None = None  # stop price, or trailing amount for trailing types
-    trailing_percent: Decimal | None = None
-    tif: str = "DAY"
-    account: str = ""
-    order_ref: str = ""
-    oca_group: str = ""
-    parent_ib_order_id: int = 0
-    transmit: bool = True
-    outside_rth: bool = False
-    what_if: bool = False
+    spec: OrderSpec
+    order_ref: str = ""  # IB's orderRef: the server's idempotency key (not spec.order_ref)
+    parent_ib_order_id: int = 0  # a bracket's exits name their parent
+    transmit: bool = True  # False holds the order at TWS until a later one of its group
+    what_if: bool = False  # a margin and commission preview: nothing is traded
 
 
 # --- events (ibapi callbacks, copied into immutable values) ------------------------------------

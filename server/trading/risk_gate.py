@@ -47,20 +47,22 @@ class RiskGate:
         return risk.effective(self.server_limits, caller)
 
     async def check_place(
-        self, caller: Caller | None, contract: Contract, spec: OrderSpec, account: str, orders: int
-    ) -> None:
-        """Every limit for a new order of `orders` legs (a bracket is one placement).
-
-        The counts are checked after the last await: the caller then calls `placed()` and adds
-        the orders to the book without awaiting in between, so concurrent placements cannot
-        both pass them.
-        """
+        self, caller: Caller | None, contract: Contract, spec: OrderSpec, account: str
+    ) -> EffectiveLimits:
+        """The limits of a new order that need a look-up (instrument, quantity, notional,
+        position); returns the call's limits for `check_counts`."""
         limits = self.limits(caller)
         legs = await self._legs(contract, spec.action, limits)
         self._check_instrument(limits, contract, legs)
         risk.check_quantity(limits, spec.quantity)
         await self._check_notional(limits, contract, spec, legs)
         await self._check_positions(limits, account, legs, spec.quantity, exclude="")
+        return limits
+
+    def check_counts(self, limits: EffectiveLimits, orders: int) -> None:
+        """Open orders and orders per minute, for a placement of `orders` orders (a bracket is
+        one placement). The caller then calls `placed()` and adds the orders to the book without
+        awaiting in between, so concurrent placements cannot both pass them."""
         risk.check_open_orders(limits, len(self.session.orders.open_orders()), orders)
         risk.check_rate(limits, self.window)
 

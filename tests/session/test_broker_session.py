@@ -69,7 +69,7 @@ async def test_place_market_order_fills_from_executions_alone(env) -> None:  # t
     assert order is not None and order.status is OrderStatus.SUBMITTED
     assert order.contract.con_id == AAPL.con_id and order.account == "DU1234567"
     (ib_id, _, sent) = gw.args("place_order")[0]
-    assert sent.order_ref == "ikb:r1" and sent.order_type == "MKT"
+    assert sent.order_ref == "ikb:r1" and sent.spec.order_type.value == "MKT"
     # Two partial executions, no orderStatus: the order still ends FILLED.
     gw.emit(gw.execution(ib_id, AAPL, sent, Decimal(4), Decimal("100.1"), "e1", Decimal(4)))
     gw.emit(gw.execution(ib_id, AAPL, sent, Decimal(6), Decimal("100.2"), "e2", Decimal(10)))
@@ -210,10 +210,11 @@ async def test_bracket_sends_parent_then_children_transmitting_last(env) -> None
     spec = OrderSpec(Action.BUY, Decimal(1), OrderType.LIMIT, limit_price=Decimal(100))
     placed = await trader.place("br", SPEC_AAPL, spec, Bracket(Decimal(110), Decimal(95), None))
     sent = gw.args("place_order")
-    assert [s[2].order_type for s in sent] == ["LMT", "LMT", "STP"]
+    assert [s[2].spec.order_type.value for s in sent] == ["LMT", "LMT", "STP"]
     assert [s[2].transmit for s in sent] == [False, False, True]
     assert {s[2].parent_ib_order_id for s in sent[1:]} == {sent[0][0]}
-    assert sent[1][2].action is Action.SELL and sent[1][2].oca_group == sent[2][2].oca_group
+    assert sent[1][2].spec.action is Action.SELL
+    assert sent[1][2].spec.oca_group == sent[2][2].spec.oca_group
     assert len(placed.bracket_orders) == 2
 
 
