@@ -28,13 +28,11 @@ from typing import Any, NoReturn, Protocol
 from urllib.parse import unquote
 
 import grpc
-from google.protobuf import any_pb2
-from google.rpc import code_pb2, error_details_pb2, status_pb2
-from grpc_status import rpc_status
+from google.rpc import error_details_pb2, status_pb2
 
 from ..audit import AuditLog
 from ..trading.limits import RiskLimits
-from .errors import DOMAIN
+from .errors import status
 
 log = logging.getLogger(__name__)
 
@@ -139,15 +137,7 @@ class Refused(Exception):
         self.token = ""  # name of the caller's token, when it was authenticated
 
     def status(self) -> grpc.Status:
-        info = error_details_pb2.ErrorInfo(
-            reason=self.reason, domain=DOMAIN, metadata=self.metadata
-        )
-        packed = any_pb2.Any()
-        packed.Pack(info)
-        proto = status_pb2.Status(
-            code=getattr(code_pb2, self.code.name), message=self.message, details=[packed]
-        )
-        return rpc_status.to_status(proto)
+        return status(self.code, self.reason, self.message, self.metadata)
 
 
 def _unauthenticated(message: str) -> Refused:

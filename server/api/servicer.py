@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
-import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
-import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 from ibkr_broker import __version__
 from ibkr_broker.v1 import (
@@ -27,63 +24,18 @@ from ibkr_broker.v1 import (
 from ..domain import errors
 from ..domain.model import ConnectionState, IbError, Quote
 from ..session.broker_session import BrokerSession
-from ..session.journal import JournalGap
 from ..session.market_data import Subscriber
 from ..trading.trader import Modification, Trader
 from . import convert as cv
 from . import validate as v
 from .auth import current_principal
-from .errors import to_status
-
-log = logging.getLogger(__name__)
-F = TypeVar("F", bound=Callable[..., Any])
+from .errors import streaming, unary
 
 MAX_STREAM_CONTRACTS = 500
 MAX_BATCH = 500
 DEFAULT_PAGE = 100
 MAX_PAGE = 1000
 MAX_HALT_REASON = 500
-
-
-async def _abort(context: grpc.aio.ServicerContext, name: str, exc: Exception) -> None:
-    """The one place a failed call becomes a gRPC status."""
-    if isinstance(exc, errors.BrokerError):
-        await context.abort_with_status(to_status(exc))
-    log.error("%s failed", name, exc_info=exc)
-    await context.abort(grpc.StatusCode.INTERNAL, "internal error (logged by the server)")
-
-
-def unary(method: F) -> F:
-    """Turn domain errors into gRPC statuses; anything unexpected into INTERNAL."""
-
-    @functools.wraps(method)
-    async def wrapper(self: BrokerServicer, request: Any, context: grpc.aio.ServicerContext) -> Any:
-        try:
-            return await method(self, request, context)
-        except grpc.aio.AbortError:
-            raise
-        except Exception as exc:
-            await _abort(context, method.__name__, exc)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def streaming(method: F) -> F:
-    """The same for server-streaming methods."""
-
-    @functools.wraps(method)
-    async def wrapper(
-        self: BrokerServicer, request: Any, context: grpc.aio.ServicerContext
-    ) -> AsyncIterator[Any]:
-        try:
-            async for item in method(self, request, context):
-                yield item
-        except grpc.aio.AbortError:
-            raise
-        except Exception as exc:
-            await _abort(context, method.__name__, exc)
-
-    return wrapper  # type: ignore[return-value]
 
 
 def now_ts() -> Timestamp:
@@ -281,7 +233,7 @@ class BrokerServicer(broker_service_pb2_grpc.BrokerServiceServicer):
         account = v.text("account", request.account, limit=32)
         journal = self.session.journal
         if request.resume_after_sequence > journal.last_sequence:
-            raise JournalGap(
+            raise errors.JournalGap(
                 f"resume_after_sequence {request.resume_after_sequence} is ahead of the last "
                 f"event ({journal.last_sequence}): the server lost its journal; start afresh"
             )
