@@ -85,7 +85,7 @@ class BrokerServicer(broker_service_pb2_grpc.BrokerServiceServicer):
         contract = cv.contract_from_proto(request.contract)
         if contract.is_combo:
             raise errors.InvalidArgument("contract.security_type", "a combo is not resolvable")
-        matches = await self.session.contract_details(contract)
+        matches = await self.session.queries.contract_details(contract)
         if not matches:
             raise errors.ContractNotFound("no contract matches the request")
         return pb.ResolveContractResponse(matches=[cv.details_to_proto(d) for d in matches])
@@ -97,7 +97,7 @@ class BrokerServicer(broker_service_pb2_grpc.BrokerServiceServicer):
         underlying = await self.trader.resolve_one(
             cv.contract_from_proto(request.underlying, "underlying")
         )
-        chains = await self.session.option_chains(underlying)
+        chains = await self.session.queries.option_chains(underlying)
         return pb.GetOptionChainResponse(
             underlying=cv.contract_to_proto(underlying),
             chains=[cv.chain_to_proto(c) for c in chains],
@@ -311,7 +311,7 @@ class BrokerServicer(broker_service_pb2_grpc.BrokerServiceServicer):
         self, request: pb.GetAccountRequest, context: Any
     ) -> pb.GetAccountResponse:
         account = v.text("account_id", request.account_id, limit=32)
-        summaries = await self.session.account_summaries()
+        summaries = await self.session.queries.account_summaries()
         if account:
             summaries = [s for s in summaries if s.account_id == account]
             if not summaries:
@@ -323,7 +323,7 @@ class BrokerServicer(broker_service_pb2_grpc.BrokerServiceServicer):
         self, request: pb.ListPositionsRequest, context: Any
     ) -> pb.ListPositionsResponse:
         account = v.text("account_id", request.account_id, limit=32)
-        positions = await self.session.positions()
+        positions = await self.session.queries.positions()
         if account:
             positions = [p for p in positions if p.account_id == account]
         return pb.ListPositionsResponse(positions=[cv.position_to_proto(p) for p in positions])
@@ -333,7 +333,7 @@ class BrokerServicer(broker_service_pb2_grpc.BrokerServiceServicer):
     @unary
     async def GetQuote(self, request: pb.GetQuoteRequest, context: Any) -> pb.GetQuoteResponse:
         contract = await self.trader.resolve_one(cv.contract_from_proto(request.contract))
-        quote = await self.session.snapshot_quote(contract)
+        quote = await self.session.queries.snapshot_quote(contract)
         return pb.GetQuoteResponse(quote=cv.quote_to_proto(quote))
 
     @streaming

@@ -43,22 +43,28 @@ class IbOrderRequest:
 
 
 @dataclass(frozen=True)
-class ConnectionClosed:
+class IbEvent:
+    """What the port delivers: one class per kind of IB message (a new kind is one subclass
+    here, one wrapper method in server/ib, one entry in the session's handler table)."""
+
+
+@dataclass(frozen=True)
+class ConnectionClosed(IbEvent):
     reason: str
 
 
 @dataclass(frozen=True)
-class NextValidId:
+class NextValidId(IbEvent):
     order_id: int
 
 
 @dataclass(frozen=True)
-class ManagedAccounts:
+class ManagedAccounts(IbEvent):
     accounts: tuple[str, ...]
 
 
 @dataclass(frozen=True)
-class ErrorEvent:
+class ErrorEvent(IbEvent):
     req_id: int  # -1 when not about a request; an IB order id for order errors
     code: int
     message: str
@@ -66,29 +72,29 @@ class ErrorEvent:
 
 
 @dataclass(frozen=True)
-class ContractDetailsEvent:
+class ContractDetailsEvent(IbEvent):
     req_id: int
     details: ContractDetails
 
 
 @dataclass(frozen=True)
-class ContractDetailsEnd:
+class ContractDetailsEnd(IbEvent):
     req_id: int
 
 
 @dataclass(frozen=True)
-class OptionChainEvent:
+class OptionChainEvent(IbEvent):
     req_id: int
     chain: OptionChain
 
 
 @dataclass(frozen=True)
-class OptionChainEnd:
+class OptionChainEnd(IbEvent):
     req_id: int
 
 
 @dataclass(frozen=True)
-class OpenOrderEvent:
+class OpenOrderEvent(IbEvent):
     ib_order_id: int
     perm_id: int
     client_id: int
@@ -106,12 +112,12 @@ class OpenOrderEvent:
 
 
 @dataclass(frozen=True)
-class OpenOrderEnd:
+class OpenOrderEnd(IbEvent):
     pass
 
 
 @dataclass(frozen=True)
-class OrderStatusEvent:
+class OrderStatusEvent(IbEvent):
     ib_order_id: int
     status: str  # IB text: "Submitted", "Filled", "Cancelled", "PreSubmitted", "Inactive", ...
     filled: Decimal
@@ -125,7 +131,7 @@ class OrderStatusEvent:
 
 
 @dataclass(frozen=True)
-class ExecutionEvent:
+class ExecutionEvent(IbEvent):
     req_id: int  # -1 for live fills
     ib_order_id: int
     perm_id: int
@@ -144,12 +150,12 @@ class ExecutionEvent:
 
 
 @dataclass(frozen=True)
-class ExecutionsEnd:
+class ExecutionsEnd(IbEvent):
     req_id: int
 
 
 @dataclass(frozen=True)
-class CommissionEvent:
+class CommissionEvent(IbEvent):
     exec_id: str
     commission: Decimal
     currency: str
@@ -157,46 +163,46 @@ class CommissionEvent:
 
 
 @dataclass(frozen=True)
-class TickPrice:
+class TickPrice(IbEvent):
     req_id: int
     tick_type: int  # 1 bid, 2 ask, 4 last, 6 high, 7 low, 9 close, 14 open; 66.. delayed
     price: Decimal
 
 
 @dataclass(frozen=True)
-class TickSize:
+class TickSize(IbEvent):
     req_id: int
     tick_type: int  # 0 bid size, 3 ask size, 5 last size, 8 volume, delayed 69..74
     size: Decimal
 
 
 @dataclass(frozen=True)
-class TickString:
+class TickString(IbEvent):
     req_id: int
     tick_type: int  # 45 last timestamp (epoch seconds), delayed 88
     value: str
 
 
 @dataclass(frozen=True)
-class TickOptionComputation:
+class TickOptionComputation(IbEvent):
     req_id: int
     tick_type: int  # 10 bid, 11 ask, 12 last, 13 model; delayed 80..83
     greeks: Greeks
 
 
 @dataclass(frozen=True)
-class TickSnapshotEnd:
+class TickSnapshotEnd(IbEvent):
     req_id: int
 
 
 @dataclass(frozen=True)
-class MarketDataTypeEvent:
+class MarketDataTypeEvent(IbEvent):
     req_id: int
     market_data_type: MarketDataType
 
 
 @dataclass(frozen=True)
-class AccountValueEvent:
+class AccountValueEvent(IbEvent):
     account: str
     key: str
     value: str
@@ -204,7 +210,7 @@ class AccountValueEvent:
 
 
 @dataclass(frozen=True)
-class PortfolioEvent:
+class PortfolioEvent(IbEvent):
     account: str
     contract: Contract
     position: Decimal
@@ -216,12 +222,12 @@ class PortfolioEvent:
 
 
 @dataclass(frozen=True)
-class AccountDownloadEnd:
+class AccountDownloadEnd(IbEvent):
     account: str
 
 
 @dataclass(frozen=True)
-class PositionEvent:
+class PositionEvent(IbEvent):
     account: str
     contract: Contract
     position: Decimal
@@ -229,12 +235,12 @@ class PositionEvent:
 
 
 @dataclass(frozen=True)
-class PositionEnd:
+class PositionEnd(IbEvent):
     pass
 
 
 @dataclass(frozen=True)
-class AccountSummaryEvent:
+class AccountSummaryEvent(IbEvent):
     req_id: int
     account: str
     tag: str
@@ -243,45 +249,14 @@ class AccountSummaryEvent:
 
 
 @dataclass(frozen=True)
-class AccountSummaryEnd:
+class AccountSummaryEnd(IbEvent):
     req_id: int
 
 
 @dataclass(frozen=True)
-class CurrentTime:
+class CurrentTime(IbEvent):
     time: datetime  # TWS's clock (answer to reqCurrentTime), UTC
 
-
-IbEvent = (
-    ConnectionClosed
-    | NextValidId
-    | ManagedAccounts
-    | ErrorEvent
-    | ContractDetailsEvent
-    | ContractDetailsEnd
-    | OptionChainEvent
-    | OptionChainEnd
-    | OpenOrderEvent
-    | OpenOrderEnd
-    | OrderStatusEvent
-    | ExecutionEvent
-    | ExecutionsEnd
-    | CommissionEvent
-    | TickPrice
-    | TickSize
-    | TickString
-    | TickOptionComputation
-    | TickSnapshotEnd
-    | MarketDataTypeEvent
-    | AccountValueEvent
-    | PortfolioEvent
-    | AccountDownloadEnd
-    | PositionEvent
-    | PositionEnd
-    | AccountSummaryEvent
-    | AccountSummaryEnd
-    | CurrentTime
-)
 
 EventSink = Callable[[IbEvent], None]
 

@@ -136,7 +136,7 @@ class RiskGate:
         quote, unpriced = None, ""
         if risk.needs_quote(spec):
             try:
-                quote = await self.session.snapshot_quote(contract)
+                quote = await self.session.queries.snapshot_quote(contract)
             except errors.BrokerError as exc:
                 unpriced = f"no quote: {exc.message}"
         price = risk.order_price(spec, quote)
@@ -156,7 +156,7 @@ class RiskGate:
         if limits.max_position is None:
             return
         held: dict[int, Decimal] = {}
-        for position in await self.session.positions():
+        for position in await self.session.queries.positions():
             if position.account_id == account:
                 con_id = position.contract.con_id
                 held[con_id] = held.get(con_id, Decimal(0)) + position.quantity

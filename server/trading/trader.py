@@ -134,7 +134,7 @@ class Trader:
             return await self._resolve_combo(contract)
         if contract in self._resolved:
             return self._resolved[contract]
-        matches = await self.session.contract_details(contract)
+        matches = await self.session.queries.contract_details(contract)
         if not matches:
             raise errors.ContractNotFound(f"no contract matches {describe(contract)}")
         if len(matches) > 1:

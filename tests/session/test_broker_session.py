@@ -279,12 +279,12 @@ async def test_live_accounts_or_ports_disable_trading(
 
 async def test_account_positions_and_snapshot(env) -> None:  # type: ignore[no-untyped-def]
     session, _, gw = env
-    (summary,) = await session.account_summaries()
+    (summary,) = await session.queries.account_summaries()
     assert summary.values["TotalCashValue"] == Decimal("998000.5")
     assert gw.count("cancel_account_summary") == 1
-    (position,) = await session.positions()
+    (position,) = await session.queries.positions()
     assert position.quantity == 10 and position.average_cost == Decimal("150.5")
-    quote = await session.snapshot_quote(AAPL)
+    quote = await session.queries.snapshot_quote(AAPL)
     assert quote.bid == Decimal("100.01") and quote.ask == Decimal("100.03")
 
 
@@ -294,7 +294,7 @@ async def test_unknown_contract_and_request_deadline(env) -> None:  # type: igno
         await trader.resolve_one(Contract(sec_type=SecType.STOCK, symbol="NOPE"))
     gw.req_sec_def_opt_params = lambda *a: None  # TWS never answers
     with pytest.raises(errors.DeadlineExceeded):
-        await session.option_chains(AAPL)
+        await session.queries.option_chains(AAPL)
 
 
 async def test_orders_gone_from_tws_after_reconnect_become_inactive_then_late_fills_count(
