@@ -15,7 +15,6 @@ import pytest
 from ibkr_broker.client import (
     AsyncBrokerClient,
     BrokerClient,
-    ClientConfig,
     ContractNotFoundError,
     IBKRAdapter,
     InvalidOrderError,
@@ -28,6 +27,7 @@ from ibkr_broker.client import cli as client_cli
 from ibkr_broker.v1 import order_pb2
 
 from .client_env import ThreadedServerEnv, wait_for
+from .client_env import fast_config as fast
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -36,12 +36,6 @@ pytestmark = pytest.mark.timeout(90)
 def env(tmp_path: Path) -> Iterator[ThreadedServerEnv]:
     with ThreadedServerEnv(tmp_path) as running:
         yield running
-
-
-def fast(target: str, **changes: Any) -> ClientConfig:
-    values: dict[str, Any] = {"target": target, "timeout": 10.0, "backoff": 0.02,
-                              "max_backoff": 0.1, **changes}  # fmt: skip
-    return ClientConfig(**values)
 
 
 @pytest.fixture

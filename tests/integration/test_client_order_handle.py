@@ -7,14 +7,12 @@ import asyncio
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 from ibkr_broker.client import (
     AsyncBrokerClient,
     BrokerClient,
     ClientClosedError,
-    ClientConfig,
     OrderRejectedError,
     order_spec,
     stock,
@@ -22,6 +20,7 @@ from ibkr_broker.client import (
 from ibkr_broker.v1 import order_pb2
 
 from .client_env import ThreadedServerEnv
+from .client_env import fast_config as fast
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -33,12 +32,6 @@ EVENT = order_pb2.OrderEventType.Name
 def env(tmp_path: Path) -> Iterator[ThreadedServerEnv]:
     with ThreadedServerEnv(tmp_path) as running:
         yield running
-
-
-def fast(target: str, **changes: Any) -> ClientConfig:
-    values: dict[str, Any] = {"target": target, "timeout": 10.0, "backoff": 0.02,
-                              "max_backoff": 0.1, **changes}  # fmt: skip
-    return ClientConfig(**values)
 
 
 @pytest.fixture
