@@ -12,9 +12,10 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import functools
+import queue
 import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
-from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, cast
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -144,36 +145,71 @@ def blocking(
 class BlockingIterator(Iterator[T]):
     """A plain iterator over an async iterator that lives on a LoopThread.
 
-    A KeyboardInterrupt (or any error) while it waits ends it (`_abort()`) and goes on up;
-    once the loop is closed it just ends.
+    From the first next() on, a pump task on the loop reads ahead at most `read_ahead` items
+    into a thread-safe queue, so an item costs no round trip to the loop. A KeyboardInterrupt
+    (or any error) while next() waits ends the iteration (`_abort()`) and goes on up; once the
+    loop is closed the iteration just ends.
     """
 
-    def __init__(self, items: AsyncIterator[T], loop: LoopThread, owner: object) -> None:
+    def __init__(
+        self, items: AsyncIterator[T], loop: LoopThread, owner: object, read_ahead: int = 64
+    ) -> None:
         self._items = items
         self._loop = loop
         self._owner = owner  # kept alive (and so open) while the iterator is in use
+        self._read_ahead = read_ahead
+        self._queue: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+        self._space: asyncio.Semaphore | None = None
+        self._pump: asyncio.Task[None] | None = None
         self._ended = False
 
     def __iter__(self) -> Iterator[T]:
         return self
 
     def __next__(self) -> T:
-        if self._ended or self._loop.closed:
-            self._ended = True
+        if self._ended:
             raise StopIteration
         try:
-            return self._loop.run(_anext(self._items))
-        except StopAsyncIteration:
+            if self._pump is None:
+                self._pump = self._loop.call(self._start_pump)
+            kind, value = self._queue.get()
+        except ClientClosedError:
             self._ended = True
             raise StopIteration from None
-        except BaseException:
+        except BaseException:  # KeyboardInterrupt while waiting
             self._ended = True
             self._abort()
             raise
+        if kind == "item" and not self._ended:
+            space = self._space
+            assert space is not None
+            self._loop.call_soon(space.release)
+            return cast(T, value)
+        self._ended = True
+        if kind == "error":
+            raise value
+        raise StopIteration
 
     def _abort(self) -> None:
-        """Called when next() failed or was interrupted; nothing by default."""
+        """Stop reading ahead (when next() failed, was interrupted or the caller gave up)."""
+        self._ended = True
+        pump = self._pump
+        if pump is not None:
+            self._loop.call_soon(pump.cancel)
 
+    def _start_pump(self) -> asyncio.Task[None]:
+        self._space = asyncio.Semaphore(self._read_ahead)
+        return asyncio.ensure_future(self._run_pump(self._space))
 
-async def _anext(items: AsyncIterator[T]) -> T:
-    return await items.__anext__()
+    async def _run_pump(self, space: asyncio.Semaphore) -> None:
+        outcome: tuple[str, Any] = ("end", None)
+        try:
+            async for item in self._items:
+                await space.acquire()
+                self._queue.put(("item", item))
+        except asyncio.CancelledError:
+            pass  # the caller gave up, or the loop is closing: the iteration ends
+        except Exception as exc:
+            outcome = ("error", exc)
+        finally:
+            self._queue.put(outcome)

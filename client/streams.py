@@ -226,14 +226,12 @@ class ResumableStream(BlockingIterator["T | StreamReconnected"]):
 
     def cancel(self) -> None:
         """Stop the stream; a blocked `next()` in another thread then ends the iteration."""
+        self._ended = True
         self._loop.call_soon(self._stream.cancel)
 
     def close(self) -> None:
-        self.cancel()
-        self._ended = True
-        if not self._loop.closed:
-            with contextlib.suppress(RuntimeError):  # a next() in another thread still unwinds
-                self._loop.run(self._stream.aclose())
+        self._abort()
 
     def _abort(self) -> None:
         self.cancel()
+        super()._abort()

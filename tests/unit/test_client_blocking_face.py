@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import inspect
 import signal
 import sys
 import threading
@@ -15,6 +16,7 @@ from typing import Any
 
 import pytest
 from ibkr_broker.client import BrokerClient, ClientClosedError, order_spec, stock
+from ibkr_broker.client.loop_thread import BlockingIterator
 
 from tests.unit.client_fake import FakeServer, quote, quote_batch
 from tests.waiting import wait_until_sync
@@ -120,15 +122,15 @@ def test_closing_the_client_ends_its_open_stream(server: FakeServer) -> None:
 
 
 def _waiting_in_next(thread_id: int) -> bool:
-    """True while the thread waits inside threading for a blocking iterator's next item."""
+    """True while the thread waits in a blocking iterator's next() for the next item."""
+    lines, first = inspect.getsourcelines(BlockingIterator.__next__)
+    waiting_line = first + next(i for i, text in enumerate(lines) if "self._queue.get()" in text)
     frame = sys._current_frames().get(thread_id)
-    if frame is None or frame.f_code.co_filename != threading.__file__:
-        return False
-    while frame is not None:
-        if frame.f_code.co_name == "__next__" and "ibkr_broker" in frame.f_globals["__name__"]:
-            return True
-        frame = frame.f_back
-    return False
+    return (
+        frame is not None
+        and frame.f_code is BlockingIterator.__next__.__code__
+        and frame.f_lineno == waiting_line
+    )
 
 
 def test_ctrl_c_while_a_stream_waits_is_not_swallowed_and_cancels_the_call(
@@ -159,3 +161,17 @@ def test_ctrl_c_while_a_stream_waits_is_not_swallowed_and_cancels_the_call(
             assert client.place_order(stock("AAPL"), order_spec("buy", 1)).order.order_id
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def test_cancel_ends_the_iteration_at_once_even_with_messages_read_ahead(
+    server: FakeServer,
+) -> None:
+    server.broker.quote_messages = [quote_batch(i, quote("AAPL", "1", "2", "1")) for i in (1, 2, 3)]
+    server.broker.hold_streams_open = True
+    with BrokerClient(config=server.config()) as client:
+        stream = client.stream_quotes(["AAPL"])
+        assert next(stream).sequence == 1  # type: ignore[union-attr]
+        wait_until_sync(lambda: server.broker.holding == 1, 10, "all three sent")
+        stream.cancel()
+        assert list(stream) == []
+        wait_until_sync(lambda: server.broker.holding == 0, 10, "the server saw the cancel")
