@@ -211,7 +211,7 @@ class BrokerServicer(broker_service_pb2_grpc.BrokerServiceServicer):
             raise errors.InvalidArgument("page_token", "not a token from a previous page")
         start = int(token or 0)
         orders = sorted(
-            self.session.orders.all(), key=lambda o: (o.created, _seq(o.order_id)), reverse=True
+            self.session.orders.all(), key=lambda o: (o.create_time, _seq(o.order_id)), reverse=True
         )
         if request.filter == order_pb2.ORDER_FILTER_OPEN:
             orders = [o for o in orders if not o.status.is_terminal]

@@ -26,7 +26,7 @@ from typing import Any
 
 from ..domain import errors
 from ..domain.model import (
-    Bracket,
+    BracketSpec,
     ComboLeg,
     Contract,
     IbError,
@@ -183,7 +183,7 @@ class Trader:
         request_id: str,
         contract: Contract,
         spec: OrderSpec,
-        bracket: Bracket | None = None,
+        bracket: BracketSpec | None = None,
         what_if: bool = False,
         caller: Caller | None = None,
     ) -> Placed:
@@ -274,8 +274,8 @@ class Trader:
             spec=dataclasses.replace(spec, account=account),
             account=account,
             status=OrderStatus.PENDING_SUBMIT,
-            created=now,
-            updated=now,
+            create_time=now,
+            update_time=now,
             ib_order_id=self.session.allocate_ib_order_id(),
         )
 
@@ -416,7 +416,7 @@ class Trader:
 
 
 def describe(contract: Contract) -> str:
-    parts = [contract.sec_type.value if contract.sec_type else "", contract.symbol]
+    parts = [contract.security_type.value if contract.security_type else "", contract.symbol]
     if contract.con_id:
         parts.append(f"con_id {contract.con_id}")
     if contract.last_trade_date:
@@ -428,7 +428,7 @@ def describe(contract: Contract) -> str:
     return " ".join(p for p in parts if p)
 
 
-def bracket_children(parent: OrderSpec, bracket: Bracket, oca: str) -> list[OrderSpec]:
+def bracket_children(parent: OrderSpec, bracket: BracketSpec, oca: str) -> list[OrderSpec]:
     """Take-profit and stop-loss exits of `parent`, one-cancels-all in group `oca`."""
     exit_action = parent.action.opposite
     children = []
