@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .session.config import SessionConfig
+from .session.session_config import SessionConfig
 from .trading import limits as risk
 from .trading.limits import RiskLimits
 

@@ -26,7 +26,7 @@ from ..domain.model import ConnectionState, IbError, Quote
 from ..session.broker_session import BrokerSession
 from ..session.market_data import Subscriber
 from ..trading.trader import Modification, Trader
-from . import convert as cv
+from . import proto_convert as cv
 from . import validate as v
 from .auth import current_principal
 from .errors import streaming, unary

@@ -30,7 +30,7 @@ from ibapi.order_cancel import OrderCancel
 from ..domain.errors import BrokerError, InvalidArgument, Unavailable
 from ..domain.model import Contract, MarketDataType
 from ..session.ib_port import ConnectionClosedEvent, EventSink, IbEvent, IbOrderRequest
-from . import convert
+from . import ibapi_convert as convert
 from .connection import Handshake, Link, handshake
 from .wrapper import EventWrapper
 

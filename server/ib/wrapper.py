@@ -55,7 +55,7 @@ from ..session.ib_port import (
     TickSnapshotEndEvent,
     TickStringEvent,
 )
-from . import convert
+from . import ibapi_convert as convert
 
 logger = logging.getLogger(__name__)
 

@@ -25,13 +25,13 @@ from ..domain.model import (
     MarketDataType,
 )
 from . import ib_port as g
-from .config import LIVE_PORTS, SessionConfig
 from .journal import OrderJournal
 from .market_data import MarketDataHub
 from .orders import OrderBook
 from .pacing import TokenBucket
 from .queries import Queries, Tick
-from .requests import RequestRegistry
+from .request_registry import RequestRegistry
+from .session_config import LIVE_PORTS, SessionConfig
 from .store import Store
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from typing import Any
 from ..domain.model import AccountSummary, Contract, ContractDetails, OptionChain, Position, Quote
 from . import ib_port as g
 from .market_data import Subscription
-from .requests import Pending, RequestRegistry
+from .request_registry import Pending, RequestRegistry
 
 SUMMARY_TAGS = (
     "NetLiquidation,TotalCashValue,BuyingPower,AvailableFunds,ExcessLiquidity,"

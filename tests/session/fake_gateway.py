@@ -22,7 +22,7 @@ from ibkr_broker.server.domain.model import (
     SecurityType,
 )
 from ibkr_broker.server.session import ib_port as g
-from ibkr_broker.server.session.config import SessionConfig
+from ibkr_broker.server.session.session_config import SessionConfig
 
 AAPL = Contract(
     con_id=265598,

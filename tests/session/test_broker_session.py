@@ -22,8 +22,8 @@ from ibkr_broker.server.domain.model import (
 )
 from ibkr_broker.server.session import ib_port as g
 from ibkr_broker.server.session.broker_session import BrokerSession
-from ibkr_broker.server.session.config import SessionConfig
 from ibkr_broker.server.session.market_data import Subscriber
+from ibkr_broker.server.session.session_config import SessionConfig
 from ibkr_broker.server.session.store import Store
 from ibkr_broker.server.trading.trader import Modification, Trader
 

@@ -29,7 +29,7 @@ from ibkr_broker.server.domain.model import (
     SecurityType,
     TimeInForce,
 )
-from ibkr_broker.server.ib import convert
+from ibkr_broker.server.ib import ibapi_convert as convert
 from ibkr_broker.server.session.ib_port import IbOrderRequest
 
 pytestmark = pytest.mark.timeout(60)
