@@ -25,7 +25,8 @@ from ..domain import errors
 from ..domain.model import ConnectionState, IbError, Quote
 from ..session.broker_session import BrokerSession
 from ..session.market_data import Subscriber
-from ..trading.trader import Modification, Trader
+from ..trading.order_terms import Modification
+from ..trading.trader import Trader
 from . import proto_convert as cv
 from . import validate as v
 from .auth import current_principal

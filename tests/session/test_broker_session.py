@@ -25,7 +25,8 @@ from ibkr_broker.server.session.broker_session import BrokerSession
 from ibkr_broker.server.session.market_data import Subscriber
 from ibkr_broker.server.session.session_config import SessionConfig
 from ibkr_broker.server.session.store import Store
-from ibkr_broker.server.trading.trader import Modification, Trader
+from ibkr_broker.server.trading.order_terms import Modification
+from ibkr_broker.server.trading.trader import Trader
 
 from tests.waiting import wait_until
 

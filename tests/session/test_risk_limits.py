@@ -24,7 +24,8 @@ from ibkr_broker.server.domain.model import (
 from ibkr_broker.server.session.broker_session import BrokerSession
 from ibkr_broker.server.session.store import Store
 from ibkr_broker.server.trading.limits import RateWindow, RiskLimits
-from ibkr_broker.server.trading.trader import Modification, Trader
+from ibkr_broker.server.trading.order_terms import Modification
+from ibkr_broker.server.trading.trader import Trader
 
 from .fake_gateway import AAPL, FAST, FakeGateway
 

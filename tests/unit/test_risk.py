@@ -31,8 +31,8 @@ from ibkr_broker.server.domain.model import (
 from ibkr_broker.server.trading import limits as risk
 from ibkr_broker.server.trading.killswitch import KillSwitchState
 from ibkr_broker.server.trading.limits import RiskLimits
+from ibkr_broker.server.trading.order_terms import reduces_only
 from ibkr_broker.server.trading.risk_gate import exposure, raises_price
-from ibkr_broker.server.trading.trader import reduces_only
 
 pytestmark = pytest.mark.timeout(60)
 
