@@ -265,3 +265,25 @@ async def test_no_limits_cost_nothing(make: Any) -> None:
     await env.trader.place("f1", STOCK, mkt(OrderAction.BUY, 1_000_000))
     assert env.gw.count("req_positions") == 0 and env.gw.count("req_mkt_data") == 0
     assert AAPL.con_id == env.gw.args("place_order")[0][1].con_id
+
+
+async def test_a_halt_while_the_checks_await_a_quote_claims_nothing(make: Any) -> None:
+    """The kill switch engages while the notional check waits for a quote snapshot: the order
+    is refused at its turn to be sent, before its request_id is claimed or an id is used."""
+    env = await make(max_order_notional=Decimal("1000000"))
+    req_mkt_data = env.gw.req_mkt_data
+
+    def halt_then_answer(req_id: int, contract: Contract, snapshot: bool) -> None:
+        state = env.trader.kill_switch.state
+        env.trader.kill_switch.state = dataclasses.replace(state, engaged=True, reason="drill")
+        req_mkt_data(req_id, contract, snapshot)
+
+    env.gw.req_mkt_data = halt_then_answer  # type: ignore[method-assign]
+    high = env.session.store.ib_order_id_high_water(1)
+    with pytest.raises(errors.TradingHalted):
+        await env.trader.place("h1", STOCK, mkt(OrderAction.BUY, 1))
+    assert env.gw.count("req_mkt_data") == 1  # the check did run and wait for its quote
+    assert env.gw.count("place_order") == 0
+    assert env.session.store.find_request("h1") is None  # a retry after resume re-runs it
+    assert env.session.store.ib_order_id_high_water(1) == high
+    assert env.session.orders.all() == []
