@@ -121,7 +121,8 @@ class FakeBroker(broker_service_pb2_grpc.BrokerServiceServicer):
     quote_messages: list[bs.StreamQuotesResponse] = field(default_factory=list)
     quote_drops: list[int | None] = field(default_factory=list)
     hold_streams_open: bool = False
-    holding: int = 0  # streams held open right now (they end when the client cancels them)
+    hold_status: bool = False  # GetStatus waits like a held stream (for interrupting a call)
+    holding: int = 0  # calls held open right now (they end when the client cancels them)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -149,6 +150,8 @@ class FakeBroker(broker_service_pb2_grpc.BrokerServiceServicer):
 
     def GetStatus(self, request: Any, context: grpc.ServicerContext) -> Any:
         self._enter("GetStatus", request, context)
+        if self.hold_status:
+            self._hold(context)  # answers only once the client gives up on the call
         return self.status
 
     def ResolveContract(self, request: Any, context: grpc.ServicerContext) -> Any:

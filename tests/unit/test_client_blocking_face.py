@@ -7,6 +7,7 @@ close() (or dropping the client) ends its private loop thread; Ctrl-C is not swa
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import gc
 import inspect
 import signal
@@ -16,7 +17,7 @@ from typing import Any
 
 import pytest
 from ibkr_broker.client import BrokerClient, ClientClosedError, order_spec, stock
-from ibkr_broker.client.loop_thread import BlockingIterator
+from ibkr_broker.client.loop_thread import BlockingIterator, LoopThread
 
 from tests.unit.client_fake import FakeServer, quote, quote_batch
 from tests.waiting import wait_until_sync
@@ -24,6 +25,7 @@ from tests.waiting import wait_until_sync
 pytestmark = pytest.mark.timeout(20)
 
 THREAD_NAME = "ibkr-broker-client"
+_FUTURES = concurrent.futures._base.__file__
 
 
 def client_threads() -> set[threading.Thread]:
@@ -121,6 +123,16 @@ def test_closing_the_client_ends_its_open_stream(server: FakeServer) -> None:
     wait_until_sync(lambda: server.broker.holding == 0, 10, "the server saw the stream end")
 
 
+def _waiting_for_a_result(thread_id: int) -> bool:
+    """True while the thread waits in LoopThread.run for a call's result (in threading)."""
+    frame = sys._current_frames().get(thread_id)
+    if frame is None or frame.f_code.co_filename != threading.__file__:
+        return False
+    while frame is not None and frame.f_code.co_filename in (threading.__file__, _FUTURES):
+        frame = frame.f_back
+    return frame is not None and frame.f_code is LoopThread.run.__code__
+
+
 def _waiting_in_next(thread_id: int) -> bool:
     """True while the thread waits in a blocking iterator's next() for the next item."""
     lines, first = inspect.getsourcelines(BlockingIterator.__next__)
@@ -175,3 +187,28 @@ def test_cancel_ends_the_iteration_at_once_even_with_messages_read_ahead(
         stream.cancel()
         assert list(stream) == []
         wait_until_sync(lambda: server.broker.holding == 0, 10, "the server saw the cancel")
+
+
+def test_ctrl_c_during_a_call_is_not_swallowed_and_cancels_the_call(server: FakeServer) -> None:
+    server.broker.hold_status = True
+    main = threading.main_thread()
+    assert threading.current_thread() is main
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def interrupt() -> None:
+        wait_until_sync(lambda: server.broker.holding == 1, 10, "the call reached the server")
+        wait_until_sync(lambda: _waiting_for_a_result(main.ident or 0), 10, "status() waits")
+        signal.pthread_kill(main.ident or 0, signal.SIGINT)
+
+    try:
+        with BrokerClient(config=server.config()) as client:
+            helper = threading.Thread(target=interrupt)
+            helper.start()
+            with pytest.raises(KeyboardInterrupt):
+                client.status()
+            helper.join(10)
+            wait_until_sync(lambda: server.broker.holding == 0, 10, "the server saw the cancel")
+            server.broker.hold_status = False
+            assert client.status().paper_trading  # the client goes on working
+    finally:
+        signal.signal(signal.SIGINT, previous)
