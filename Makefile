@@ -31,11 +31,12 @@ gen-ts: $(STAMP)                 ## TypeScript client code in gen/ts (needs Node
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Exact versions from constraints.txt (pyproject.toml holds the ranges users get).
+$(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 # The interop test's Node.js gRPC client (Debian's nodejs and npm when the machine has none).

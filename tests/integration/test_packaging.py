@@ -61,10 +61,9 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     source = base / "source"
     shutil.copytree(ROOT, source, ignore=COPY_IGNORE)  # the build leaves nothing in the checkout
     house = base / "wheelhouse"
-    pins = ROOT / "constraints.txt"
-    constraints = ["-c", str(pins)] if pins.exists() else []
     checked(
-        sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", house, *constraints,
+        sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", house,
+        "-c", ROOT / "constraints.txt",
         f"{source}[server,cli]", timeout=540,
     )  # fmt: skip
     return house
