@@ -8,8 +8,8 @@ NODE_STAMP := tests/interop/node_modules/.installed
 
 .PHONY: run test proto lint bench clean venv gen-ts
 
-run: $(STAMP)                    ## serve the API against the embedded TWS simulator
-	$(VENV)/bin/ibkr-broker serve --sim
+run: $(STAMP)                    ## serve the API against the embedded TWS simulator (metrics on :9464)
+	$(VENV)/bin/ibkr-broker serve --sim --metrics 127.0.0.1:9464
 
 test: $(STAMP) $(NODE_STAMP)     ## install everything and run every test
 	$(PY) -m pytest

@@ -30,6 +30,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         help="start the embedded TWS simulator and connect to it (no IB account)",
     )
     p.add_argument("--sim-seed", type=int, default=1, help="simulator random seed (default 1)")
+    p.add_argument(
+        "--metrics",
+        metavar="HOST:PORT",
+        help="serve Prometheus metrics at http://HOST:PORT/metrics (default off)",
+    )
     p.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR")
     return p.parse_args(list(argv))
 
@@ -41,6 +46,8 @@ def apply_args(config: Config, args: argparse.Namespace) -> Config:
         config = config.with_overrides("server", data_dir=args.data_dir)
     if args.log_level:
         config = config.with_overrides("server", log_level=args.log_level.upper())
+    if args.metrics:
+        config = config.with_overrides("metrics", listen=args.metrics)
     if args.client_id is not None:
         config = config.with_overrides("tws", client_id=args.client_id)
     if args.tws:
@@ -85,6 +92,9 @@ async def serve(config: Config, sim_seed: int | None) -> None:
         flush=True,
     )
     print(f"  {security_summary(config)}", flush=True)
+    if app.metrics_endpoint is not None:
+        m_host = config.metrics.listen.rpartition(":")[0]
+        print(f"  metrics: http://{m_host}:{app.metrics_endpoint.port}/metrics", flush=True)
     print(f"  try: ibkr-broker status --target {where}    (Ctrl-C to stop)", flush=True)
     try:
         await stop.wait()

@@ -40,7 +40,9 @@ CLIENT_COMMANDS = {
 COMMANDS = {**SERVER_COMMANDS, **CLIENT_COMMANDS}
 # What the `server` extra installs, by import name: the server commands check them up front (some
 # are imported only once the server starts, too late for a clear message).
-SERVER_EXTRA_MODULES = ("ibapi", "grpc_health", "grpc_reflection", "grpc_status", "cryptography")
+SERVER_EXTRA_MODULES = (
+    "ibapi", "grpc_health", "grpc_reflection", "grpc_status", "cryptography", "prometheus_client",
+)  # fmt: skip
 
 
 def usage() -> str:
