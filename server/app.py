@@ -25,6 +25,7 @@ from .api.servicer import BrokerServicer
 from .audit import AuditLog
 from .config import Config, ConfigError, SecuritySettings, validate
 from .domain.model import ConnectionState, IbError
+from .order_log import OrderLog
 from .session.broker_session import BrokerSession
 from .session.gateway import Gateway
 from .session.store import Store
@@ -53,6 +54,7 @@ class BrokerApp:
         self.session = BrokerSession(gateway, config.session_config(), self.store)
         self.servicer = BrokerServicer(self.session, config.server.heartbeat_interval)
         self.servicer.read_only = security.read_only
+        self.session.journal.listeners.append(OrderLog(self.session.orders.all()))
         self._health = health.aio.HealthServicer()
         self.metrics, self.metrics_endpoint = self._metrics(gateway)
         interceptors: list[grpc.aio.ServerInterceptor] = [AuthInterceptor(security, self.audit)]

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from . import logs
 from .config import Config, ConfigError, load, validate
 
 
@@ -36,6 +36,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         help="serve Prometheus metrics at http://HOST:PORT/metrics (default off)",
     )
     p.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR")
+    p.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        help="text (default) or json: one JSON object per line (time, level, logger, message, "
+        "fields)",
+    )
     return p.parse_args(list(argv))
 
 
@@ -46,6 +52,8 @@ def apply_args(config: Config, args: argparse.Namespace) -> Config:
         config = config.with_overrides("server", data_dir=args.data_dir)
     if args.log_level:
         config = config.with_overrides("server", log_level=args.log_level.upper())
+    if args.log_format:
+        config = config.with_overrides("server", log_format=args.log_format)
     if args.metrics:
         config = config.with_overrides("metrics", listen=args.metrics)
     if args.client_id is not None:
@@ -125,11 +133,7 @@ def main(argv: Sequence[str]) -> int:
     except ConfigError as exc:
         print(f"ibkr-broker serve: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=getattr(logging, config.server.log_level, logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("ibapi").setLevel(logging.WARNING)  # it logs every message it sends
+    logs.configure(config.server.log_level, config.server.log_format)
     try:
         asyncio.run(serve(config, args.sim_seed if args.sim else None))
     except ConfigError as exc:

@@ -32,6 +32,7 @@ class ServerSettings:
     heartbeat_interval: float = 5.0
     drain_timeout: float = 5.0
     log_level: str = "INFO"
+    log_format: str = "text"  # "text" (for a terminal) or "json" (one object per line)
 
 
 @dataclass(frozen=True)
@@ -253,6 +254,10 @@ def validate(config: Config) -> None:
         m_host, _, m_port = config.metrics.listen.rpartition(":")
         if not m_host or not m_port.isdigit() or not 0 <= int(m_port) < 65536:
             raise ConfigError(f"metrics.listen: {config.metrics.listen!r} is not HOST:PORT")
+    if config.server.log_format not in ("text", "json"):
+        raise ConfigError(
+            f"server.log_format: {config.server.log_format!r} is not one of text, json"
+        )
     if config.server.heartbeat_interval <= 0:
         raise ConfigError("server.heartbeat_interval: must be positive")
     if not config.trading.paper_trading and not config.trading.allow_live:

@@ -38,6 +38,7 @@ from prometheus_client.registry import Collector
 
 from .api.observe import CallReport
 from .domain.model import ConnectionState, IbError, OrderEvent, OrderEventType, OrderStatus
+from .order_log import OrderTransitions
 from .session.broker_session import BrokerSession
 
 log = logging.getLogger(__name__)
@@ -119,7 +120,7 @@ class Metrics:
                                   ["grpc_type", "grpc_service", "grpc_method"],
                                   buckets=RPC_BUCKETS, registry=r)  # fmt: skip
         self._was_ready = False
-        self._status: dict[str, OrderStatus] = {}  # order_id -> last status seen
+        self._transitions = OrderTransitions()
         self._unacknowledged: dict[str, float] = {}  # order_id -> monotonic time of placement
 
     def initialize(self, methods: Iterable[tuple[str, str, str]], limits: Iterable[str]) -> None:
@@ -135,8 +136,7 @@ class Metrics:
 
     def watch(self, session: BrokerSession, readings: Readings) -> None:
         """Wire the session's callbacks to these series and read `readings` at scrape time."""
-        for order in session.orders.all():
-            self._status[order.order_id] = order.status
+        self._transitions = OrderTransitions(session.orders.all())
         session.journal.listeners.append(self.on_order_event)
         session.state_listeners.append(self.on_state)
         session.bucket.on_wait = self.pacing_wait.observe
@@ -154,9 +154,7 @@ class Metrics:
         order = event.order
         if event.type is OrderEventType.CREATED:
             self._unacknowledged[order.order_id] = time.monotonic()
-        previous = self._status.get(order.order_id)
-        if order.status is not previous:
-            self._status[order.order_id] = order.status
+        if self._transitions.entered(event) is not None:
             self.orders.labels(order.status.name.lower()).inc()
         if order.status is not OrderStatus.PENDING_SUBMIT:
             placed = self._unacknowledged.pop(order.order_id, None)

@@ -36,6 +36,7 @@ from .journal import OrderJournal
 from .market_data import MarketDataHub, Subscription
 from .orders import OrderBook
 from .pacing import TokenBucket
+from .reconcile import Reconciliation
 from .requests import Pending, RequestRegistry
 from .store import Store
 
@@ -81,8 +82,8 @@ class BrokerSession:
         self._positions_lock = asyncio.Lock()
         self._positions: Pending[Any] | None = None
         self._stopping = False
-        # While reconciling after (re)connect: when it started and the IB ids TWS reported open.
-        self._reconciling: tuple[datetime, set[int]] | None = None
+        # The reconciliation after the latest (re)connect (reported in one log line).
+        self._reconciling: Reconciliation | None = None
         gateway.set_event_sink(self._on_event)
 
     def _reserve_sequence(self, sequence: int) -> None:
@@ -148,24 +149,27 @@ class BrokerSession:
         if self._closed.is_set():
             raise Unavailable("TWS closed the connection during start-up")
         await self._send(self.gateway.req_market_data_type, MarketDataType(c.market_data_type))
+        reconnect = self.connect_time is not None
         self.connect_time = datetime.now(UTC)
         self._set_state(ConnectionState.READY)
         self._ready.set()
-        await self._after_ready()
+        await self._after_ready(reconnect)
 
     async def _wait_handshake(self) -> None:
         while not (self._got_id and self._got_accounts) and not self._closed.is_set():
             self._handshake_progress.clear()
             await self._handshake_progress.wait()
 
-    async def _after_ready(self) -> None:
+    async def _after_ready(self, reconnect: bool) -> None:
         """Restore what the previous connection had and catch up on missed order events."""
         restored = await self.market_data.restore()
         if self.accounts:
             await self._send(self.gateway.req_account_updates, True, self.accounts[0])
-        self._reconciling = (datetime.now(UTC), set())
+        rec = Reconciliation(datetime.now(UTC), reconnect, subscriptions_restored=restored)
+        self._reconciling = rec
         await self._send(self.gateway.req_open_orders)
         pending = self.requests.register("executions")
+        rec.executions_req_id = pending.req_id
         await self._send(self.gateway.req_executions, pending.req_id)
         log.info(
             "TWS session ready: accounts %s, %d subscriptions restored",
@@ -275,15 +279,15 @@ class BrokerSession:
             case g.OpenOrderEvent():
                 self._bump_order_id(ev.ib_order_id)
                 if self._reconciling is not None:
-                    self._reconciling[1].add(ev.ib_order_id)
+                    self._reconciling.open_order(ev.ib_order_id)
                 self.orders.on_open_order(ev)
             case g.OpenOrderEnd():
                 if self._reconciling is not None:
-                    started, seen = self._reconciling
-                    self._reconciling = None
-                    self.orders.mark_missing(seen, started)
+                    self._reconciling.open_orders_end(self.orders.mark_missing)
             case g.ExecutionEvent():
-                self.orders.on_execution(ev)
+                new = self.orders.on_execution(ev)
+                if self._reconciling is not None:
+                    self._reconciling.execution(new)
             case g.CommissionEvent():
                 self.orders.on_commission(ev)
             case g.ErrorEvent():
@@ -301,6 +305,8 @@ class BrokerSession:
                 pending = self.requests.get(ev.req_id)
                 if pending:
                     pending.finish(pending.items)
+                if self._reconciling is not None:
+                    self._reconciling.executions_end(ev.req_id)
             case g.TickSnapshotEnd():
                 snap = self._snapshots.pop(ev.req_id, None)
                 if snap is not None:
