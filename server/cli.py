@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shlex
+import shutil
 import signal
 import sys
 from collections.abc import Sequence
@@ -103,7 +105,8 @@ async def serve(config: Config, sim_seed: int | None) -> None:
     if app.metrics_endpoint is not None:
         m_host = config.metrics.listen.rpartition(":")[0]
         print(f"  metrics: http://{m_host}:{app.metrics_endpoint.port}/metrics", flush=True)
-    print(f"  try: ibkr-broker status --target {where}    (Ctrl-C to stop)", flush=True)
+    print("  try it from another terminal (Ctrl-C here stops the server):", flush=True)
+    print(f"    {client_command()} status --target {where}", flush=True)
     try:
         await stop.wait()
     finally:
@@ -111,6 +114,23 @@ async def serve(config: Config, sim_seed: int | None) -> None:
         await app.stop()
         if simulator is not None:
             await simulator.stop()
+
+
+def client_command() -> str:
+    """The client command as this user can paste it: `ibkr-broker` when the one on PATH is this
+    environment's, else the script beside this Python (e.g. .venv/bin/ibkr-broker), else
+    `python -m ibkr_broker` of this interpreter."""
+    script = Path(sys.executable).parent / "ibkr-broker"
+    if not script.exists():
+        return f"{shlex.quote(sys.executable)} -m ibkr_broker"
+    on_path = shutil.which("ibkr-broker")
+    if on_path is not None and Path(on_path).resolve() == script.resolve():
+        return "ibkr-broker"
+    try:
+        shown = str(script.relative_to(Path.cwd()))
+    except ValueError:  # not below the working directory: the absolute path
+        shown = str(script)
+    return shlex.quote(shown if "/" in shown else f"./{shown}")
 
 
 def security_summary(config: Config) -> str:
