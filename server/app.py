@@ -1,6 +1,6 @@
 """The composition root: configuration, wiring, start, drain and stop.
 
-app = BrokerApp(config)            # or BrokerApp(config, gateway=<a Gateway>)
+app = BrokerApp(config)            # or BrokerApp(config, gateway=<an IbPort>)
 await app.start()                  # gRPC listening; the TWS session connects in background
 ... app.port ...
 await app.stop()                   # drain streams, stop gRPC, disconnect from TWS
@@ -27,8 +27,9 @@ from .config import Config, ConfigError, SecuritySettings, validate
 from .domain.model import ConnectionState, IbError
 from .order_log import OrderLog
 from .session.broker_session import BrokerSession
-from .session.gateway import Gateway
+from .session.ib_port import IbPort
 from .session.store import Store
+from .trading.trader import Trader
 
 if TYPE_CHECKING:
     from .metrics import Metrics, MetricsEndpoint
@@ -40,7 +41,7 @@ MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 
 
 class BrokerApp:
-    def __init__(self, config: Config, gateway: Gateway | None = None) -> None:
+    def __init__(self, config: Config, gateway: IbPort | None = None) -> None:
         validate(config)  # also refuses a network address without TLS and tokens
         self.config = config
         security = config.security
@@ -52,7 +53,8 @@ class BrokerApp:
             gateway = IbGateway()
         self.store = Store(Path(config.server.data_dir) / "broker.sqlite3")
         self.session = BrokerSession(gateway, config.session_config(), self.store)
-        self.servicer = BrokerServicer(self.session, config.server.heartbeat_interval)
+        self.trader = Trader(self.session, config.risk)
+        self.servicer = BrokerServicer(self.session, self.trader, config.server.heartbeat_interval)
         self.servicer.read_only = security.read_only
         self.session.journal.listeners.append(OrderLog(self.session.orders.all()))
         self._health = health.aio.HealthServicer()
@@ -77,14 +79,14 @@ class BrokerApp:
         self._stopped = asyncio.Event()
         self._health_tasks: set[asyncio.Task[None]] = set()
 
-    def _metrics(self, gateway: Gateway) -> tuple[Metrics | None, MetricsEndpoint | None]:
+    def _metrics(self, gateway: IbPort) -> tuple[Metrics | None, MetricsEndpoint | None]:
         """Prometheus series and their endpoint when [metrics] listen is set."""
         if not self.config.metrics.listen:
             return None, None
         from .metrics import Metrics, MetricsEndpoint, Readings
 
         metrics = Metrics()
-        session, trader = self.session, self.servicer.trader
+        session, trader = self.session, self.trader
         metrics.watch(
             session,
             Readings(

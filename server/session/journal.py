@@ -13,14 +13,10 @@ from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from ..domain.errors import BrokerError
+from ..domain.errors import JournalGap
 from ..domain.model import Execution, IbError, Order, OrderEvent, OrderEventType
 
 log = logging.getLogger(__name__)
-
-
-class JournalGap(BrokerError):
-    reason = "EVENTS_EXPIRED"
 
 
 class OrderJournal:
