@@ -17,10 +17,11 @@ test: $(STAMP) $(NODE_STAMP)     ## install everything and run every test
 proto: $(STAMP)                  ## regenerate the Python code beside protos/
 	$(PY) scripts/gen_protos.py
 
-lint: $(STAMP)                   ## ruff, mypy and buf lint
+lint: $(STAMP)                   ## ruff, mypy, buf lint and buf breaking against the v1 release
 	$(VENV)/bin/ruff check .
 	scripts/typecheck.sh
 	$(VENV)/bin/buf lint
+	$(VENV)/bin/buf breaking --against protos/released/v1-0.1.0.binpb
 
 bench: $(STAMP)                  ## run the benchmarks and print their figures
 	$(PY) bench/run_all.py
