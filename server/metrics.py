@@ -36,7 +36,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
-from .api.observe import CallReport
+from .api.observe import CallReport, call_started
 from .domain.model import ConnectionState, IbError, OrderEvent, OrderEventType, OrderStatus
 from .order_log import OrderTransitions
 from .session.broker_session import BrokerSession
@@ -104,9 +104,9 @@ class Metrics:
                                   "after a lost connection", registry=r)  # fmt: skip
         self.orders = Counter("ibkr_broker_orders", "order status transitions, by the status "
                               "entered", ["status"], registry=r)  # fmt: skip
-        self.order_ack = Histogram("ibkr_broker_order_ack_seconds", "from an order's placement "
-                                   "to TWS's first acknowledgement", buckets=ACK_BUCKETS,
-                                   registry=r)  # fmt: skip
+        self.order_ack = Histogram("ibkr_broker_order_ack_seconds", "from the PlaceOrder call's "
+                                   "arrival to TWS's first acknowledgement of the order",
+                                   buckets=ACK_BUCKETS, registry=r)  # fmt: skip
         self.pacing_wait = Histogram("ibkr_broker_pacing_wait_seconds", "time a message to TWS "
                                      "waited for the pacing token bucket", buckets=PACING_BUCKETS,
                                      registry=r)  # fmt: skip
@@ -152,8 +152,8 @@ class Metrics:
 
     def on_order_event(self, event: OrderEvent) -> None:
         order = event.order
-        if event.type is OrderEventType.CREATED:
-            self._unacknowledged[order.order_id] = time.monotonic()
+        if event.type is OrderEventType.CREATED:  # from the PlaceOrder call's arrival
+            self._unacknowledged[order.order_id] = call_started.get(time.monotonic())
         if self._transitions.entered(event) is not None:
             self.orders.labels(order.status.name.lower()).inc()
         if order.status is not OrderStatus.PENDING_SUBMIT:

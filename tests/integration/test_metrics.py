@@ -10,6 +10,7 @@ import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -189,3 +190,28 @@ def test_the_grafana_dashboard_draws_every_series() -> None:
     exprs = " ".join(t["expr"] for p in dashboard["panels"] for t in p["targets"])
     for name in SERIES:
         assert name in exprs, f"no panel draws {name}"
+
+
+def test_order_ack_is_measured_from_the_calls_arrival() -> None:
+    """The histogram starts at the PlaceOrder call (CallObserver's call_started), not when the
+    order entered the journal after validation and the risk checks."""
+    import time
+    from types import SimpleNamespace
+
+    from ibkr_broker.server.api.observe import call_started
+    from ibkr_broker.server.domain.model import OrderEventType, OrderStatus
+    from ibkr_broker.server.metrics import Metrics
+
+    def event(type_: OrderEventType, status: OrderStatus) -> Any:
+        return SimpleNamespace(type=type_, order=SimpleNamespace(order_id="o1", status=status))
+
+    metrics = Metrics()
+    token = call_started.set(time.monotonic() - 3600)  # the call arrived an hour ago
+    try:
+        metrics.on_order_event(event(OrderEventType.CREATED, OrderStatus.PENDING_SUBMIT))
+    finally:
+        call_started.reset(token)
+    metrics.on_order_event(event(OrderEventType.STATUS_CHANGED, OrderStatus.SUBMITTED))
+    registry = metrics.registry
+    assert registry.get_sample_value("ibkr_broker_order_ack_seconds_count") == 1
+    assert (registry.get_sample_value("ibkr_broker_order_ack_seconds_sum") or 0) >= 3600
