@@ -55,7 +55,7 @@ class OrderLog:
     def __call__(self, event: OrderEvent) -> None:
         moved = self.transitions.entered(event)
         fill = event.execution if event.type is OrderEventType.FILL else None
-        if moved is None and fill is None:
+        if (moved is None and fill is None) or not log.isEnabledFor(logging.INFO):
             return
         name = "fill" if moved is None else event_name(*moved)
         fields = order_fields(event.order)
