@@ -167,7 +167,8 @@ class Output:
             table = self.rich_table(title, fit.columns, shown, align=align, widths=fit.widths)
             self.console().print(table)
         else:
-            self.stream.write(plain_table(title, fit.columns, shown, align=align))
+            text = plain_table(title, fit.columns, shown, align=align, widths=fit.widths)
+            self.stream.write(text)
         if fit.hidden:
             for line in textwrap.wrap(fit.note(), self.width - 1, break_long_words=False):
                 self.line(line)
@@ -242,25 +243,38 @@ def _numeric_columns(columns: Sequence[str], rows: Sequence[Row], align: bool) -
 
 
 def plain_table(
-    title: str, columns: Sequence[str], rows: Sequence[Row], *, align: bool = True
+    title: str,
+    columns: Sequence[str],
+    rows: Sequence[Row],
+    *,
+    align: bool = True,
+    widths: Sequence[int] = (),
 ) -> str:
-    """Aligned text: numeric columns right-aligned (when `align`), the rest left-aligned."""
+    """Aligned text: numeric columns right-aligned (when `align`), the rest left-aligned.
+    `widths` (from a Fit) caps columns: a longer cell wraps at spaces onto more lines."""
     texts = [[cell(v) for v in row] for row in rows]
-    widths = [len(c) for c in columns]
+    natural = [len(c) for c in columns]
     for row in texts:
-        widths = [max(w, len(t)) for w, t in zip(widths, row, strict=True)]
+        natural = [max(w, len(t)) for w, t in zip(natural, row, strict=True)]
+    final = [min(n, w) for n, w in zip(natural, widths, strict=True)] if widths else natural
     numeric = _numeric_columns(columns, rows, align)
 
-    def fmt(values: Sequence[str]) -> str:
-        parts = [
-            v.rjust(w) if n else v.ljust(w) for v, w, n in zip(values, widths, numeric, strict=True)
-        ]
-        return "  ".join(parts).rstrip()
+    def fmt(values: Sequence[str]) -> list[str]:
+        cells = [textwrap.wrap(v, w, break_long_words=False) or [""] if len(v) > w else [v]
+                 for v, w in zip(values, final, strict=True)]  # fmt: skip
+        lines = []
+        for i in range(max(len(c) for c in cells)):
+            parts = [(c[i] if i < len(c) else "").rjust(w) if n else
+                     (c[i] if i < len(c) else "").ljust(w)
+                     for c, w, n in zip(cells, final, numeric, strict=True)]  # fmt: skip
+            lines.append("  ".join(parts).rstrip())
+        return lines
 
     lines = [title] if title else []
-    lines.append(fmt(list(columns)))
-    lines.append("  ".join("-" * w for w in widths))
-    lines += [fmt(row) for row in texts]
+    lines += fmt(list(columns))
+    lines.append("  ".join("-" * w for w in final))
+    for row in texts:
+        lines += fmt(row)
     if not rows:
         lines.append("(none)")
     return "\n".join(lines) + "\n"
