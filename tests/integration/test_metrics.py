@@ -215,3 +215,20 @@ def test_order_ack_is_measured_from_the_calls_arrival() -> None:
     registry = metrics.registry
     assert registry.get_sample_value("ibkr_broker_order_ack_seconds_count") == 1
     assert (registry.get_sample_value("ibkr_broker_order_ack_seconds_sum") or 0) >= 3600
+
+
+async def test_a_taken_metrics_port_fails_start_with_a_message(tmp_path: Path) -> None:
+    import socket
+
+    from ibkr_broker.server.app import BrokerApp
+
+    from tests.integration.server_env import test_config
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        listen = f"127.0.0.1:{taken.getsockname()[1]}"
+        config = test_config(tmp_path / "data", 1, {"metrics": {"listen": listen}})
+        app = BrokerApp(config)
+        with pytest.raises(OSError, match=f"metrics: cannot listen on {listen}"):
+            await app.start()
