@@ -364,7 +364,7 @@ def test_every_cli_subcommand(env: ThreadedServerEnv, capsys: pytest.CaptureFixt
     open_orders = data("orders", "--open")
     assert resting["order_id"] in {o["order_id"] for o in open_orders}
     assert bought["order_id"] in ok("orders")
-    assert "cancel requested" in ok("cancel", resting["order_id"])
+    assert f"order {resting['order_id']} cancelled" in ok("cancel", resting["order_id"])
     code, _, err = run_cli(env, capsys, "buy", "NOSUCH", "1")
     assert code == 1 and err.count("\n") == 1 and "CONTRACT_NOT_FOUND" in err
     env.call(lambda: env.sim.reject_next_order("no buying power"))
