@@ -5,8 +5,10 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+from mcp.types import CallToolResult, InputRequiredResult
+from pydantic import ValidationError
 
 from .tools import READ, TRADE, McpOptions
 from .trade_tools import TradeTools
@@ -32,6 +34,33 @@ as "190.25"). place_order returns a request_id: when a call fails or times out, 
 same request_id and the order is placed at most once. A tool error explains what to fix."""
 
 
+class BrokerMCPServer(MCPServer[Any]):
+    """MCPServer whose tool errors are one short line: `invalid input: quantity: ...` for
+    arguments that fail the input schema, the tool's own message otherwise."""
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, ValidationError):
+                raise ToolError(f"invalid input: {invalid_arguments(cause)}") from cause
+            if type(cause) is ToolError:  # raised by the tool itself: drop the SDK's prefix
+                raise ToolError(str(cause)) from cause
+            raise
+
+
+def invalid_arguments(error: ValidationError) -> str:
+    """`quantity: Input should be greater than 0; symbol: Field required` (one per argument)."""
+    by_argument: dict[str, str] = {}
+    for item in error.errors(include_url=False, include_input=False):
+        argument = str(item["loc"][0]) if item["loc"] else "arguments"
+        by_argument.setdefault(argument, item["msg"])
+    return "; ".join(f"{argument}: {message}" for argument, message in by_argument.items())
+
+
 def build_server(options: McpOptions) -> MCPServer[Any]:
     tools = TradeTools(options)
 
@@ -40,9 +69,7 @@ def build_server(options: McpOptions) -> MCPServer[Any]:
         async with tools.connected():
             yield None
 
-    server: MCPServer[Any] = MCPServer(
-        "ibkr-broker", instructions=_instructions(options), lifespan=lifespan
-    )
+    server = BrokerMCPServer("ibkr-broker", instructions=_instructions(options), lifespan=lifespan)
     names = READ_TOOLS if options.read_only else READ_TOOLS + TRADE_TOOLS
     for name in names:
         server.add_tool(
