@@ -8,8 +8,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 from ibkr_broker.client.mcp_server.server import READ_TOOLS, TRADE_TOOLS
+from ibkr_broker.server import certs
 from mcp import Client
 
 from tests.waiting import wait_until
@@ -231,3 +233,24 @@ async def test_confirm_mode_previews_then_places_once(env: ServerEnv, tmp_path: 
             10,
             "modified at the simulator",
         )
+
+
+async def test_mutual_tls_and_a_token_as_the_command_line_takes_them(tmp_path: Path) -> None:
+    pki = certs.generate(tmp_path / "pki")
+    security = {"tls_cert_file": str(pki.server_cert), "tls_key_file": str(pki.server_key),
+                "client_ca_file": str(pki.ca_cert)}  # fmt: skip
+    sections = with_tokens(**security)
+    channel_credentials = grpc.ssl_channel_credentials(
+        root_certificates=pki.ca_cert.read_bytes(),
+        private_key=pki.client_key.read_bytes(),
+        certificate_chain=pki.client_cert.read_bytes(),
+    )
+    async with ServerEnv(tmp_path, sections=sections, credentials=channel_credentials) as env:
+        tls_args = ("--ca-cert", str(pki.ca_cert), "--client-cert", str(pki.client_cert),
+                    "--client-key", str(pki.client_key))  # fmt: skip
+        async with mcp_stdio(env.target, tmp_path, *tls_args, "--token", TOKENS["read"]) as client:
+            assert ok(await client.call_tool("status", {}))["ready"]
+        async with mcp_stdio(env.target, tmp_path, *tls_args, "--token", "wrong") as client:
+            assert "UNAUTHENTICATED" in error_text(await client.call_tool("status", {}))
+        async with mcp_stdio(env.target, tmp_path, "--token", TOKENS["read"]) as client:
+            assert "failed: UNAVAILABLE" in error_text(await client.call_tool("status", {}))
