@@ -113,6 +113,18 @@ async def test_stdio_place_retry_cancel_and_refusals(env: ServerEnv, tmp_path: P
         listed = ok(await client.call_tool("list_orders", {"status": "open"}))["orders"]
         assert [o["order_id"] for o in listed] == [placed["order_id"]]
 
+        lower = str(Decimal(price) - Decimal("0.50"))
+        change = {"order_id": placed["order_id"], "limit_price": lower}
+        modified = ok(await client.call_tool("modify_order", change))
+        assert modified["limit_price"] == lower and modified["request_id"]
+        await wait_until(
+            lambda: (
+                [o.request.lmt_price for o in env.sim.exchange.open_orders()] == [Decimal(lower)]
+            ),
+            10,
+            "modified at the simulator",
+        )
+
         cancelled = ok(await client.call_tool("cancel_order", {"order_id": placed["order_id"]}))
         assert cancelled["status"] in ("pending_cancel", "cancelled")
         await wait_until(lambda: open_at_sim(env) == 0, 10, "cancelled at the simulator")
@@ -122,8 +134,8 @@ async def test_stdio_place_retry_cancel_and_refusals(env: ServerEnv, tmp_path: P
         assert "attempted 101" in risky
         admin_only = error_text(await client.call_tool("halt_trading", {"reason": "test"}))
         assert "permission denied" in admin_only
-        # The cancel was the only message to TWS since the placement.
-        assert placed_at_sim(env) == 1 and env.sim.stats.requests["PlaceOrder"] == sent + 1
+        # Since the what-if: the placement and the modification (a placeOrder at TWS), no more.
+        assert placed_at_sim(env) == 1 and env.sim.stats.requests["PlaceOrder"] == sent + 2
 
 
 BAD_INPUT: list[tuple[dict[str, Any], str]] = [
