@@ -41,7 +41,11 @@ CLIENT_COMMANDS = {
         "resume": "re-arm trading after halt (admin)",
     }.items()
 }
-COMMANDS = {**SERVER_COMMANDS, **CLIENT_COMMANDS}
+# Needs the `mcp` extra; takes the rest of the command line like the server commands.
+AGENT_COMMANDS = {
+    "mcp": ("ibkr_broker.client.mcp_server.cli", "serve the broker's tools to MCP agents"),
+}
+COMMANDS = {**SERVER_COMMANDS, **CLIENT_COMMANDS, **AGENT_COMMANDS}
 # What the `server` extra installs, by import name: the server commands check them up front (some
 # are imported only once the server starts, too late for a clear message).
 SERVER_EXTRA_MODULES = (
