@@ -20,7 +20,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from ..config import ClientConfig
+from ..connection import ClientConfig
 from .guard import DEFAULT_CONFIRM_TTL
 
 PROG = "ibkr-broker mcp"

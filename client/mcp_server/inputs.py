@@ -17,8 +17,9 @@ from ibkr_broker.v1 import contract_pb2, order_pb2
 
 from .. import contracts
 from ..contracts import positive_decimal
-from ..convert import order_to_dict, parse_tif, place_order_response_to_dict, to_jsonable
+from ..message_dicts import order_to_dict, place_order_response_to_dict, to_jsonable
 from ..orders import bracket, order_spec, positive_quantity
+from ..wire_values import parse_time_in_force
 
 # Keys of an order dict that add little for a model (the contract is summarised by symbol).
 _ORDER_NOISE = ("contract", "what_if", "is_terminal", "bracket_orders")
@@ -123,7 +124,7 @@ class ModifyArgs:
             if key == "quantity":
                 spec.quantity = positive_quantity(value)
             elif key == "tif":
-                spec.time_in_force = parse_tif(value)
+                spec.time_in_force = parse_time_in_force(value)
             else:
                 setattr(spec, key, positive_decimal(value, key))
         return spec

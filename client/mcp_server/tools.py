@@ -15,16 +15,16 @@ from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from ..aio import AsyncBrokerClient
-from ..config import ClientConfig
-from ..convert import (
-    account_to_dict,
+from ..connection import ClientConfig
+from ..errors import BrokerError, ContractNotFoundError
+from ..message_dicts import (
+    account_summary_to_dict,
     contract_details_to_dict,
+    get_status_response_to_dict,
     option_chain_to_dict,
     position_to_dict,
     quote_to_dict,
-    status_to_dict,
 )
-from ..errors import BrokerError, ContractNotFoundError
 from .guard import DEFAULT_CONFIRM_TTL, Confirmations, ToolRefusal, refusal_text
 from .inputs import (
     ContractArgs,
@@ -133,7 +133,8 @@ class BrokerTools:
     async def status(self) -> dict[str, Any]:
         """Connection to TWS, accounts, paper or live, whether trading is enabled, kill switch."""
         with tool_errors():
-            result: dict[str, Any] = compact(status_to_dict(await self.client.status()))
+            status = await self.client.status()
+            result: dict[str, Any] = compact(get_status_response_to_dict(status))
             return result
 
     async def resolve_contract(
@@ -193,7 +194,7 @@ class BrokerTools:
         """Cash, buying power, net liquidation, margin and PnL of each (or one) account."""
         with tool_errors():
             summaries = await self.client.account(account_id)
-            return {"accounts": compact([account_to_dict(a) for a in summaries])}
+            return {"accounts": compact([account_summary_to_dict(a) for a in summaries])}
 
     async def positions(self, account_id: Account = "") -> dict[str, Any]:
         """Open positions with quantity, average price, market value and PnL."""

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from ..convert import kill_switch_to_dict
+from ..message_dicts import kill_switch_to_dict
 from .inputs import ContractArgs, ModifyArgs, OrderArgs, order_result, placed_result, preview_result
 from .tools import (
     Account,
