@@ -211,17 +211,11 @@ class BrokerServicer(broker_service_pb2_grpc.BrokerServiceServicer):
         if token and not token.isdigit():
             raise errors.InvalidArgument("page_token", "not a token from a previous page")
         start = int(token or 0)
-        orders = sorted(
-            self.session.orders.all(), key=lambda o: (o.create_time, _seq(o.order_id)), reverse=True
-        )
-        if request.filter == order_pb2.ORDER_FILTER_OPEN:
-            orders = [o for o in orders if not o.status.is_terminal]
-        elif request.filter == order_pb2.ORDER_FILTER_COMPLETED:
-            orders = [o for o in orders if o.status.is_terminal]
-        if account:
-            orders = [o for o in orders if o.account == account]
-        page = orders[start : start + size]
-        more = start + size < len(orders)
+        which = {
+            order_pb2.ORDER_FILTER_OPEN: "open",
+            order_pb2.ORDER_FILTER_COMPLETED: "completed",
+        }.get(request.filter, "all")
+        page, more = self.session.orders.page(which, account, start, size)
         return pb.ListOrdersResponse(
             orders=[cv.order_to_proto(o) for o in page],
             next_page_token=str(start + size) if more else "",
@@ -405,7 +399,3 @@ class BrokerServicer(broker_service_pb2_grpc.BrokerServiceServicer):
             for t in waits:
                 t.cancel()
         return bool(done)
-
-
-def _seq(order_id: str) -> int:
-    return int(order_id[1:]) if order_id[1:].isdigit() else 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -32,6 +33,7 @@ from .ib_port import (
     OrderStatusEvent,
 )
 from .journal import OrderJournal
+from .order_index import OrderIndex
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,7 @@ class OrderBook:
         self._store = store
         self.journal = journal
         self._orders: dict[str, Order] = {}
+        self.index = OrderIndex()  # working orders, exposure, creation order: kept up to date
         self._by_ib_id: dict[int, str] = {}
         self._by_request: dict[str, str] = {}
         self._exec_owner: dict[str, str] = {}  # exec_id -> order_id
@@ -89,7 +92,31 @@ class OrderBook:
         return list(self._orders.values())
 
     def open_orders(self) -> list[Order]:
-        return [o for o in self._orders.values() if not o.status.is_terminal]
+        """The working orders (not terminal), oldest first; costs what they number."""
+        return list(self.index.working.values())
+
+    @property
+    def open_count(self) -> int:
+        return len(self.index.working)
+
+    def page(self, which: str, account: str, start: int, size: int) -> tuple[list[Order], bool]:
+        """Orders newest first (`which`: "all", "open" or "completed"), from the `start`-th
+        match: up to `size` of them, and whether more follow. Walks the creation index (the
+        working orders alone for "open"), never sorts the book."""
+        if which == "all" and not account:
+            created = self.index.created
+            end = len(created) - start
+            ids = reversed(created[max(end - size, 0) : max(end, 0)])
+            return [self._orders[i] for i in ids], end - size > 0
+        source = self.index.working_newest_first() if which == "open" else self.index.newest_first()
+        matches = (
+            order
+            for order in map(self._orders.__getitem__, source)
+            if (not account or order.account == account)
+            and (which != "completed" or order.status.is_terminal)
+        )
+        found = list(itertools.islice(matches, start, start + size + 1))
+        return found[:size], len(found) > size
 
     # --- changes made by the session ----------------------------------------------------------
 
@@ -287,6 +314,7 @@ class OrderBook:
 
     def _index(self, order: Order) -> None:
         self._orders[order.order_id] = order
+        self.index.put(order)
         self._by_request[order.request_id] = order.order_id
         if order.ib_order_id:
             self._by_ib_id[order.ib_order_id] = order.order_id

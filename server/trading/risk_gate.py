@@ -63,7 +63,7 @@ class RiskGate:
         """Open orders and orders per minute, for a placement of `orders` orders (a bracket is
         one placement). The caller then calls `placed()` and adds the orders to the book without
         awaiting in between, so concurrent placements cannot both pass them."""
-        risk.check_open_orders(limits, len(self.session.orders.open_orders()), orders)
+        risk.check_open_orders(limits, self.session.orders.open_count, orders)
         risk.check_rate(limits, self.window)
 
     def placed(self, caller: Caller | None) -> None:
@@ -162,13 +162,7 @@ class RiskGate:
             if position.account_id == account:
                 con_id = position.contract.con_id
                 held[con_id] = held.get(con_id, Decimal(0)) + position.quantity
-        working: dict[int, list[Decimal]] = {}
-        for order in self.session.orders.open_orders():
-            if order.account != account or order.order_id == exclude:
-                continue
-            remaining = order.remaining_quantity
-            for con_id, amount in exposure(order.contract, order.spec.action, remaining):
-                working.setdefault(con_id, []).append(amount)
+        index = self.session.orders.index  # kept up to date: no scan of the book
         for leg in legs:
             con_id = leg.contract.con_id
             label = f"the position in {leg.contract.symbol or f'con_id {con_id}'}"
@@ -176,22 +170,9 @@ class RiskGate:
                 limits,
                 label,
                 held.get(con_id, Decimal(0)),
-                working.get(con_id, []),
+                index.working_exposure(account, con_id, exclude),
                 leg.per_unit * quantity,
             )
-
-
-def exposure(
-    contract: Contract, action: OrderAction, quantity: Decimal
-) -> list[tuple[int, Decimal]]:
-    """(con_id, signed quantity) of every instrument an order of `quantity` units trades."""
-    sign = Decimal(1) if action is OrderAction.BUY else Decimal(-1)
-    if not contract.is_combo:
-        return [(contract.con_id, sign * quantity)]
-    return [
-        (leg.con_id, (sign if leg.action is OrderAction.BUY else -sign) * leg.ratio * quantity)
-        for leg in contract.combo_legs
-    ]
 
 
 def raises_price(old: OrderSpec, new: OrderSpec) -> bool:
