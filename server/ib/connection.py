@@ -30,7 +30,14 @@ from typing import Any
 from ibapi.server_versions import MAX_CLIENT_VER, MIN_CLIENT_VER
 
 from ..domain.errors import DeadlineExceeded, Unavailable
-from .reader import FrameBuffer, FramingError, decoder_loop, put_batch, reader_loop
+from .reader import (
+    EventBursts,
+    FrameBuffer,
+    FramingError,
+    decoder_loop,
+    put_batch,
+    reader_loop,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -166,6 +173,7 @@ class Link:
         self.server_version = shake.server_version
         self.connection_time = shake.connection_time
         self.decoder: Any = None  # ibapi Decoder, set before start()
+        self.bursts: EventBursts | None = None  # its wrapper's hand-over per burst
         self.reason = ""  # why the link ended (first close wins)
         self.decode_errors = 0  # messages from TWS that failed to decode
         self.end_delivered = False  # touched only on the event loop by the gateway
@@ -264,7 +272,9 @@ class Link:
 
     def _decode(self) -> None:
         try:
-            failure = decoder_loop(self.decoder, self.server_version, self._batches, self._stopped)
+            failure = decoder_loop(
+                self.decoder, self.server_version, self._batches, self._stopped, self.bursts
+            )
             if failure is not None:
                 self.decode_errors += 1
                 self.close(failure)

@@ -152,6 +152,7 @@ class IbGateway:
             raise Unavailable(f"cannot set up the TWS socket: {exc}") from exc
         wrapper = EventWrapper(loop, functools.partial(self._on_link_event, link), self._tws_tz)
         link.decoder = Decoder(wrapper, shake.server_version)
+        link.bursts = wrapper
         client = EClient(self._send_errors)
         client.host, client.port, client.clientId = host, port, cid
         client.conn = link

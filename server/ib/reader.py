@@ -19,7 +19,7 @@ import queue
 import socket
 import struct
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from ibapi.common import PROTOBUF_MSG_ID
 from ibapi.const import MAX_MSG_LEN
@@ -127,11 +127,38 @@ def put_batch(
     return False
 
 
+class EventBursts(Protocol):
+    """The wrapper's hand-over per burst: `hold` on the decoder thread, `flush` per batch."""
+
+    def hold(self) -> None: ...
+
+    def flush(self) -> None: ...
+
+
 def decoder_loop(
     decoder: Any,
     server_version: int,
     batches: queue.Queue[list[bytes] | None],
     stopped: Callable[[], bool],
+    bursts: EventBursts | None = None,
+) -> str | None:
+    """Decode batches until the end of the stream or `stopped()`; the events of each batch
+    reach the loop together (`bursts.flush()` after each batch and at the end)."""
+    if bursts is None:
+        return _decode_batches(decoder, server_version, batches, stopped, lambda: None)
+    bursts.hold()
+    try:
+        return _decode_batches(decoder, server_version, batches, stopped, bursts.flush)
+    finally:
+        bursts.flush()
+
+
+def _decode_batches(
+    decoder: Any,
+    server_version: int,
+    batches: queue.Queue[list[bytes] | None],
+    stopped: Callable[[], bool],
+    flush: Callable[[], None],
 ) -> str | None:
     """Decode batches until the end of the stream or `stopped()`.
 
@@ -167,4 +194,5 @@ def decoder_loop(
             except Exception as exc:
                 logger.warning("cannot decode TWS message %d: %r", msg_id, payload[:200])
                 return f"decode failure in message id {msg_id}: {type(exc).__name__}: {exc}"
+        flush()
     return None

@@ -1,7 +1,13 @@
 """The EWrapper of the bridge: copies each ibapi callback into an immutable event for the loop.
 
 Rules (DESIGN.md, "Bridge"): every callback builds one event from its arguments and hands it to
-the event loop with `loop.call_soon_threadsafe(sink, event)`. No state, no locks, no futures.
+the event loop. No state, no locks, no futures.
+
+On the decoder thread, events are handed over per burst: they are held while the decoder works
+through a batch of messages and handed to the loop together, in order, with one
+`call_soon_threadsafe` (`flush`, called by the decoder loop after each batch). Any event other
+than a tick flushes at once, with everything held before it, so order acknowledgements never
+wait for the rest of a burst of ticks. From any other thread an event is handed over alone.
 A callback never raises: a failure to convert is logged and the callback's event is dropped.
 Callbacks run on the decoder thread, and may run on others (ibapi reports some client-side
 errors from the thread that sent).
@@ -12,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
@@ -87,6 +94,12 @@ def _fill_price(price: float, filled: Decimal) -> Decimal | None:
     return convert.float_to_decimal(price)
 
 
+MAX_HELD = 1024  # events held at most before a hand-over, also within one batch
+BURST_EVENTS = frozenset(
+    {TickPriceEvent, TickSizeEvent, TickStringEvent, TickOptionComputationEvent}
+)
+
+
 class EventWrapper(EWrapper):  # type: ignore[misc]
     """Turns ibapi callbacks into `IbEvent`s on the event loop (see the module docstring)."""
 
@@ -100,12 +113,42 @@ class EventWrapper(EWrapper):  # type: ignore[misc]
         self._loop = loop
         self._sink = sink
         self._tws_tz = tws_time_zone
+        self._held: list[IbEvent] = []
+        self._holder: int | None = None  # the thread whose events are held per burst
+
+    def hold(self) -> None:
+        """From now on, events posted on this thread wait for `flush` (the decoder thread)."""
+        self._holder = threading.get_ident()
+
+    def flush(self) -> None:
+        """Hand every held event to the loop, in order, with one wake-up."""
+        if not self._held:
+            return
+        batch, self._held = self._held, []
+        self._call_soon(self._deliver, batch)
+
+    def _deliver(self, batch: list[IbEvent]) -> None:
+        """On the loop: each event of a burst to the sink, in order."""
+        sink = self._sink
+        for event in batch:
+            try:
+                sink(event)
+            except Exception:
+                logger.exception("event sink failed on %s", type(event).__name__)
 
     def _post(self, event: IbEvent) -> None:
+        if self._holder != threading.get_ident():
+            self._call_soon(self._sink, event)
+            return
+        self._held.append(event)
+        if type(event) not in BURST_EVENTS or len(self._held) >= MAX_HELD:
+            self.flush()
+
+    def _call_soon(self, callback: Callable[[Any], None], arg: Any) -> None:
         try:
-            self._loop.call_soon_threadsafe(self._sink, event)
+            self._loop.call_soon_threadsafe(callback, arg)
         except RuntimeError:  # the loop is closed: nobody is listening any more
-            logger.debug("event loop closed; dropped %s", type(event).__name__)
+            logger.debug("event loop closed; dropped %s", type(arg).__name__)
 
     # --- connection ---------------------------------------------------------------------------
 
