@@ -3,6 +3,8 @@ positions and quote snapshots.
 
 Each registers its request before sending (`RequestRegistry`) and awaits the answer with a
 deadline; the session routes the events that answer them to the `on_*` methods here.
+Identical questions asked meanwhile share the one request in flight (`SharedCalls`): 100
+streams opening at once for the same contracts cost one lookup per contract at TWS.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from ..domain.model import AccountSummary, Contract, ContractDetails, OptionChai
 from . import ib_port as g
 from .market_data import Subscription
 from .request_registry import Pending, RequestRegistry
+from .shared import SharedCalls
 
 SUMMARY_TAGS = (
     "NetLiquidation,TotalCashValue,BuyingPower,AvailableFunds,ExcessLiquidity,"
@@ -49,6 +52,7 @@ class Queries:
         self._snapshots: dict[int, Subscription] = {}
         self._positions_lock = asyncio.Lock()
         self._positions: Pending[Any] | None = None
+        self.shared = SharedCalls()
 
     async def request(
         self, what: str, method: Callable[..., None], *args: Any, timeout: float | None = None
@@ -60,10 +64,16 @@ class Queries:
         return await self.requests.wait(pending, timeout or self._timeout)
 
     async def contract_details(self, contract: Contract) -> list[ContractDetails]:
+        return list(await self.shared.run(("details", contract), lambda: self._details(contract)))
+
+    async def _details(self, contract: Contract) -> list[ContractDetails]:
         events = await self.request("contract details", self.gateway.req_contract_details, contract)
         return [e.details for e in events]
 
     async def option_chains(self, underlying: Contract) -> list[OptionChain]:
+        return list(await self.shared.run(("chains", underlying), lambda: self._chains(underlying)))
+
+    async def _chains(self, underlying: Contract) -> list[OptionChain]:
         security_type = underlying.security_type.value if underlying.security_type else "STK"
         events = await self.request(
             "option chain",
@@ -75,6 +85,9 @@ class Queries:
         return [e.chain for e in events]
 
     async def account_summaries(self) -> list[AccountSummary]:
+        return list(await self.shared.run("summaries", self._summaries))
+
+    async def _summaries(self) -> list[AccountSummary]:
         self.require_ready()
         pending = self.requests.register("account summary")
         await self._send(self.gateway.req_account_summary, pending.req_id, SUMMARY_TAGS)
@@ -96,6 +109,9 @@ class Queries:
         return [AccountSummary(a, currency.get(a, ""), v, now) for a, v in values.items()]
 
     async def positions(self) -> list[Position]:
+        return list(await self.shared.run("positions", self._positions_now))
+
+    async def _positions_now(self) -> list[Position]:
         self.require_ready()
         async with self._positions_lock:
             pending = self.requests.register("positions")
@@ -128,6 +144,11 @@ class Queries:
         latest = self._latest_quote(contract.con_id)
         if latest is not None:
             return latest
+        snapshot = self.shared.run(("snapshot", contract), lambda: self._snapshot(contract))
+        quote: Quote = await snapshot
+        return quote
+
+    async def _snapshot(self, contract: Contract) -> Quote:
         self.require_ready()
         pending = self.requests.register("quote snapshot")
         self._snapshots[pending.req_id] = Subscription(contract, pending.req_id)

@@ -36,6 +36,7 @@ from ..domain.model import (
 from ..session.broker_session import BrokerSession
 from ..session.ib_port import IbOrderRequest
 from ..session.orders import ORDER_REF_PREFIX
+from ..session.shared import TtlCache
 from .killswitch import KillSwitch, KillSwitchState
 from .limits import Caller, RiskLimits
 from .order_terms import (
@@ -47,6 +48,9 @@ from .order_terms import (
     reduces_only,
 )
 from .risk_gate import RiskGate
+
+RESOLVED_LIFETIME = 6 * 3600.0  # seconds a resolved contract is reused (a trading day's part)
+MAX_RESOLVED = 10_000  # resolved contracts kept, the least recently used dropped first
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,7 +71,8 @@ class Trader:
         """`limits`: the server's pre-trade limits (the [risk] section); none by default."""
         self.session = session
         self._inflight: dict[str, asyncio.Future[Any]] = {}
-        self._resolved: dict[Contract, Contract] = {}
+        # Contracts as TWS resolved them, shared by concurrent callers and kept for a while.
+        self._resolved: TtlCache[Contract, Contract] = TtlCache(RESOLVED_LIFETIME, MAX_RESOLVED)
         self.kill_switch = KillSwitch(session)
         self.risk = RiskGate(session, self.resolve_one, limits or RiskLimits())
 
@@ -121,8 +126,9 @@ class Trader:
         """The unique contract a spec names (con_id set); combos get every leg resolved."""
         if contract.is_combo:
             return await self._resolve_combo(contract)
-        if contract in self._resolved:
-            return self._resolved[contract]
+        cached = self._resolved.get(contract)
+        if cached is not None:
+            return cached
         matches = await self.session.queries.contract_details(contract)
         if not matches:
             raise errors.ContractNotFound(f"no contract matches {describe(contract)}")
@@ -131,7 +137,7 @@ class Trader:
                 f"{len(matches)} contracts match {describe(contract)}; give con_id or more fields"
             )
         resolved = matches[0].contract
-        self._resolved[contract] = resolved
+        self._resolved.put(contract, resolved)
         return resolved
 
     async def _resolve_combo(self, combo: Contract) -> Contract:
