@@ -17,20 +17,22 @@ from ibkr_broker.v1 import (
 from ibkr_broker.v1 import (
     broker_service_pb2_grpc,
     common_pb2,
-    market_data_pb2,
     order_pb2,
 )
 
 from ..domain import errors
-from ..domain.model import ConnectionState, IbError, Quote
+from ..domain.model import ConnectionState, IbError
 from ..session.broker_session import BrokerSession
+from ..session.fanout import FanoutPacer
 from ..session.market_data import Subscriber
 from ..trading.order_terms import Modification
 from ..trading.trader import Trader
 from . import proto_convert as cv
+from . import quote_wire
 from . import validate as v
 from .auth import current_principal
 from .errors import streaming, unary
+from .quote_wire import QuoteFields
 
 MAX_STREAM_CONTRACTS = 500
 MAX_BATCH = 500
@@ -49,13 +51,18 @@ class BrokerServicer(broker_service_pb2_grpc.BrokerServiceServicer):
     read_only = False  # security.read_only, set by BrokerApp; shown by GetStatus
 
     def __init__(
-        self, session: BrokerSession, trader: Trader, heartbeat_interval: float = 5.0
+        self,
+        session: BrokerSession,
+        trader: Trader,
+        heartbeat_interval: float = 5.0,
+        pacer: FanoutPacer | None = None,
     ) -> None:
         self.session = session
         self.trader = trader
         self.heartbeat_interval = heartbeat_interval
         self.draining = asyncio.Event()
-        self._quote_protos: dict[int, tuple[Quote, market_data_pb2.Quote]] = {}
+        self.quote_fields = QuoteFields()  # each contract's quote encoded once per version
+        self.pacer = pacer or FanoutPacer()
 
     # --- status and contracts -------------------------------------------------------------------
 
@@ -334,7 +341,8 @@ class BrokerServicer(broker_service_pb2_grpc.BrokerServiceServicer):
     @streaming
     async def StreamQuotes(
         self, request: pb.StreamQuotesRequest, context: Any
-    ) -> AsyncIterator[pb.StreamQuotesResponse]:
+    ) -> AsyncIterator[pb.StreamQuotesResponse | bytes]:
+        """Quote batches go out as bytes encoded once for every subscriber (quote_wire)."""
         if not request.contracts:
             raise errors.InvalidArgument("contracts", "give at least one contract")
         if len(request.contracts) > MAX_STREAM_CONTRACTS:
@@ -363,12 +371,12 @@ class BrokerServicer(broker_service_pb2_grpc.BrokerServiceServicer):
                     )
                 for start in range(0, len(quotes), MAX_BATCH):
                     sequence += 1
-                    batch = market_data_pb2.QuoteBatch(
-                        quotes=[self._quote_proto(q) for q in quotes[start : start + MAX_BATCH]],
-                        coalesced_updates=coalesced if start == 0 else 0,
+                    fields = [self.quote_fields.get(q) for q in quotes[start : start + MAX_BATCH]]
+                    yield quote_wire.quotes_response(
+                        sequence, fields, coalesced if start == 0 else 0
                     )
-                    yield pb.StreamQuotesResponse(sequence=sequence, quotes=batch)
                 if await self._wait_wake(subscriber.wake):
+                    await self.pacer.turn()  # quotes write in turns: orders never wait long
                     continue
                 if not self.draining.is_set():
                     sequence += 1
@@ -377,15 +385,6 @@ class BrokerServicer(broker_service_pb2_grpc.BrokerServiceServicer):
                     )
         finally:
             await hub.unsubscribe(subscriber)
-
-    def _quote_proto(self, quote: Quote) -> market_data_pb2.Quote:
-        """The proto of a quote, converted once however many subscribers receive it."""
-        cached = self._quote_protos.get(quote.con_id)
-        if cached is not None and cached[0] is quote:
-            return cached[1]
-        proto = cv.quote_to_proto(quote)
-        self._quote_protos[quote.con_id] = (quote, proto)
-        return proto
 
     async def _wait_wake(self, wake: asyncio.Event) -> bool:
         if wake.is_set():
