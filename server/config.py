@@ -30,6 +30,7 @@ class ServerSettings:
     listen: str = "127.0.0.1:50051"
     data_dir: str = "data"
     heartbeat_interval: float = 5.0
+    quote_interval: float = 0.005  # seconds between fan-out turns of quote streams
     drain_timeout: float = 5.0
     log_level: str = "INFO"
     log_format: str = "text"  # "text" (for a terminal) or "json" (one object per line)
@@ -107,6 +108,7 @@ class Config:
             messages_per_second=t.messages_per_second,
             message_burst=t.message_burst,
             market_data_type=t.market_data_type,
+            quote_interval=self.server.quote_interval,
         )
 
     def with_overrides(self, section: str, **values: Any) -> Config:
@@ -268,6 +270,8 @@ def validate(config: Config) -> None:
         )
     if config.server.heartbeat_interval <= 0:
         raise ConfigError("server.heartbeat_interval: must be positive")
+    if not 0 <= config.server.quote_interval <= 1:
+        raise ConfigError("server.quote_interval: must be 0 to 1 second")
     if not config.trading.paper_trading and not config.trading.allow_live:
         raise ConfigError(
             "trading.paper_trading is false: live trading also needs trading.allow_live = true"

@@ -23,7 +23,6 @@ from ibkr_broker.v1 import (
 from ..domain import errors
 from ..domain.model import ConnectionState, IbError
 from ..session.broker_session import BrokerSession
-from ..session.fanout import FanoutPacer
 from ..session.market_data import Subscriber
 from ..trading.order_terms import Modification
 from ..trading.trader import Trader
@@ -55,14 +54,12 @@ class BrokerServicer(broker_service_pb2_grpc.BrokerServiceServicer):
         session: BrokerSession,
         trader: Trader,
         heartbeat_interval: float = 5.0,
-        pacer: FanoutPacer | None = None,
     ) -> None:
         self.session = session
         self.trader = trader
         self.heartbeat_interval = heartbeat_interval
         self.draining = asyncio.Event()
         self.quote_fields = QuoteFields()  # each contract's quote encoded once per version
-        self.pacer = pacer or FanoutPacer()
 
     # --- status and contracts -------------------------------------------------------------------
 
@@ -376,8 +373,7 @@ class BrokerServicer(broker_service_pb2_grpc.BrokerServiceServicer):
                         sequence, fields, coalesced if start == 0 else 0
                     )
                 if await self._wait_wake(subscriber.wake):
-                    await self.pacer.turn()  # quotes write in turns: orders never wait long
-                    continue
+                    continue  # woken in the hub's fan-out turn (market_data.py)
                 if not self.draining.is_set():
                     sequence += 1
                     yield pb.StreamQuotesResponse(

@@ -59,7 +59,10 @@ class BrokerSession:
         self.journal = OrderJournal(self._journal_reserved, on_append=self._reserve_sequence)
         self.orders = OrderBook(store, self.journal)
         self.market_data = MarketDataHub(
-            self.requests.next_id, self._send_mkt_data, self._cancel_mkt_data
+            self.requests.next_id,
+            self._send_mkt_data,
+            self._cancel_mkt_data,
+            turn_interval=config.quote_interval,
         )
         self.queries = Queries(
             gateway,

@@ -67,6 +67,8 @@ ANY_GREEKS_TICKS = {10, 11, 12, 13, 80, 81, 82, 83}
 
 Tick = TickPriceEvent | TickSizeEvent | TickStringEvent | TickOptionComputationEvent
 MAX_STATUSES = 64  # per subscriber; older status messages are dropped first
+TURN_INTERVAL = 0.005  # seconds: at most one fan-out turn per interval
+WAKE_STEP = 16  # streams woken per loop iteration within a turn
 
 
 class Subscription:
@@ -129,38 +131,60 @@ class Subscription:
 
 
 class Subscriber:
-    """One stream's mailbox: contracts with news (newest only) and status changes."""
+    """One stream's mailbox: contracts with news (newest only) and status changes.
+
+    It holds at most one entry per contract, whatever the tick rate: the quote is built when
+    the stream takes it, from the newest values, and the updates it skipped are counted from
+    the subscription's version (`coalesced`)."""
 
     _ids = itertools.count(1)
 
     def __init__(self) -> None:
         self.id = next(self._ids)
         self.dirty: dict[int, Subscription] = {}
+        self.seen: dict[int, int] = {}  # con_id -> the version of the last quote taken
         self.statuses: deque[QuoteStatus] = deque(maxlen=MAX_STATUSES)
-        self.coalesced = 0
         self.wake = asyncio.Event()
+        self.on_coalesced: Callable[[int], None] = lambda _n: None
 
-    def notify(self, sub: Subscription) -> bool:
-        """Mark `sub` as news; True when an unread update of it was replaced (coalesced)."""
-        coalesced = sub.contract.con_id in self.dirty
-        if coalesced:
-            self.coalesced += 1
-        else:
-            self.dirty[sub.contract.con_id] = sub
+    def join(self, sub: Subscription) -> None:
+        """Start reading `sub`: its updates from now on count; its current values are news."""
+        self.seen.setdefault(sub.contract.con_id, sub.version)
+        if sub.update_time:
+            self.notify(sub)
+
+    def mark(self, sub: Subscription) -> None:
+        """`sub` changed (the stream is woken separately, in the hub's fan-out turn)."""
+        self.dirty[sub.contract.con_id] = sub
+
+    def notify(self, sub: Subscription) -> None:
+        self.dirty[sub.contract.con_id] = sub
         self.wake.set()
-        return coalesced
 
     def notify_status(self, status: QuoteStatus) -> None:
         self.statuses.append(status)
         self.wake.set()
 
+    @property
+    def coalesced(self) -> int:
+        """Updates that newer ones replaced in this mailbox since the last take."""
+        return sum(self._skipped(sub) for sub in self.dirty.values())
+
+    def _skipped(self, sub: Subscription) -> int:
+        return max(0, sub.version - self.seen.get(sub.contract.con_id, sub.version) - 1)
+
     def take(self) -> tuple[list[QuoteStatus], list[Quote], int]:
         statuses = list(self.statuses)
         self.statuses.clear()
-        quotes = [sub.quote() for sub in self.dirty.values()]
+        quotes, coalesced = [], 0
+        for con_id, sub in self.dirty.items():
+            coalesced += self._skipped(sub)
+            self.seen[con_id] = sub.version
+            quotes.append(sub.quote())
         self.dirty.clear()
-        coalesced, self.coalesced = self.coalesced, 0
         self.wake.clear()
+        if coalesced:
+            self.on_coalesced(coalesced)
         return statuses, quotes, coalesced
 
 
@@ -169,13 +193,35 @@ Cancel = Callable[[int], Awaitable[None]]
 
 
 class MarketDataHub:
-    def __init__(self, next_req_id: Callable[[], int], send: Send, cancel: Cancel) -> None:
+    """Subscriptions by contract and their subscribers.
+
+    Quotes reach subscribers in fan-out turns: a tick only updates its subscription (the cost
+    of a tick does not grow with the subscribers); at most once per `turn_interval` the
+    subscriptions that changed are marked in their subscribers' mailboxes, and the streams
+    with news are woken `wake_step` at a time, each group queued behind whatever the loop had
+    ready (events from TWS, order calls, acknowledgements): quote work per loop iteration is
+    bounded, and a stream writes at most once per turn, with everything that changed."""
+
+    def __init__(
+        self,
+        next_req_id: Callable[[], int],
+        send: Send,
+        cancel: Cancel,
+        turn_interval: float = TURN_INTERVAL,
+        wake_step: int = WAKE_STEP,
+    ) -> None:
         self._next_req_id = next_req_id
         self._send = send
         self._cancel = cancel
         self._by_con_id: dict[int, Subscription] = {}
         self._by_req_id: dict[int, Subscription] = {}
         self.coalesced_total = 0  # updates replaced in a mailbox before they were read, ever
+        self.turn_interval = turn_interval
+        self.wake_step = max(1, wake_step)
+        self._changed: dict[int, Subscription] = {}  # since the last turn, by con_id
+        self._turn_pending = False
+        self._last_turn = float("-inf")
+        self.turns = 0
 
     @property
     def subscriptions(self) -> list[Subscription]:
@@ -196,6 +242,7 @@ class MarketDataHub:
         return sub.quote() if sub and sub.update_time else None
 
     async def subscribe(self, subscriber: Subscriber, contracts: list[Contract]) -> None:
+        subscriber.on_coalesced = self._count_coalesced
         for contract in contracts:
             sub = self._by_con_id.get(contract.con_id)
             if sub is None:
@@ -203,11 +250,11 @@ class MarketDataHub:
                 self._by_con_id[contract.con_id] = sub
                 self._by_req_id[sub.req_id] = sub
                 sub.subscribers.add(subscriber)
+                subscriber.join(sub)
                 await self._send(sub.req_id, contract)
             else:
                 sub.subscribers.add(subscriber)
-                if sub.update_time:
-                    subscriber.notify(sub)
+                subscriber.join(sub)
             subscriber.notify_status(sub.status())
 
     async def unsubscribe(self, subscriber: Subscriber) -> None:
@@ -227,9 +274,37 @@ class MarketDataHub:
             return
         if sub.state not in (SubscriptionState.SUBSCRIBED, SubscriptionState.DELAYED):
             self._set_state(sub, SubscriptionState.SUBSCRIBED, None)
-        for subscriber in sub.subscribers:
-            if subscriber.notify(sub):
-                self.coalesced_total += 1
+        self._changed[sub.contract.con_id] = sub
+        if not self._turn_pending:
+            self._turn_pending = True
+            loop = asyncio.get_running_loop()
+            delay = self._last_turn + self.turn_interval - loop.time()
+            if delay > 0:
+                loop.call_later(delay, self._turn)
+            else:
+                loop.call_soon(self._turn)
+
+    def _count_coalesced(self, count: int) -> None:
+        self.coalesced_total += count
+
+    def _turn(self) -> None:
+        """A fan-out turn: mark what changed in the mailboxes; wake the streams in steps."""
+        self._turn_pending = False
+        self._last_turn = asyncio.get_running_loop().time()
+        self.turns += 1
+        changed, self._changed = self._changed, {}
+        ready: dict[Subscriber, None] = {}
+        for sub in changed.values():
+            for subscriber in sub.subscribers:
+                subscriber.mark(sub)
+                ready[subscriber] = None
+        self._wake(deque(ready))
+
+    def _wake(self, waiting: deque[Subscriber]) -> None:
+        for _ in range(min(self.wake_step, len(waiting))):
+            waiting.popleft().wake.set()
+        if waiting:  # the rest after what is ready now (call_soon queues behind it)
+            asyncio.get_running_loop().call_soon(self._wake, waiting)
 
     def on_market_data_type(self, ev: MarketDataTypeEvent) -> None:
         sub = self._by_req_id.get(ev.req_id)

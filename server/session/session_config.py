@@ -22,3 +22,4 @@ class SessionConfig:
     messages_per_second: float = 45.0
     message_burst: int = 4
     market_data_type: int = 1  # 1 live, 3 delayed (TWS falls back to delayed when not entitled)
+    quote_interval: float = 0.005  # seconds between fan-out turns of quote streams

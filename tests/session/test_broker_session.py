@@ -183,6 +183,7 @@ async def test_quotes_share_one_subscription_and_coalesce(env) -> None:  # type:
     await wait_until(
         lambda: (q := hub.latest(AAPL.con_id)) is not None and q.bid == Decimal("100.99")
     )
+    await wait_until(lambda: slow.wake.is_set(), what="the fan-out turn reached the mailbox")
     _, quotes, coalesced = slow.take()
     assert [q.bid for q in quotes] == [Decimal("100.99")] and coalesced == 99
     await hub.unsubscribe(fast)

@@ -21,7 +21,6 @@ from ibkr_broker.server.api.servicer import BrokerServicer
 from ibkr_broker.server.domain.model import Contract, Quote
 from ibkr_broker.server.session import ib_port as g
 from ibkr_broker.server.session.broker_session import BrokerSession
-from ibkr_broker.server.session.fanout import FanoutPacer
 from ibkr_broker.server.session.market_data import Subscriber
 from ibkr_broker.server.session.store import Store
 from ibkr_broker.server.trading.trader import Trader
@@ -115,7 +114,8 @@ async def env(tmp_path: Path) -> AsyncIterator[tuple[BrokerSession, BrokerServic
     session = BrokerSession(gw, FAST, Store(tmp_path / "s.db"))
     await session.start()
     await session.wait_ready(2)
-    servicer = BrokerServicer(session, Trader(session), 30.0, FanoutPacer(0.002, per_step=2))
+    session.market_data.wake_step = 2  # several steps per turn even with a few streams
+    servicer = BrokerServicer(session, Trader(session), 30.0)
     yield session, servicer, gw
     await session.stop()
 
@@ -193,14 +193,26 @@ async def test_a_stalled_subscriber_holds_one_quote_per_contract_and_gets_the_ne
         await stalled.stream.aclose()  # type: ignore[attr-defined]
 
 
-async def test_turns_wake_every_waiting_stream_in_bounded_steps() -> None:
-    pacer = FanoutPacer(interval=0.001, per_step=3)
-    order: list[int] = []
-
-    async def stream(i: int) -> None:
-        await pacer.turn()
-        order.append(i)
-
-    tasks = [asyncio.ensure_future(stream(i)) for i in range(10)]
-    await asyncio.wait_for(asyncio.gather(*tasks), 5)
-    assert order == list(range(10)) and pacer.turns == 1
+async def test_a_turn_wakes_every_stream_with_news_in_bounded_steps(
+    env: tuple[BrokerSession, BrokerServicer, FakeGateway],
+) -> None:
+    session, _servicer, gw = env
+    hub = session.market_data
+    hub.wake_step = 3
+    mailboxes = [Subscriber() for _ in range(10)]
+    for mailbox in mailboxes:
+        await hub.subscribe(mailbox, [AAPL])
+        mailbox.take()  # the status
+    quiet = Subscriber()
+    await hub.subscribe(quiet, [MSFT])
+    quiet.take()
+    woken: list[int] = []
+    for mailbox in mailboxes:
+        asyncio.get_running_loop().create_task(mailbox.wake.wait()).add_done_callback(
+            lambda _t, m=mailbox: woken.append(m.id)
+        )
+    gw.emit(g.TickPriceEvent(line_of(gw, AAPL.con_id), 1, Decimal("101.5")))
+    await wait_until(lambda: len(woken) == 10, what="every stream with news woken")
+    assert sorted(woken) == sorted(m.id for m in mailboxes)
+    assert not quiet.wake.is_set() and not quiet.dirty  # no news for MSFT
+    assert all(m.take()[1] == [hub.latest(AAPL.con_id)] for m in mailboxes)

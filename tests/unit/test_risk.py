@@ -28,11 +28,11 @@ from ibkr_broker.server.domain.model import (
     Quote,
     SecurityType,
 )
+from ibkr_broker.server.session.order_index import exposure
 from ibkr_broker.server.trading import limits as risk
 from ibkr_broker.server.trading.killswitch import KillSwitchState
 from ibkr_broker.server.trading.limits import RiskLimits
 from ibkr_broker.server.trading.order_terms import reduces_only
-from ibkr_broker.server.session.order_index import exposure
 from ibkr_broker.server.trading.risk_gate import raises_price
 
 pytestmark = pytest.mark.timeout(60)

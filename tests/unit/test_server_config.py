@@ -43,6 +43,8 @@ def test_environment_overrides_the_file(tmp_path: Path) -> None:
         ({"tws": {"messages_per_second": 80.0}}, {}, "messages_per_second"),
         ({"server": {"listen": "nowhere"}}, {}, "server.listen"),
         ({"tws": {"request_timeout": float("nan")}}, {}, "tws.request_timeout"),
+        ({"server": {"quote_interval": -0.001}}, {}, "server.quote_interval"),
+        ({}, {"IBKR_BROKER_SERVER_QUOTE_INTERVAL": "5"}, "server.quote_interval"),
     ],
 )
 def test_bad_settings_are_named(data: dict, env: dict, names: str) -> None:  # type: ignore[type-arg]
