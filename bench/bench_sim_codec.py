@@ -14,9 +14,9 @@ import time
 from collections.abc import Callable
 from decimal import Decimal
 
-from ibkr_broker.simulator import responses as R
+from ibkr_broker.simulator.codec import responses as R
+from ibkr_broker.simulator.codec.wire import FrameReader, encode_fields
 from ibkr_broker.simulator.model import ContractSpec, OrderRequest, OrderSnapshot
-from ibkr_broker.simulator.wire import FrameReader, encode_fields
 
 
 def rate(label: str, fn: Callable[[int], object], iterations: int, seconds: float) -> float:

@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
 
-from . import responses as rsp
+from .codec import responses as rsp
 from .exchange import Exchange
 from .ledger import ZERO
 

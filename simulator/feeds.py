@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from . import responses as rsp
+from .codec import responses as rsp
 from .market import Market, Quote
 from .model import ComboLegSpec, Instrument
 from .orders import leg_prices, net_price

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from . import account_msgs as am
 from . import history as hist
-from . import requests as rq
-from . import responses as rsp
+from .codec import requests as rq
+from .codec import responses as rsp
 from .feeds import MarketDataSub
 from .orders import Rejection, resolve_contract
 

@@ -92,35 +92,36 @@ class SimulatorServer:
         self._sessions: set[Session] = set()
         self._server: asyncio.Server | None = None
         self._ticker: asyncio.Task[None] | None = None
-        self._comeback: asyncio.Task[None] | None = None
         self.listening = asyncio.Event()
 
     # -- life cycle --------------------------------------------------------------------------
 
     async def start(self) -> None:
-        await self._listen()
+        await self.listen()
         self._ticker = asyncio.create_task(self._run_market(), name="sim-market")
         log.info("simulator listening on %s:%d (seed %d, account %s)", self.host, self.port,
                  self.seed, self.exchange.account)
 
     async def stop(self) -> None:
-        for task in (self._ticker, self._comeback):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-        await self._unlisten()
+        await self.faults.cancel()
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+        await self.unlisten()
         for s in list(self._sessions):
             s.close()
 
-    async def _listen(self) -> None:
+    async def listen(self) -> None:
+        """Accept connections on ``host:port`` (the port chosen on the first call is kept)."""
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(lambda: Session(self), self.host, self.port,
                                                 reuse_address=True)
         self.port = self._server.sockets[0].getsockname()[1]
         self.listening.set()
 
-    async def _unlisten(self) -> None:
+    async def unlisten(self) -> None:
+        """Stop accepting connections (open ones stay)."""
         self.listening.clear()
         if self._server is not None:
             self._server.close()
@@ -156,17 +157,21 @@ class SimulatorServer:
 
     # -- sessions ----------------------------------------------------------------------------
 
-    def _session_opened(self, s: Session) -> None:
+    def session_opened(self, s: Session) -> None:
         self._sessions.add(s)
         self.stats.connections += 1
 
-    def _session_closed(self, s: Session) -> None:
+    def session_closed(self, s: Session) -> None:
         self._sessions.discard(s)
         self.exchange.unsubscribe(s.on_exchange_event)
 
     def client_in_use(self, client_id: int, asking: Session) -> bool:
         return any(s is not asking and s.state == "running" and s.client_id == client_id
                    for s in self._sessions)
+
+    def connections(self) -> list[Session]:
+        """Every open connection, started or not."""
+        return list(self._sessions)
 
     def sessions(self) -> list[Session]:
         """Connections that completed startApi."""

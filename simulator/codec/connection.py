@@ -1,0 +1,242 @@
+"""The server side of one TWS API connection as a sans-IO state machine (h11's style).
+
+Bytes go in (``receive_data``), events come out; the socket class acts on the events and the
+state machine never touches a socket, a loop or a clock (the caller passes ``now``).
+
+    conn = ServerConnection(max_server_version=178, max_msg_rate=50)
+    for event in conn.receive_data(data, now=time.monotonic()):
+        ...  # Handshake: write event.reply; StartRequested: accept or refuse; ...
+
+Phases (``conn.phase``): HANDSHAKE -> AWAIT_START -> RUNNING -> CLOSED. The first request after
+the handshake must be startApi; the connection moves to RUNNING as it hands out
+``StartRequested`` (the caller calls ``close()`` to refuse it). Requests before startApi are
+reported as ``IgnoredBeforeStart``; a second startApi as ``AlreadyStarted``.
+
+Events: ``Handshake``, ``Refused``, ``ProtocolViolation``, ``StartRequested``,
+``RequestReceived``, ``IgnoredBeforeStart``, ``AlreadyStarted``, ``BadRequest``,
+``PacingExceeded``. Every event made from one incoming message is a ``MessageEvent``.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from .request_types import Request, StartApi
+from .requests import parse_request
+from .wire import (
+    CodecError,
+    FrameReader,
+    RequestError,
+    parse_handshake_prefix,
+)
+
+__all__ = [
+    "TEXT_ERA_MAX",
+    "AlreadyStarted",
+    "BadRequest",
+    "Event",
+    "Handshake",
+    "IgnoredBeforeStart",
+    "MessageEvent",
+    "PacingExceeded",
+    "Phase",
+    "ProtocolViolation",
+    "Refused",
+    "RequestReceived",
+    "ServerConnection",
+    "StartRequested",
+    "negotiate",
+]
+
+TEXT_ERA_MAX = 178  # the newest text-era layout the codec speaks
+MAX_MALFORMED = 20  # malformed requests tolerated before the connection is closed
+
+
+class Phase(enum.Enum):
+    HANDSHAKE = "handshake"
+    AWAIT_START = "await_start"
+    RUNNING = "running"
+    CLOSED = "closed"
+
+
+class Event:
+    """Base of everything ``receive_data`` reports."""
+
+
+class MessageEvent(Event):
+    """An event made from one complete incoming message."""
+
+
+@dataclass(frozen=True)
+class Handshake(Event):
+    """The handshake is complete: answer with the version message before anything else."""
+
+    server_version: int
+    client_min: int
+    client_max: int
+    options: str
+
+
+@dataclass(frozen=True)
+class Refused(Event):
+    """The client cannot be served (its minimum version is too new): close."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class ProtocolViolation(Event):
+    """Garbage where a handshake or frame should be: close."""
+
+    error: CodecError
+
+
+@dataclass(frozen=True)
+class StartRequested(MessageEvent):
+    """startApi: accept it (the connection is RUNNING now) or refuse it with ``close()``."""
+
+    request: StartApi
+
+
+@dataclass(frozen=True)
+class RequestReceived(MessageEvent):
+    request: Request
+
+    @property
+    def name(self) -> str:
+        return type(self.request).__name__
+
+
+@dataclass(frozen=True)
+class IgnoredBeforeStart(MessageEvent):
+    """A request before startApi (TWS ignores it)."""
+
+    request: Request
+
+
+@dataclass(frozen=True)
+class AlreadyStarted(MessageEvent):
+    """startApi on a running connection."""
+
+    request: StartApi
+
+
+@dataclass(frozen=True)
+class BadRequest(MessageEvent):
+    """A request that could not be understood. ``close_now``: before startApi (drop the
+    connection); ``close_after``: too many of them (answer, then close)."""
+
+    error: RequestError
+    close_now: bool
+    close_after: bool
+
+
+@dataclass(frozen=True)
+class PacingExceeded(Event):
+    """More than ``limit`` messages in one second (reported once per second)."""
+
+    limit: int
+    count: int
+
+
+def negotiate(client_min: int, client_max: int, ceiling: int) -> int | None:
+    """The server version to answer, or None when the client needs a newer one."""
+    if client_min > ceiling:
+        return None
+    return min(client_max, ceiling)
+
+
+class ServerConnection:
+    """Per-connection protocol state: handshake, startApi gating, incoming pacing."""
+
+    def __init__(self, *, max_server_version: int = TEXT_ERA_MAX,
+                 max_msg_rate: int | None = None, max_malformed: int = MAX_MALFORMED) -> None:
+        self.max_server_version = max_server_version
+        self.max_msg_rate = max_msg_rate
+        self.max_malformed = max_malformed
+        self.phase = Phase.HANDSHAKE
+        self.server_version = 0
+        self.client_id: int | None = None
+        self.malformed = 0
+        self._hs_buf = bytearray()
+        self._reader = FrameReader()
+        self._rate_window = 0.0
+        self._rate_count = 0
+        self._rate_warned = False
+
+    def close(self) -> None:
+        self.phase = Phase.CLOSED
+
+    def receive_data(self, data: bytes, now: float) -> list[Event]:
+        """Feed bytes from the socket; returns the events they complete, in order."""
+        if self.phase is Phase.CLOSED:
+            return []
+        events: list[Event] = []
+        try:
+            if self.phase is Phase.HANDSHAKE:
+                data = self._handshake(data, events)
+                if not data:
+                    return events
+            frames = self._reader.feed(data)
+        except CodecError as exc:
+            self.phase = Phase.CLOSED
+            events.append(ProtocolViolation(exc))
+            return events
+        for fields in frames:
+            self._pace(now, events)
+            events.append(self._message(fields))
+        return events
+
+    def _handshake(self, data: bytes, events: list[Event]) -> bytes:
+        self._hs_buf += data
+        parsed = parse_handshake_prefix(self._hs_buf)
+        if parsed is None:
+            return b""
+        consumed, lo, hi, options = parsed
+        version = negotiate(lo, hi, self.max_server_version)
+        if version is None:
+            self.phase = Phase.CLOSED
+            events.append(Refused(f"client needs server version >= {lo}"))
+            return b""
+        self.server_version = version
+        self.phase = Phase.AWAIT_START
+        events.append(Handshake(version, lo, hi, options))
+        rest = bytes(self._hs_buf[consumed:])
+        self._hs_buf.clear()
+        return rest
+
+    def _message(self, fields: list[str]) -> MessageEvent:
+        try:
+            request = parse_request(fields)
+        except RequestError as exc:
+            return self._bad(exc)
+        if self.phase is Phase.AWAIT_START:
+            if isinstance(request, StartApi):
+                self.phase = Phase.RUNNING
+                self.client_id = request.client_id
+                return StartRequested(request)
+            return IgnoredBeforeStart(request)
+        if isinstance(request, StartApi):
+            return AlreadyStarted(request)
+        return RequestReceived(request)
+
+    def _bad(self, exc: RequestError) -> BadRequest:
+        self.malformed += 1
+        if self.phase is not Phase.RUNNING:
+            self.phase = Phase.CLOSED
+            return BadRequest(exc, close_now=True, close_after=False)
+        return BadRequest(exc, close_now=False, close_after=self.malformed > self.max_malformed)
+
+    def _pace(self, now: float, events: list[Event]) -> None:
+        limit = self.max_msg_rate
+        if not limit:
+            return
+        if now - self._rate_window >= 1.0:
+            self._rate_window = now
+            self._rate_count = 0
+            self._rate_warned = False
+        self._rate_count += 1
+        if self._rate_count > limit and not self._rate_warned:
+            self._rate_warned = True
+            events.append(PacingExceeded(limit, self._rate_count))
