@@ -22,8 +22,6 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING
 
-from .codec import responses as rsp
-
 if TYPE_CHECKING:
     from .server import SimulatorServer
 
@@ -92,7 +90,7 @@ class Faults:
         for s in server.sessions():
             if code == 1101:
                 s.drop_market_data()
-            s.send(rsp.error(-1, code, text or NOTICES.get(code, f"Notice {code}")))
+            s.send_error(-1, code, text or NOTICES.get(code, f"Notice {code}"))
         log.warning("fault: notice %d to %d client(s)", code, len(server.sessions()))
 
     def set_delay(self, ms: int) -> None:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from .codec.connection import TEXT_ERA_MAX, check_ceiling
 from .exchange import Exchange
 from .faults import Faults
 from .market import Market
@@ -35,6 +36,10 @@ from .universe import Universe
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+# The newest server version the simulator answers unless told otherwise. Clients that offer no
+# more than 178 (ib_async 2.1) get the text era whatever the ceiling.
+DEFAULT_MAX_SERVER_VERSION = TEXT_ERA_MAX
 
 
 @dataclass
@@ -47,6 +52,7 @@ class SimConfig:
     disconnect_on_pacing: bool = False  # close the connection on a pacing violation
     max_tick_rate: int | None = None  # outgoing tick messages/s per client (None = no cap)
     partial_fills: bool = False
+    max_server_version: int = DEFAULT_MAX_SERVER_VERSION  # 100..178 text era, 213..226 protobuf
 
 
 @dataclass
@@ -56,6 +62,7 @@ class Stats:
     requests: Counter[str] = field(default_factory=Counter)  # by request class name
     mkt_data: Counter[int] = field(default_factory=Counter)  # reqMktData per con_id
     messages_received: int = 0
+    protobuf_requests: int = 0  # of messages_received, those in protobuf form
     ticks_sent: int = 0
     connections: int = 0
     malformed: int = 0
@@ -66,21 +73,25 @@ class Stats:
 
 
 class SimulatorServer:
-    """A paper TWS on a socket: speaks the TWS API at server version 178."""
+    """A paper TWS on a socket: speaks the TWS API in the text era (server version 178) and,
+    up to ``max_server_version``, the protobuf era (213..226) to clients that offer it."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, seed: int = 1,
                  tick_interval: float = 0.05, account: str = "DU1234567",
                  cash: Decimal = Decimal("1000000"), today: dt.date | None = None,
                  max_market_data_lines: int = 100, max_msg_rate: int | None = 50,
                  disconnect_on_pacing: bool = False, max_tick_rate: int | None = None,
-                 partial_fills: bool = False) -> None:
+                 partial_fills: bool = False,
+                 max_server_version: int = DEFAULT_MAX_SERVER_VERSION) -> None:
         if not account.startswith("D"):
             raise ValueError("the simulator only has paper accounts (DU...)")
+        check_ceiling(max_server_version)
         self.host = host
         self.port = port
         self.seed = seed
         self.config = SimConfig(tick_interval, max_market_data_lines, max_msg_rate,
-                                disconnect_on_pacing, max_tick_rate, partial_fills)
+                                disconnect_on_pacing, max_tick_rate, partial_fills,
+                                max_server_version)
         self.universe = Universe(today)
         self.market = Market(self.universe, seed)
         self.exchange = Exchange(self.universe, self.market, account, seed=seed,

@@ -15,11 +15,12 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from .codec import connection as pc
 from .codec import requests as rq
-from .codec import responses as rsp
+from .codec import responses as text_replies
 from .codec.wire import CodecError, RequestError, encode_handshake_reply
 from .events import AccountChanged, Event, Executed, OrderChanged, OrderError
 from .feeds import MarketDataSub
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SERVER_VERSION = pc.TEXT_ERA_MAX
 HIGH_WATER = 256 * 1024
 LOW_WATER = 64 * 1024
 
@@ -46,8 +46,9 @@ class Session(asyncio.Protocol):
 
     def __init__(self, server: SimulatorServer) -> None:
         self.server = server
-        self.protocol = pc.ServerConnection(max_server_version=SERVER_VERSION,
+        self.protocol = pc.ServerConnection(max_server_version=server.config.max_server_version,
                                             max_msg_rate=server.config.max_msg_rate)
+        self.replies: ModuleType = text_replies  # the era's reply builders, set at handshake
         self.transport: asyncio.Transport | None = None
         self.peer: Any = None
         self._out: list[bytes] = []
@@ -110,7 +111,10 @@ class Session(asyncio.Protocol):
         self.paused = False
 
     def data_received(self, data: bytes) -> None:
-        for event in self.protocol.receive_data(data, time.monotonic()):
+        before = self.protocol.protobuf_received
+        events = self.protocol.receive_data(data, time.monotonic())
+        self.server.stats.protobuf_requests += self.protocol.protobuf_received - before
+        for event in events:
             self._on_event(event)
             if self.state == "closed":
                 return
@@ -142,8 +146,8 @@ class Session(asyncio.Protocol):
                             type(req).__name__)
             case pc.AlreadyStarted(request=req):
                 stats.requests[type(req).__name__] += 1
-                self.send(rsp.error(-1, 321, "Error validating request.-'a0' : cause - "
-                                             "the API is already started"))
+                self.send_error(-1, 321, "Error validating request.-'a0' : cause - "
+                                             "the API is already started")
             case pc.BadRequest():
                 self._bad_request(event)
             case pc.RequestReceived(request=req):
@@ -151,9 +155,10 @@ class Session(asyncio.Protocol):
                 self._dispatch(req)
 
     def _handshake(self, event: pc.Handshake) -> None:
-        if event.server_version < SERVER_VERSION:
+        self.replies = pc.replies_for(event.server_version)
+        if event.server_version < pc.TEXT_ERA_MAX:
             log.warning("client %s speaks at most %d; messages are laid out for %d",
-                        self.peer, event.client_max, SERVER_VERSION)
+                        self.peer, event.client_max, pc.TEXT_ERA_MAX)
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d %H:%M:%S") + " UTC"
         self._write_now(encode_handshake_reply(event.server_version, stamp))
 
@@ -161,19 +166,19 @@ class Session(asyncio.Protocol):
         if self.server.client_in_use(req.client_id, self):
             log.warning("client id %d already in use: refusing %s", req.client_id, self.peer)
             self.server.stats.client_id_in_use += 1
-            self.send(rsp.error(-1, 326, "Unable to connect as the client id is already in use. "
-                                         "Retry with a unique client id."))
+            self.send_error(-1, 326, "Unable to connect as the client id is already in use. "
+                                         "Retry with a unique client id.")
             self.close_after_flush()
             return
         self.server.exchange.subscribe(self.on_exchange_event)
         ex = self.server.exchange
-        self.send(rsp.next_valid_id(ex.next_order_id(req.client_id)))
-        self.send(rsp.managed_accounts([ex.account]))
+        self.send(self.replies.next_valid_id(ex.next_order_id(req.client_id)))
+        self.send(self.replies.managed_accounts([ex.account]))
         for code, text in FARM_NOTICES:
-            self.send(rsp.error(-1, code, text))
+            self.send_error(-1, code, text)
         for snap in ex.open_orders(req.client_id):  # TWS re-reports open orders on connect
-            self.send(rsp.open_order(snap))
-            self.send(rsp.order_status(snap))
+            self.send(self.replies.open_order(snap))
+            self.send(self.replies.order_status(snap))
         log.info("client %d connected from %s (version %d)", req.client_id, self.peer,
                  self.server_version)
 
@@ -181,7 +186,7 @@ class Session(asyncio.Protocol):
         name = type(req).__name__
         handler: Callable[[Session, Any], None] | None = HANDLERS.get(type(req))
         if handler is None:
-            self.send(rsp.error(-1, 321, f"Error validating request: {name} not supported"))
+            self.send_error(-1, 321, f"Error validating request: {name} not supported")
             return
         try:
             handler(self, req)
@@ -190,8 +195,8 @@ class Session(asyncio.Protocol):
         except Exception:
             log.exception("handler for %s failed (client %s)", name, self.client_id)
             self.server.stats.handler_errors += 1
-            self.send(rsp.error(getattr(req, "req_id", -1), 320,
-                                f"Server error when reading an API client request: {name}"))
+            self.send_error(getattr(req, "req_id", -1), 320,
+                                f"Server error when reading an API client request: {name}")
 
     def _bad_request(self, event: pc.BadRequest) -> None:
         exc: RequestError = event.error
@@ -201,8 +206,8 @@ class Session(asyncio.Protocol):
             self.close()
             return
         req_id = exc.req_id if exc.req_id is not None else -1
-        self.send(rsp.error(req_id, 320, f"Server error when reading an API client request: "
-                                         f"{exc.reason}"))
+        self.send_error(req_id, 320, f"Server error when reading an API client request: "
+                                         f"{exc.reason}")
         if event.close_after:
             log.warning("closing client %s: too many malformed requests", self.client_id)
             self.close_after_flush()
@@ -210,8 +215,8 @@ class Session(asyncio.Protocol):
     def _paced(self, event: pc.PacingExceeded) -> None:
         self.server.stats.pacing_violations += 1
         log.warning("client %s exceeded %d messages/s", self.client_id, event.limit)
-        self.send(rsp.error(-1, 100, f"Max rate of messages per second has been exceeded:"
-                                     f"max={event.limit} rec={event.count} (1)"))
+        self.send_error(-1, 100, f"Max rate of messages per second has been exceeded:"
+                                     f"max={event.limit} rec={event.count} (1)")
         if self.server.config.disconnect_on_pacing:
             self.close_after_flush()
 
@@ -225,38 +230,38 @@ class Session(asyncio.Protocol):
             return
         if isinstance(ev, OrderError):
             if ev.client_id == self.client_id:
-                self.send(rsp.error(ev.order_id, ev.code, ev.message))
+                self.send_error(ev.order_id, ev.code, ev.message)
             return
         snap = ev.snapshot
         mine = snap.client_id == self.client_id
         if not mine and not (self.client_id == 0 and self.auto_open_orders):
             return
         if isinstance(ev, OrderChanged):
-            self.send(rsp.open_order(snap))
+            self.send(self.replies.open_order(snap))
             if snap.what_if is None:
-                self.send(rsp.order_status(snap))
+                self.send(self.replies.order_status(snap))
         elif isinstance(ev, Executed) and mine:
             for fill in ev.fills:
-                self.send(rsp.exec_details(-1, fill))
-            self.send(rsp.open_order(snap))
-            self.send(rsp.order_status(snap))
+                self.send(self.replies.exec_details(-1, fill))
+            self.send(self.replies.open_order(snap))
+            self.send(self.replies.order_status(snap))
             for fill in ev.fills:
-                self.send(rsp.commission_report(fill))
+                self.send(self.replies.commission_report(fill))
 
     def on_account_changed(self, con_ids: tuple[int, ...]) -> None:
         from . import account_msgs as am
 
         ex = self.server.exchange
         if self.account_updates:
-            self.send_many(am.account_update_frames(ex, con_ids))
+            self.send_many(am.account_update_frames(self.replies, ex, con_ids))
         if self.positions:
-            self.send_many(am.position_frames(ex, con_ids))
+            self.send_many(am.position_frames(self.replies, ex, con_ids))
         for req_id, tags in self.summaries.items():
-            self.send_many(am.summary_frames(ex, req_id, tags))
+            self.send_many(am.summary_frames(self.replies, ex, req_id, tags))
         for req_id, model in self.multi.items():
-            self.send_many(am.multi_frames(ex, req_id, model))
+            self.send_many(am.multi_frames(self.replies, ex, req_id, model))
         for req_id in self.pnl:
-            self.send(am.pnl_frame(ex, req_id))
+            self.send(am.pnl_frame(self.replies, ex, req_id))
 
     # -- market data -------------------------------------------------------------------------
 
@@ -275,7 +280,7 @@ class Session(asyncio.Protocol):
         market = self.server.market
         frames: list[bytes] = []
         for sub in self.mkt.values():
-            frames += sub.frames(market)
+            frames += sub.frames(market, self.replies)
         if frames:
             self._tick_budget -= len(frames)
             self.server.stats.ticks_sent += len(frames)
@@ -285,6 +290,10 @@ class Session(asyncio.Protocol):
         self.mkt.clear()
 
     # -- output ------------------------------------------------------------------------------
+
+    def send_error(self, req_id: int, code: int, text: str) -> None:
+        """errMsg in the connection's era."""
+        self.send(self.replies.error(req_id, code, text))
 
     def send(self, frame: bytes) -> None:
         if self.state == "closed":

@@ -84,6 +84,7 @@ class Out:
     SYMBOL_SAMPLES = 79
     TICK_REQ_PARAMS = 81
     HISTORICAL_DATA_UPDATE = 90
+    HISTORICAL_DATA_END = 108  # protobuf era only (the text era at 178 never sends it)
     PNL = 94
     COMPLETED_ORDER = 101
     COMPLETED_ORDERS_END = 102
