@@ -217,7 +217,7 @@ def _executions(s: Session, req: rq.ReqExecutions) -> None:
                 or (side and fill.side != side)
                 or (since and fill.time_utc[:17] < since[:17])):
             continue
-        s.send(s.replies.exec_details(req.req_id, fill))
+        s.send(s.replies.exec_details(req.req_id, fill, s.server_version))
         s.send(s.replies.commission_report(fill))
     s.send(s.replies.exec_details_end(req.req_id))
 

@@ -242,7 +242,7 @@ class Session(asyncio.Protocol):
                 self.send(self.replies.order_status(snap))
         elif isinstance(ev, Executed) and mine:
             for fill in ev.fills:
-                self.send(self.replies.exec_details(-1, fill))
+                self.send(self.replies.exec_details(-1, fill, self.server_version))
             self.send(self.replies.open_order(snap))
             self.send(self.replies.order_status(snap))
             for fill in ev.fills:

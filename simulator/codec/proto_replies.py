@@ -7,10 +7,12 @@ one module or the other by the version it negotiated. Each returns one framed ``
 the bars message). Order messages are in ``proto_order_replies.py`` and re-exported here.
 
 Every builder decodes in ibapi 10.50's ``Decoder.processProtoBuf`` into the same callback
-arguments as its text twin (tests/unit/test_sim_proto_codec.py). Where the text era sends IB's
-"unset" spelling, the protobuf form either leaves the field out (ibapi reads the same unset
-value) or sends the same sentinel (commissionReport's realized PnL and yield, which ibapi reads
-as 0.0 when absent). Schemas: ibapi's shipped ``ibapi.protobuf`` modules, used as data.
+arguments as its text twin (tests/unit/test_sim_proto_codec.py), except what a newer version
+spells differently: from 214 an execution's UTC time is "YYYYMMDD-HH:MM:SSZ" (``utc_time``).
+Where the text era sends IB's "unset" spelling, the protobuf form either leaves the field out
+(ibapi reads the same unset value) or sends the same sentinel (commissionReport's realized PnL
+and yield, which ibapi reads as 0.0 when absent). Schemas: ibapi's shipped ``ibapi.protobuf``
+modules, used as data.
 """
 
 from __future__ import annotations
@@ -318,8 +320,20 @@ def historical_data_update(req_id: int, bar: HistoricalBar) -> bytes:
 # executions
 
 
-def exec_details(req_id: int, fill: Fill) -> bytes:
-    """execDetails (11); req_id -1 for live fills."""
+UTC_Z_MIN = 214  # ibapi MIN_SERVER_VER_ADD_Z_SUFFIX_TO_UTC_DATE_TIME
+
+
+def utc_time(time_utc: str, server_version: int) -> str:
+    """An execution's "YYYYMMDD HH:MM:SS UTC" as the negotiated version spells it: from 214 a
+    UTC time carries a glued "Z" ("YYYYMMDD-HH:MM:SSZ")."""
+    if server_version < UTC_Z_MIN:
+        return time_utc
+    date, clock = time_utc.split()[:2]
+    return f"{date}-{clock}Z"
+
+
+def exec_details(req_id: int, fill: Fill, server_version: int = 213) -> bytes:
+    """execDetails (11); req_id -1 for live fills; the time as ``utc_time`` spells it."""
     c = fill.contract
     msg = ExecutionDetails_pb2.ExecutionDetails(reqId=req_id, contract=contract_proto(
         con_id=c.con_id, symbol=c.symbol, sec_type=c.sec_type, last_trade_date=c.last_trade_date,
@@ -327,8 +341,8 @@ def exec_details(req_id: int, fill: Fill) -> bytes:
         currency=c.currency, local_symbol=c.local_symbol, trading_class=c.trading_class,
     ))  # fmt: skip
     e = msg.execution
-    e.orderId, e.execId, e.time, e.acctNumber = (fill.order_id, fill.exec_id, fill.time_utc,
-                                                 fill.account)
+    e.orderId, e.execId, e.acctNumber = fill.order_id, fill.exec_id, fill.account
+    e.time = utc_time(fill.time_utc, server_version)
     e.exchange, e.side, e.shares, e.price = (fill.exchange, fill.side, num(fill.shares),
                                              float(fill.price))
     e.permId, e.clientId, e.isLiquidation = fill.perm_id, fill.client_id, False

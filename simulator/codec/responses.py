@@ -27,7 +27,8 @@ Orders (implemented in order_replies.py, re-exported here):
   completed_order(snapshot, completed_time="", completed_status="")
   completed_orders_end()
 Executions:
-  exec_details(req_id, fill) · exec_details_end(req_id) · commission_report(fill)
+  exec_details(req_id, fill, server_version=178) · exec_details_end(req_id)
+  commission_report(fill)
 Account:
   update_account_value(key, value, currency, account) · update_account_time(hh_mm)
   update_portfolio(contract, position, market_price, market_value, average_cost,
@@ -304,8 +305,10 @@ def historical_data_update(req_id: int, bar: HistoricalBar) -> bytes:
 # executions
 
 
-def exec_details(req_id: int, fill: Fill) -> bytes:
-    """execDetails (11), no version; req_id -1 for live fills."""
+def exec_details(req_id: int, fill: Fill, server_version: int = 178) -> bytes:
+    """execDetails (11), no version; req_id -1 for live fills. ``server_version`` matters only
+    in the protobuf era (the twin in proto_replies.py); the text era always sends the time as
+    "YYYYMMDD HH:MM:SS UTC"."""
     c = fill.contract
     return encode_fields(
         (

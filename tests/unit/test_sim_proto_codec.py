@@ -180,6 +180,16 @@ def test_bag_open_order_carries_leg_prices_in_protobuf() -> None:
     assert proto[1][1] == text[1][1]  # the contract, legs included
 
 
+def test_execution_time_carries_a_glued_z_from_214() -> None:
+    """Server version 214 (ADD_Z_SUFFIX_TO_UTC_DATE_TIME) spells a UTC time with a glued Z."""
+    for version, expected in ((213, "20261124 14:30:00 UTC"), (214, "20261124-14:30:00Z"),
+                              (226, "20261124-14:30:00Z")):
+        (call,) = calls_of(P.exec_details(-1, FILL, version), version)
+        assert call[1][2][1]["time"] == expected
+    (text,) = calls_of(R.exec_details(-1, FILL, 178), 178)
+    assert text[1][2][1]["time"] == "20261124 14:30:00 UTC"
+
+
 def test_what_if_margins_without_a_result_are_left_out_in_protobuf() -> None:
     """The text era sends UNSET_DOUBLE margins for a what-if order without a result (ib_async
     calls float() on them); ibapi reads absent protobuf margins as "", its own default."""
