@@ -103,5 +103,6 @@ def pnl_frame(out: ModuleType, ex: Exchange, req_id: int) -> bytes:
     values = ex.ledger.values(ex.market.mark)
     unrealized = values["UnrealizedPnL"].quantize(CENT)
     realized = ex.ledger.realized_pnl.quantize(CENT)
-    return out.pnl(req_id, unrealized + realized if (unrealized or realized) else ZERO,
-                   unrealized, realized)
+    frame: bytes = out.pnl(req_id, unrealized + realized if (unrealized or realized) else ZERO,
+                           unrealized, realized)
+    return frame
