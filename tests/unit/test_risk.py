@@ -20,19 +20,19 @@ from ibkr_broker.client.errors import (
 from ibkr_broker.server.api.errors import to_status
 from ibkr_broker.server.domain.errors import RiskLimitBreached, TradingHalted
 from ibkr_broker.server.domain.model import (
-    Action,
     ComboLeg,
     Contract,
+    OrderAction,
     OrderSpec,
     OrderType,
     Quote,
-    SecType,
+    SecurityType,
 )
-from ibkr_broker.server.session import risk
-from ibkr_broker.server.session.config import RiskLimits
-from ibkr_broker.server.session.killswitch import KillSwitchState
-from ibkr_broker.server.session.risk_gate import exposure, raises_price
-from ibkr_broker.server.session.trading import reduces_only
+from ibkr_broker.server.trading import limits as risk
+from ibkr_broker.server.trading.killswitch import KillSwitchState
+from ibkr_broker.server.trading.limits import RiskLimits
+from ibkr_broker.server.trading.order_terms import reduces_only
+from ibkr_broker.server.trading.risk_gate import exposure, raises_price
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -43,7 +43,7 @@ class Token:
         self.risk = risk
 
 
-def limits(**values: object) -> risk.Limits:
+def limits(**values: object) -> risk.EffectiveLimits:
     return risk.effective(RiskLimits(**values), None)  # type: ignore[arg-type]
 
 
@@ -58,8 +58,8 @@ def breach_of(call: object) -> RiskLimitBreached:
 
 
 def test_token_overrides_the_server_field_by_field() -> None:
-    server = RiskLimits(max_order_quantity="100", max_open_orders=5, allowed_symbols=("AAPL",))
-    token = Token("algo", RiskLimits(max_order_quantity="10", max_orders_per_minute=3))
+    server = RiskLimits(Decimal(100), max_open_orders=5, allowed_symbols=frozenset({"AAPL"}))
+    token = Token("algo", RiskLimits(Decimal(10), max_orders_per_minute=3))
     got = risk.effective(server, token)
     assert got.max_order_quantity == Decimal(10)  # the token's
     assert got.max_open_orders == 5  # inherited
@@ -92,7 +92,7 @@ def test_empty_means_no_limit_and_bad_decimals_are_refused() -> None:
     qty=st.decimals(min_value=Decimal("0.01"), max_value=Decimal(10**6), places=2),
 )
 def test_quantity_breaches_exactly_above_the_cap(cap: Decimal, qty: Decimal) -> None:
-    lim = limits(max_order_quantity=str(cap))
+    lim = limits(max_order_quantity=cap)
     if qty <= cap:
         risk.check_quantity(lim, qty)
     else:
@@ -103,7 +103,7 @@ def test_quantity_breaches_exactly_above_the_cap(cap: Decimal, qty: Decimal) -> 
 
 
 def test_notional_breach_and_an_unpriced_order_is_refused() -> None:
-    lim = limits(max_order_notional="1000")
+    lim = limits(max_order_notional=Decimal(1000))
     risk.check_notional(lim, Decimal(1000))
     err = breach_of(lambda: risk.check_notional(lim, Decimal("1000.01")))
     assert err.reason == "RISK_MAX_ORDER_NOTIONAL"
@@ -131,7 +131,7 @@ def test_position_counts_working_orders_on_the_same_side(
     assert risk.projected_position(
         Decimal(current), [Decimal(w) for w in working], Decimal(change)
     ) == Decimal(after)
-    lim = limits(max_position=str(cap))
+    lim = limits(max_position=Decimal(cap))
 
     def check() -> None:
         risk.check_position(
@@ -153,7 +153,10 @@ def test_open_orders_count_every_new_order() -> None:
 
 
 def test_allowed_security_types_and_symbols() -> None:
-    lim = limits(allowed_security_types=("STK", "OPT"), allowed_symbols=("AAPL", "MSFT"))
+    lim = limits(
+        allowed_security_types=frozenset({"STK", "OPT"}),
+        allowed_symbols=frozenset({"AAPL", "MSFT"}),
+    )
     risk.check_instrument(lim, ["STK"], ["AAPL"])
     err = breach_of(lambda: risk.check_instrument(lim, ["FUT"], ["AAPL"]))
     assert err.reason == "RISK_ALLOWED_SECURITY_TYPES"
@@ -191,30 +194,34 @@ QUOTE = Quote(con_id=1, symbol="AAPL", bid=Decimal("99"), ask=Decimal("101"), la
 @pytest.mark.parametrize(
     ("spec", "quote", "price"),
     [
-        (OrderSpec(Action.BUY, Decimal(1), OrderType.MARKET), QUOTE, Decimal(101)),
-        (OrderSpec(Action.SELL, Decimal(1), OrderType.MARKET), QUOTE, Decimal(99)),
+        (OrderSpec(OrderAction.BUY, Decimal(1), OrderType.MARKET), QUOTE, Decimal(101)),
+        (OrderSpec(OrderAction.SELL, Decimal(1), OrderType.MARKET), QUOTE, Decimal(99)),
         (
-            OrderSpec(Action.SELL, Decimal(1), OrderType.LIMIT, limit_price=Decimal(120)),
+            OrderSpec(OrderAction.SELL, Decimal(1), OrderType.LIMIT, limit_price=Decimal(120)),
             None,
             Decimal(120),
         ),
         (
-            OrderSpec(Action.BUY, Decimal(1), OrderType.STOP, stop_price=Decimal(130)),
+            OrderSpec(OrderAction.BUY, Decimal(1), OrderType.STOP, stop_price=Decimal(130)),
             QUOTE,
             Decimal(130),
         ),
         (
-            OrderSpec(Action.BUY, Decimal(1), OrderType.MARKET),
+            OrderSpec(OrderAction.BUY, Decimal(1), OrderType.MARKET),
             Quote(con_id=1, symbol="AAPL", last=Decimal(97)),
             Decimal(97),
         ),
         (
-            OrderSpec(Action.SELL, Decimal(1), OrderType.MARKET),
+            OrderSpec(OrderAction.SELL, Decimal(1), OrderType.MARKET),
             Quote(con_id=1, symbol="AAPL", close=Decimal(95)),
             Decimal(95),
         ),
-        (OrderSpec(Action.BUY, Decimal(1), OrderType.MARKET), Quote(con_id=1, symbol="X"), None),
-        (OrderSpec(Action.BUY, Decimal(1), OrderType.MARKET), None, None),
+        (
+            OrderSpec(OrderAction.BUY, Decimal(1), OrderType.MARKET),
+            Quote(con_id=1, symbol="X"),
+            None,
+        ),
+        (OrderSpec(OrderAction.BUY, Decimal(1), OrderType.MARKET), None, None),
     ],
 )
 def test_order_price(spec: OrderSpec, quote: Quote | None, price: Decimal | None) -> None:
@@ -223,7 +230,7 @@ def test_order_price(spec: OrderSpec, quote: Quote | None, price: Decimal | None
 
 
 def test_multiplier_and_notional() -> None:
-    option = Contract(con_id=5, sec_type=SecType.OPTION, symbol="AAPL", multiplier="100")
+    option = Contract(con_id=5, security_type=SecurityType.OPTION, symbol="AAPL", multiplier="100")
     assert risk.multiplier(option) == 100
     assert risk.multiplier(Contract(symbol="AAPL")) == 1
     assert risk.multiplier(Contract(symbol="X", multiplier="junk")) == 1
@@ -233,19 +240,22 @@ def test_multiplier_and_notional() -> None:
 
 def test_combo_exposure_is_per_leg_and_signed() -> None:
     combo = Contract(
-        sec_type=SecType.COMBO,
+        security_type=SecurityType.COMBO,
         symbol="AAPL",
-        combo_legs=(ComboLeg(1, Action.BUY, con_id=11), ComboLeg(2, Action.SELL, con_id=12)),
+        combo_legs=(
+            ComboLeg(1, OrderAction.BUY, con_id=11),
+            ComboLeg(2, OrderAction.SELL, con_id=12),
+        ),
     )
-    assert exposure(combo, Action.BUY, Decimal(3)) == [(11, Decimal(3)), (12, Decimal(-6))]
-    assert exposure(combo, Action.SELL, Decimal(3)) == [(11, Decimal(-3)), (12, Decimal(6))]
-    assert exposure(Contract(con_id=7), Action.SELL, Decimal(4)) == [(7, Decimal(-4))]
+    assert exposure(combo, OrderAction.BUY, Decimal(3)) == [(11, Decimal(3)), (12, Decimal(-6))]
+    assert exposure(combo, OrderAction.SELL, Decimal(3)) == [(11, Decimal(-3)), (12, Decimal(6))]
+    assert exposure(Contract(con_id=7), OrderAction.SELL, Decimal(4)) == [(7, Decimal(-4))]
 
 
 def test_which_modifications_count_as_more_risk() -> None:
-    spec = OrderSpec(Action.BUY, Decimal(10), OrderType.LIMIT, limit_price=Decimal(100))
-    lower = OrderSpec(Action.BUY, Decimal(5), OrderType.LIMIT, limit_price=Decimal(100))
-    pricier = OrderSpec(Action.BUY, Decimal(10), OrderType.LIMIT, limit_price=Decimal(101))
+    spec = OrderSpec(OrderAction.BUY, Decimal(10), OrderType.LIMIT, limit_price=Decimal(100))
+    lower = OrderSpec(OrderAction.BUY, Decimal(5), OrderType.LIMIT, limit_price=Decimal(100))
+    pricier = OrderSpec(OrderAction.BUY, Decimal(10), OrderType.LIMIT, limit_price=Decimal(101))
     assert reduces_only(spec, lower) and not reduces_only(lower, spec)
     assert not reduces_only(spec, pricier) and reduces_only(spec, spec)
     assert raises_price(spec, pricier) and not raises_price(pricier, spec)
@@ -256,7 +266,7 @@ def test_which_modifications_count_as_more_risk() -> None:
 
 
 def test_a_breach_is_failed_precondition_with_reason_and_metadata() -> None:
-    err = breach_of(lambda: risk.check_quantity(limits(max_order_quantity="5"), Decimal(6)))
+    err = breach_of(lambda: risk.check_quantity(limits(max_order_quantity=Decimal(5)), Decimal(6)))
     status = to_status(err)
     assert status.code == grpc.StatusCode.FAILED_PRECONDITION
     info = error_details_pb2.ErrorInfo()
