@@ -28,7 +28,7 @@ from tests.waiting import wait_until
 # The eras the server's integration suite runs in: the text era ib_async users see, and the
 # newest protobuf-era version the whole suite passes against (the simulator's default). From
 # 214 TWS spells an execution's UTC time with a glued "Z", which the server cannot read yet
-# (server/ib/convert.py parse_ib_time), so 214..226 are not proven.
+# (server/ib/ibapi_convert.py parse_ib_time), so 214..226 are not proven.
 TWS_ERAS = {"text": TEXT_ERA_MAX, "protobuf": DEFAULT_MAX_SERVER_VERSION}
 SIM_MAX_SERVER_VERSION = DEFAULT_MAX_SERVER_VERSION  # set per test by the tws_era fixture
 
