@@ -395,3 +395,43 @@ def test_refuses_a_client_that_needs_a_newer_server(sim: SimulatorThread, era: i
         raw2.close()
     finally:
         raw.close()
+
+
+def _binary(msg_id: int, body: bytes) -> bytes:
+    return struct.pack(">II", len(body) + 4, msg_id) + body
+
+
+def test_protobuf_era_malformed_input_is_answered_in_protobuf() -> None:
+    """A raw protobuf-era client: a payload that does not parse and an unknown protobuf id get
+    error 320 (as protobuf ErrorMessage, id 204) and the connection stays served (the text-era
+    twin is test_malformed_input_affects_only_that_client)."""
+    with SimulatorThread(seed=3, tick_interval=0.05, max_server_version=226) as sim:
+        _malformed_protobuf_requests(sim, 226)
+
+
+def _malformed_protobuf_requests(sim: SimulatorThread, era: int) -> None:
+    from ibapi.protobuf.CurrentTimeRequest_pb2 import CurrentTimeRequest
+    from ibapi.protobuf.ErrorMessage_pb2 import ErrorMessage
+    from ibapi.protobuf.StartApiRequest_pb2 import StartApiRequest
+
+    raw = socket.create_connection(("127.0.0.1", sim.port), timeout=5)
+    try:
+        raw.sendall(b"API\0" + _frame(b"v100..226"))
+        assert _read_frame(raw).split(b"\0")[0] == str(era).encode()
+        raw.sendall(_binary(271, StartApiRequest(clientId=9).SerializeToString()))
+        errors: list[int] = []
+        while 2158 not in errors:
+            reply = _read_frame(raw)
+            if struct.unpack(">I", reply[:4])[0] == 204:
+                errors.append(ErrorMessage.FromString(reply[4:]).errorCode)
+        raw.sendall(_binary(209, b"\x08"))  # reqContractDetails: a truncated varint
+        raw.sendall(_binary(200 + 999, b""))  # an unknown protobuf id
+        for _ in range(2):
+            reply = _read_frame(raw)
+            assert struct.unpack(">I", reply[:4])[0] == 204
+            assert ErrorMessage.FromString(reply[4:]).errorCode == 320
+        raw.sendall(_binary(249, CurrentTimeRequest().SerializeToString()))
+        assert struct.unpack(">I", _read_frame(raw)[:4])[0] == 249  # protobuf currentTime
+    finally:
+        raw.close()
+    assert sim.call(lambda: sim.server.stats.malformed) == 2
