@@ -106,3 +106,37 @@ def test_pacing_is_reported_once_per_second_of_the_callers_clock() -> None:
     assert events[2] == pc.PacingExceeded(limit=3, count=4)  # before the 4th message
     assert not any(isinstance(e, pc.PacingExceeded)
                    for e in conn.receive_data(msg * 2, now=11.6))
+
+
+def binary(msg_id: int, body: bytes) -> bytes:
+    return struct.pack(">II", len(body) + 4, msg_id) + body
+
+
+def test_protobuf_era_frames_carry_binary_ids_protobuf_above_200() -> None:
+    from ibapi.protobuf.IdsRequest_pb2 import IdsRequest
+    from ibapi.protobuf.StartApiRequest_pb2 import StartApiRequest
+
+    conn = pc.ServerConnection(max_server_version=226)
+    data = (hello(100, 226) + binary(271, StartApiRequest(clientId=4).SerializeToString())
+            + binary(208, IdsRequest(numIds=1).SerializeToString())
+            + binary(49, b"1\0"))  # a text request keeps its classic id, now 4 binary bytes
+    events = conn.receive_data(data, now=0.0)
+    assert [type(e) for e in events] == [pc.Handshake, pc.StartRequested, pc.RequestReceived,
+                                         pc.RequestReceived]
+    assert conn.server_version == 226 and conn.client_id == 4
+    assert [getattr(e, "request", None) for e in events[2:]] == [rq.ReqIds(1),
+                                                                 rq.ReqCurrentTime()]
+    assert conn.protobuf_received == 2
+    assert pc.replies_for(conn.server_version).__name__.endswith("proto_replies")
+    assert pc.replies_for(178).__name__.endswith(".responses")
+
+
+def test_protobuf_era_frame_too_short_for_its_id_is_a_bad_request() -> None:
+    conn = pc.ServerConnection(max_server_version=213)
+    conn.receive_data(hello(100, 226), now=0.0)
+    from ibapi.protobuf.StartApiRequest_pb2 import StartApiRequest
+
+    conn.receive_data(binary(271, StartApiRequest(clientId=1).SerializeToString()), now=0.0)
+    (event,) = conn.receive_data(struct.pack(">I", 2) + b"\0\0", now=0.0)
+    assert isinstance(event, pc.BadRequest) and not event.close_now
+    assert "no message id" in event.error.reason
