@@ -227,12 +227,14 @@ def _place_order(r: _Reader) -> rt.Request:
 
 def _quantity(r: _Reader, o: Proto) -> Decimal:
     text = o.totalQuantity
+    if not text:
+        raise r.error("totalQuantity is missing")
     try:
         q = Decimal(text)
     except ArithmeticError:
         raise r.error(f"totalQuantity is not a number: {text!r}") from None
-    if not text or not q.is_finite() or q == Decimal("1.7976931348623157E308"):
-        raise r.error("totalQuantity is missing")
+    if not q.is_finite() or q == Decimal("1.7976931348623157E308"):
+        raise r.error(f"totalQuantity is not a usable quantity: {text!r}")
     return q
 
 

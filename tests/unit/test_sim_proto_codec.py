@@ -391,6 +391,20 @@ def test_protobuf_place_order_with_conditions_is_rejected_clearly() -> None:
     assert (info.value.msg_id, info.value.req_id) == (3, 19)
 
 
+def test_protobuf_place_order_quantity_must_be_a_number() -> None:
+    from ibapi.protobuf.PlaceOrderRequest_pb2 import PlaceOrderRequest
+
+    for quantity, why in (("", "totalQuantity is missing"), ("ten", "not a number: 'ten'"),
+                          ("Infinity", "not a usable quantity")):
+        msg = PlaceOrderRequest(orderId=5)
+        msg.order.action, msg.order.orderType = "BUY", "MKT"
+        if quantity:
+            msg.order.totalQuantity = quantity
+        with pytest.raises(MalformedRequest, match=why) as info:
+            parse_proto_request(3, msg.SerializeToString())
+        assert info.value.req_id == 5
+
+
 def test_protobuf_fields_the_schema_does_not_know_are_refused() -> None:
     body = bytes([0x08, 0x05]) + bytes([0xF8, 0x3E, 0x01])  # reqId 5, field 1000 = 1
     with pytest.raises(MalformedRequest, match="schema does not know"):
