@@ -39,7 +39,8 @@ const quotes = await new Promise((resolve, reject) => {
   const seen = [];
   stream.on("data", (msg) => {
     if (msg.payload === "quotes") seen.push(...msg.quotes.quotes);
-    if (seen.length >= 2) { stream.cancel(); resolve(seen); }
+    // a quote update may carry only what changed (e.g. the close alone): wait for a bid
+    if (seen.length >= 2 && seen.some((q) => q.bid)) { stream.cancel(); resolve(seen); }
   });
   stream.on("error", (err) => (err.code === grpc.status.CANCELLED ? null : reject(err)));
   setTimeout(() => reject(new Error("no quotes within 10 s")), 10000).unref();
@@ -50,6 +51,6 @@ console.log(JSON.stringify({
   orderId: placed.order.orderId,
   orderStatus: placed.order.status,
   badField,
-  quoteBid: quotes[quotes.length - 1].bid,
+  quoteBid: quotes.filter((q) => q.bid).pop().bid,
 }));
 client.close();
