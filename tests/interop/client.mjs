@@ -38,9 +38,8 @@ const quotes = await new Promise((resolve, reject) => {
   const stream = client.streamQuotes({ contracts: [aapl] });
   const seen = [];
   stream.on("data", (msg) => {
-    if (msg.payload === "quotes") seen.push(...msg.quotes.quotes);
-    // a quote update may carry only what changed (e.g. the close alone): wait for a bid
-    if (seen.length >= 2 && seen.some((q) => q.bid)) { stream.cancel(); resolve(seen); }
+    if (msg.payload === "quotes") seen.push(...msg.quotes.quotes.filter((q) => q.bid));
+    if (seen.length >= 2) { stream.cancel(); resolve(seen); }
   });
   stream.on("error", (err) => (err.code === grpc.status.CANCELLED ? null : reject(err)));
   setTimeout(() => reject(new Error("no quotes within 10 s")), 10000).unref();
@@ -51,6 +50,6 @@ console.log(JSON.stringify({
   orderId: placed.order.orderId,
   orderStatus: placed.order.status,
   badField,
-  quoteBid: quotes.filter((q) => q.bid).pop().bid,
+  quoteBid: quotes[quotes.length - 1].bid,
 }));
 client.close();
