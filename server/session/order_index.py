@@ -6,15 +6,18 @@ or ListOrders asks costs more as the book grows.
 - the working orders (not terminal), in the order they were created;
 - the working exposure per (account, con_id): the signed remaining quantity of working orders,
   buys and sells summed apart (a combo exposes each leg);
-- every order id in the order the book learnt of it (creation order), for paging.
+- every order's sequence number in creation order, for paging (8 bytes an order; the orders
+  themselves may have left memory for the store).
 
 Each `put` costs work in proportion to the order's own legs, never to the size of the book.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from array import array
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
+from typing import Any
 
 from ..domain.model import Contract, Order, OrderAction
 
@@ -47,21 +50,41 @@ def order_exposure(order: Order) -> list[tuple[ExposureKey, Decimal]]:
     ]
 
 
+class ArrayIds(Sequence[str]):
+    """The order ids of an array of order numbers, as a read-only sequence."""
+
+    def __init__(self, numbers: array[int]) -> None:
+        self._numbers = numbers
+
+    def __len__(self) -> int:
+        return len(self._numbers)
+
+    def __getitem__(self, i: int | slice) -> Any:
+        if isinstance(i, slice):
+            return [f"o{n}" for n in self._numbers[i]]
+        return f"o{self._numbers[i]}"
+
+
 class OrderIndex:
     def __init__(self) -> None:
         self.working: dict[str, Order] = {}  # order_id -> order, creation order
-        self.created: list[str] = []  # every order id, creation order
-        self._known: set[str] = set()
+        self._created = array("q")  # every order's number (order_id "o<n>"), creation order
         self._buys: dict[ExposureKey, Decimal] = {}
         self._sells: dict[ExposureKey, Decimal] = {}
         self._counted: dict[str, list[tuple[ExposureKey, Decimal]]] = {}
 
+    def add(self, order_id: str) -> None:
+        """A new order (the store's ids are "o" and a number that only grows)."""
+        self._created.append(int(order_id[1:]))
+
+    @property
+    def created(self) -> ArrayIds:
+        """Every order id, in creation order."""
+        return ArrayIds(self._created)
+
     def put(self, order: Order) -> None:
         """Take in the newest version of `order` (new, changed or finished)."""
         order_id = order.order_id
-        if order_id not in self._known:
-            self._known.add(order_id)
-            self.created.append(order_id)
         if order.status.is_terminal:
             self.working.pop(order_id, None)
         else:
@@ -89,7 +112,7 @@ class OrderIndex:
 
     def newest_first(self) -> Iterator[str]:
         """Every order id, the newest first."""
-        return reversed(self.created)
+        return (f"o{n}" for n in reversed(self._created))
 
     def working_newest_first(self) -> Iterator[str]:
         return reversed(self.working.keys())

@@ -1,5 +1,9 @@
 """The order book: every order the server placed, updated from IB's order events.
 
+Memory holds the working orders and the most recent `max_finished` finished ones; the store
+keeps every order, and the book reads an older one from it when asked (by id, request id or IB
+order id). Nothing the book does per order scans the orders (order_index.py).
+
 IB may skip orderStatus messages, repeat them, or send them out of order; executions move
 orders forward too. Every change is applied through the transition table, saved to the store
 and appended to the journal, in that order.
@@ -38,6 +42,7 @@ from .store import Store
 
 log = logging.getLogger(__name__)
 
+MAX_FINISHED = 10_000  # finished orders kept in memory; older ones are read from the store
 FLUSH_DELAY = 0.005  # seconds between an order change and its write (changes coalesce)
 ORDER_REF_PREFIX = "ikb:"  # orderRef = prefix + request_id: matches orders after a reconnect
 IB_STATUS = {
@@ -58,10 +63,14 @@ def now() -> datetime:
 
 
 class OrderBook:
-    def __init__(self, store: Store, journal: OrderJournal) -> None:
+    def __init__(
+        self, store: Store, journal: OrderJournal, max_finished: int = MAX_FINISHED
+    ) -> None:
         self._store = store
         self.journal = journal
-        self._orders: dict[str, Order] = {}
+        self.max_finished = max_finished
+        self._orders: dict[str, Order] = {}  # working and recently finished orders
+        self._finished: dict[str, None] = {}  # in memory, in the order they finished
         self.index = OrderIndex()  # working orders, exposure, creation order: kept up to date
         self._by_ib_id: dict[int, str] = {}
         self._by_request: dict[str, str] = {}
@@ -71,24 +80,34 @@ class OrderBook:
         self._acks: dict[int, asyncio.Future[Order]] = {}
         self._previews: dict[int, asyncio.Future[OrderPreview]] = {}
         for order in store.load_orders():
+            self.index.add(order.order_id)
             self._index(order)
             for ex in order.executions:
                 self._exec_owner[ex.execution_id] = order.order_id
+        self._forget_finished()
 
     # --- queries ------------------------------------------------------------------------------
 
     def get(self, order_id: str) -> Order | None:
-        return self._orders.get(order_id)
+        order = self._orders.get(order_id)
+        return order if order is not None else self._store.find_order("order_id", order_id)
 
     def by_request(self, request_id: str) -> Order | None:
         order_id = self._by_request.get(request_id)
-        return self._orders.get(order_id) if order_id else None
+        if order_id:
+            return self._orders.get(order_id)
+        return self._store.find_order("request_id", request_id)
 
     def by_ib_id(self, ib_order_id: int) -> Order | None:
         order_id = self._by_ib_id.get(ib_order_id)
-        return self._orders.get(order_id) if order_id else None
+        if order_id:
+            return self._orders.get(order_id)
+        if ib_order_id <= 0:
+            return None
+        return self._store.find_order("ib_order_id", ib_order_id)
 
     def all(self) -> list[Order]:
+        """The orders in memory: the working ones and the recently finished ones."""
         return list(self._orders.values())
 
     def open_orders(self) -> list[Order]:
@@ -107,11 +126,11 @@ class OrderBook:
             created = self.index.created
             end = len(created) - start
             ids = reversed(created[max(end - size, 0) : max(end, 0)])
-            return [self._orders[i] for i in ids], end - size > 0
+            return [self._order(i) for i in ids], end - size > 0
         source = self.index.working_newest_first() if which == "open" else self.index.newest_first()
         matches = (
             order
-            for order in map(self._orders.__getitem__, source)
+            for order in map(self._order, source)
             if (not account or order.account == account)
             and (which != "completed" or order.status.is_terminal)
         )
@@ -187,8 +206,8 @@ class OrderBook:
         if ev.exec_id in self._exec_owner:
             return False  # already known (a replay from reqExecutions after a reconnect)
         order = self._match(ev.ib_order_id, ev.order_ref)
-        if order is None:
-            return False
+        if order is None or any(e.execution_id == ev.exec_id for e in order.executions):
+            return False  # not ours, or a replay of an order no longer kept in memory
         execution = Execution(
             execution_id=ev.exec_id,
             order_id=order.order_id,
@@ -297,6 +316,12 @@ class OrderBook:
 
     # --- internals ----------------------------------------------------------------------------
 
+    def _order(self, order_id: str) -> Order:
+        order = self.get(order_id)
+        if order is None:
+            raise errors.BrokerError(f"order {order_id} is missing from the store")
+        return order
+
     def _match(self, ib_order_id: int, order_ref: str) -> Order | None:
         order = self.by_ib_id(ib_order_id)
         if order is None and order_ref.startswith(ORDER_REF_PREFIX):
@@ -314,6 +339,8 @@ class OrderBook:
 
     def _index(self, order: Order) -> None:
         self._orders[order.order_id] = order
+        if order.status.is_terminal:
+            self._finished[order.order_id] = None
         self.index.put(order)
         self._by_request[order.request_id] = order.order_id
         if order.ib_order_id:
@@ -326,6 +353,8 @@ class OrderBook:
         execution: Execution | None = None,
         error: IbError | None = None,
     ) -> None:
+        if type_ is OrderEventType.CREATED:
+            self.index.add(order.order_id)
         self._index(order)
         if type_ is OrderEventType.CREATED:
             self._store.save_order(order)  # the identity is durable before TWS sees the order
@@ -346,3 +375,20 @@ class OrderBook:
             for order in self._dirty.values():
                 self._store.save_order(order)
         self._dirty.clear()
+        self._forget_finished()
+
+    def _forget_finished(self) -> None:
+        """Keep at most `max_finished` finished orders in memory (the store has them all)."""
+        while len(self._finished) > self.max_finished:
+            order_id = next(iter(self._finished))
+            del self._finished[order_id]
+            order = self._orders.get(order_id)
+            if order is None or order_id in self._dirty or not order.status.is_terminal:
+                continue
+            del self._orders[order_id]
+            if self._by_request.get(order.request_id) == order_id:
+                del self._by_request[order.request_id]
+            if self._by_ib_id.get(order.ib_order_id) == order_id:
+                del self._by_ib_id[order.ib_order_id]
+            for ex in order.executions:
+                self._exec_owner.pop(ex.execution_id, None)

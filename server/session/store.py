@@ -24,6 +24,8 @@ CREATE TABLE IF NOT EXISTS orders (
     ib_order_id INTEGER NOT NULL DEFAULT 0,
     data TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS orders_by_request ON orders(request_id);
+CREATE INDEX IF NOT EXISTS orders_by_ib_id ON orders(ib_order_id);
 CREATE TABLE IF NOT EXISTS requests (
     request_id TEXT PRIMARY KEY,
     method TEXT NOT NULL,
@@ -107,6 +109,18 @@ class Store:
             "SELECT data FROM orders WHERE data != '{}' ORDER BY seq"
         ).fetchall()
         return [load(Order, json.loads(r[0])) for r in rows]
+
+    def find_order(self, column: str, value: str | int) -> Order | None:
+        """The newest order whose `column` (order_id, request_id or ib_order_id) is `value`:
+        for orders the book no longer keeps in memory."""
+        if column not in ("order_id", "request_id", "ib_order_id"):
+            raise ValueError(f"not an order key: {column}")
+        row = self._db.execute(
+            f"SELECT data FROM orders WHERE {column} = ? AND data != '{{}}' "
+            "ORDER BY seq DESC LIMIT 1",
+            (value,),
+        ).fetchone()
+        return load(Order, json.loads(row[0])) if row else None
 
     # --- idempotency keys ---------------------------------------------------------------------
 

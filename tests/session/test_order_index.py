@@ -79,6 +79,7 @@ def test_views_match_a_scan_after_every_change() -> None:
         working_ids = [i for i, o in orders.items() if not o.status.is_terminal]
         if not working_ids or rng.random() < 0.4:
             order = make_order(len(orders) + 1, rng)
+            index.add(order.order_id)
         else:  # a working order fills some more, changes status or ends (terminal is final)
             old = orders[rng.choice(working_ids)]
             filled = min(old.spec.quantity, old.filled_quantity + rng.randint(0, 5))
@@ -89,7 +90,7 @@ def test_views_match_a_scan_after_every_change() -> None:
             continue
         working = [o for o in orders.values() if not o.status.is_terminal]
         assert list(index.working.values()) == working
-        assert index.created == list(orders)
+        assert list(index.created) == list(orders)
         for account in ACCOUNTS:
             for con_id in CON_IDS:
                 exclude = rng.choice(list(orders))
@@ -101,16 +102,31 @@ def test_views_match_a_scan_after_every_change() -> None:
                 assert len([a for a in given if a < 0]) <= 1
 
 
-async def test_list_pages_match_a_sorted_scan(tmp_path: Path) -> None:
-    store = Store(tmp_path / "orders.db")
-    book = OrderBook(store, OrderJournal())
-    rng = random.Random(7)
-    for n in range(1, 121):
-        order = make_order(n, rng)
+def fill_book(book: OrderBook, store: Store, count: int, seed: int) -> list[Order]:
+    """`count` orders through the book (ids from the store), about half of them finished."""
+    rng = random.Random(seed)
+    orders = []
+    for n in range(1, count + 1):
+        order = dataclasses.replace(
+            make_order(n, rng), order_id=store.new_order_id(f"r{n}"), ib_order_id=1000 + n
+        )
         book.add(order)
         if rng.random() < 0.5:
-            book.replace(dataclasses.replace(order, status=OrderStatus.FILLED))
-    everything = sorted(book.all(), key=lambda o: o.create_time, reverse=True)
+            order = dataclasses.replace(order, status=OrderStatus.FILLED)
+            book.replace(order)
+        orders.append(order)
+        if n % 10 == 0:
+            book.flush()
+    book.flush()
+    return orders
+
+
+@pytest.mark.parametrize("max_finished", [10_000, 7])
+async def test_list_pages_match_a_sorted_scan(tmp_path: Path, max_finished: int) -> None:
+    store = Store(tmp_path / "orders.db")
+    book = OrderBook(store, OrderJournal(), max_finished=max_finished)
+    placed = fill_book(book, store, 120, seed=7)
+    everything = sorted(placed, key=lambda o: o.create_time, reverse=True)
     for which, keep in (
         ("all", lambda o: True),
         ("open", lambda o: not o.status.is_terminal),
@@ -129,3 +145,33 @@ async def test_list_pages_match_a_sorted_scan(tmp_path: Path) -> None:
                 assert seen == expected, (which, account, size)
     book.flush()
     store.close()
+
+
+async def test_memory_keeps_the_working_set_and_recent_history_the_store_everything(
+    tmp_path: Path,
+) -> None:
+    store = Store(tmp_path / "orders.db")
+    book = OrderBook(store, OrderJournal(), max_finished=5)
+    placed = fill_book(book, store, 60, seed=3)
+    working = [o for o in placed if not o.status.is_terminal]
+    finished = [o for o in placed if o.status.is_terminal]
+    assert len(finished) > 10
+    in_memory = book.all()
+    assert [o for o in in_memory if not o.status.is_terminal] == working
+    assert [o for o in in_memory if o.status.is_terminal] == finished[-5:]
+    oldest = finished[0]
+    assert oldest not in in_memory
+    assert book.get(oldest.order_id) == oldest  # read back from the store
+    assert book.by_request(oldest.request_id) == oldest
+    assert book.by_ib_id(oldest.ib_order_id) == oldest
+    assert book.get("o999999") is None and book.by_ib_id(424242) is None
+    assert book.open_count == len(working)
+    store.close()
+    again = OrderBook(Store(tmp_path / "orders.db"), OrderJournal(), max_finished=5)
+    assert len(again.all()) == len(working) + 5  # a restart loads no more than that
+    pages, start, more = [], 0, True
+    while more:
+        page, more = again.page("all", "", start, 16)
+        pages += page
+        start += 16
+    assert [o.order_id for o in pages] == [o.order_id for o in reversed(placed)]
