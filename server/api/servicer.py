@@ -23,7 +23,7 @@ from ibkr_broker.v1 import (
 from ..domain import errors
 from ..domain.model import ConnectionState, IbError
 from ..session.broker_session import BrokerSession
-from ..session.market_data import Subscriber
+from ..session.market_data import Signal, Subscriber, wait_any
 from ..trading.order_terms import Modification
 from ..trading.trader import Trader
 from . import proto_convert as cv
@@ -58,7 +58,7 @@ class BrokerServicer(broker_service_pb2_grpc.BrokerServiceServicer):
         self.session = session
         self.trader = trader
         self.heartbeat_interval = heartbeat_interval
-        self.draining = asyncio.Event()
+        self.draining = Signal()  # set once, when the server drains
         self.quote_fields = QuoteFields()  # each contract's quote encoded once per version
 
     # --- status and contracts -------------------------------------------------------------------
@@ -382,15 +382,8 @@ class BrokerServicer(broker_service_pb2_grpc.BrokerServiceServicer):
         finally:
             await hub.unsubscribe(subscriber)
 
-    async def _wait_wake(self, wake: asyncio.Event) -> bool:
+    async def _wait_wake(self, wake: Signal) -> bool:
+        """True when the stream has news or the server drains; False after heartbeat_interval."""
         if wake.is_set():
             return True
-        waits = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(self.draining.wait())]
-        try:
-            done, _ = await asyncio.wait(
-                waits, timeout=self.heartbeat_interval, return_when=asyncio.FIRST_COMPLETED
-            )
-        finally:
-            for t in waits:
-                t.cancel()
-        return bool(done)
+        return await wait_any((wake, self.draining), self.heartbeat_interval)

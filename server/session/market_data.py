@@ -130,6 +130,69 @@ class Subscription:
         return True
 
 
+class Signal:
+    """An asyncio.Event that a waiter can also watch with a plain future (`watch`), so that a
+    stream waits for its news, a drain or a timeout with one future instead of a task each."""
+
+    def __init__(self) -> None:
+        self._set = False
+        self._watchers: set[asyncio.Future[bool]] = set()
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def set(self) -> None:
+        if self._set:
+            return
+        self._set = True
+        watchers, self._watchers = self._watchers, set()
+        for fut in watchers:
+            if not fut.done():
+                fut.set_result(True)
+
+    def clear(self) -> None:
+        self._set = False
+
+    def watch(self, fut: asyncio.Future[bool]) -> None:
+        """Resolve `fut` with True when the signal is set (at once if it is)."""
+        if self._set:
+            if not fut.done():
+                fut.set_result(True)
+        else:
+            self._watchers.add(fut)
+
+    def unwatch(self, fut: asyncio.Future[bool]) -> None:
+        self._watchers.discard(fut)
+
+    async def wait(self) -> bool:
+        fut: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self.watch(fut)
+        try:
+            return await fut
+        finally:
+            self.unwatch(fut)
+
+
+def _resolve(fut: asyncio.Future[bool], value: bool) -> None:
+    if not fut.done():
+        fut.set_result(value)
+
+
+async def wait_any(signals: tuple[Signal, ...], timeout: float) -> bool:
+    """True when one of `signals` is set within `timeout` seconds, else False."""
+    loop = asyncio.get_running_loop()
+    fut: asyncio.Future[bool] = loop.create_future()
+    for signal in signals:
+        signal.watch(fut)
+    timer = loop.call_later(timeout, _resolve, fut, False)
+    try:
+        return await fut
+    finally:
+        timer.cancel()
+        for signal in signals:
+            signal.unwatch(fut)
+
+
 class Subscriber:
     """One stream's mailbox: contracts with news (newest only) and status changes.
 
@@ -144,7 +207,7 @@ class Subscriber:
         self.dirty: dict[int, Subscription] = {}
         self.seen: dict[int, int] = {}  # con_id -> the version of the last quote taken
         self.statuses: deque[QuoteStatus] = deque(maxlen=MAX_STATUSES)
-        self.wake = asyncio.Event()
+        self.wake = Signal()
         self.on_coalesced: Callable[[int], None] = lambda _n: None
 
     def join(self, sub: Subscription) -> None:

@@ -21,7 +21,7 @@ from ibkr_broker.server.api.servicer import BrokerServicer
 from ibkr_broker.server.domain.model import Contract, Quote
 from ibkr_broker.server.session import ib_port as g
 from ibkr_broker.server.session.broker_session import BrokerSession
-from ibkr_broker.server.session.market_data import Subscriber
+from ibkr_broker.server.session.market_data import Signal, Subscriber, wait_any
 from ibkr_broker.server.session.store import Store
 from ibkr_broker.server.trading.trader import Trader
 from ibkr_broker.v1 import broker_service_pb2 as pb
@@ -216,3 +216,15 @@ async def test_a_turn_wakes_every_stream_with_news_in_bounded_steps(
     assert sorted(woken) == sorted(m.id for m in mailboxes)
     assert not quiet.wake.is_set() and not quiet.dirty  # no news for MSFT
     assert all(m.take()[1] == [hub.latest(AAPL.con_id)] for m in mailboxes)
+
+
+async def test_a_stream_waits_for_news_a_drain_or_its_heartbeat() -> None:
+    news, drain = Signal(), Signal()
+    assert not await wait_any((news, drain), 0.01)  # nothing: the heartbeat is due
+    waiting = asyncio.ensure_future(wait_any((news, drain), 30))
+    asyncio.get_running_loop().call_soon(drain.set)
+    assert await asyncio.wait_for(waiting, 5)
+    news.set()
+    assert await wait_any((news,), 30)  # already set: at once
+    news.clear()
+    assert not news.is_set() and not await wait_any((news,), 0.01)
