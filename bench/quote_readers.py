@@ -6,7 +6,7 @@ Opens SUBSCRIBERS StreamQuotes streams at once on one channel, each for every sy
 prints JSON lines to stdout: {"ready": seconds until every stream had a quote of every
 contract}, then, after SECONDS of reading, {"deliveries": quotes received, "seconds": ...,
 "p50_ms"/"p99_ms": tick-to-subscriber latency (Quote.update_time is stamped by the server)}.
-Bounded: at most 60 s to get ready, then SECONDS; loopback only.
+Bounded: at most --ready-limit s (60) to get ready, then SECONDS; loopback only.
 """
 
 from __future__ import annotations
@@ -21,8 +21,6 @@ from typing import Any
 import grpc
 from ibkr_broker.v1 import broker_service_pb2 as pb
 from ibkr_broker.v1 import broker_service_pb2_grpc, contract_pb2
-
-READY_LIMIT = 60.0
 
 
 def pct(values: list[float], q: float) -> float:
@@ -59,7 +57,9 @@ class Stream:
                 raise
 
 
-async def main_async(target: str, n: int, seconds: float, symbols: list[str]) -> None:
+async def main_async(
+    target: str, n: int, seconds: float, symbols: list[str], ready_limit: float
+) -> None:
     contracts = [
         contract_pb2.Contract(security_type=contract_pb2.SECURITY_TYPE_STOCK, symbol=s)
         for s in symbols
@@ -71,8 +71,10 @@ async def main_async(target: str, n: int, seconds: float, symbols: list[str]) ->
         streams = [Stream(stub, contracts) for _ in range(n)]
         tasks = [asyncio.create_task(s.run()) for s in streams]
         while any(len(s.seen) < s.wanted for s in streams):
-            if time.monotonic() - t0 > READY_LIMIT:
-                print(json.dumps({"error": "not every stream got a quote"}), flush=True)
+            if time.monotonic() - t0 > ready_limit:
+                got = sum(len(s.seen) == s.wanted for s in streams)
+                print(json.dumps({"error": f"{got} of {n} streams had every quote after "
+                                           f"{ready_limit:.0f} s"}), flush=True)
                 return
             await asyncio.sleep(0.01)  # polling our own counters, bounded by READY_LIMIT
         print(json.dumps({"ready": time.monotonic() - t0}), flush=True)
@@ -99,9 +101,11 @@ def main() -> int:
     p.add_argument("subscribers", type=int)
     p.add_argument("seconds", type=float)
     p.add_argument("--symbols", default="AAPL,MSFT,SPY,QQQ,AMZN,GOOGL,TSLA,NVDA,META,IWM")
+    p.add_argument("--ready-limit", type=float, default=60.0,
+                   help="seconds the streams may take to have every quote (at most 300)")
     args = p.parse_args()
     asyncio.run(main_async(args.target, args.subscribers, min(args.seconds, 120.0),
-                           args.symbols.split(",")))
+                           args.symbols.split(","), min(args.ready_limit, 300.0)))
     return 0
 
 
