@@ -21,6 +21,7 @@ from ibkr_broker.v1 import (
 )
 
 from ..domain import model as m
+from ..domain.decimals import plain
 from ..domain.errors import InvalidArgument
 from ..session.killswitch import KillSwitchState
 from . import validate as v
@@ -103,7 +104,7 @@ TIFS_OUT = _invert(TIFS)
 
 
 def _dec(value: Decimal | None) -> str:
-    return "" if value is None else format(value, "f")
+    return "" if value is None else plain(value)
 
 
 def _ts(value: datetime | None) -> Timestamp | None:
@@ -160,7 +161,7 @@ def contract_from_proto(msg: contract_pb2.Contract, field: str = "contract") -> 
 
 def _multiplier(field: str, text: str) -> str:
     value = v.decimal(field, text, positive=True)
-    return "" if value is None else format(value.normalize(), "f")
+    return "" if value is None else format(value, "f")
 
 
 def _date(field: str, text: str) -> str:

@@ -7,6 +7,7 @@ from typing import TypeVar
 
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 
+from ..domain.decimals import UnboundedDecimal, bounded
 from ..domain.errors import InvalidArgument
 
 E = TypeVar("E")
@@ -27,7 +28,8 @@ def decimal(
     non_negative: bool = False,
     maximum: Decimal = MAX_PRICE,
 ) -> Decimal | None:
-    """An exact decimal from a decimal string; empty -> None unless required."""
+    """An exact, bounded, normalised decimal from a decimal string; empty -> None unless
+    required. The bounds are checked before any arithmetic (domain/decimals.py)."""
     if text == "":
         if required:
             raise InvalidArgument(field, "required")
@@ -38,8 +40,10 @@ def decimal(
         value = Decimal(text.strip())
     except InvalidOperation:
         raise InvalidArgument(field, f"{text!r} is not a decimal number") from None
-    if not value.is_finite():
-        raise InvalidArgument(field, f"{text!r} is not a finite number")
+    try:
+        value = bounded(value)
+    except UnboundedDecimal as exc:
+        raise InvalidArgument(field, f"{text!r}: {exc}") from None
     if positive and value <= 0:
         raise InvalidArgument(field, f"must be positive, got {text}")
     if non_negative and value < 0:

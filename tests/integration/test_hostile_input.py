@@ -1,0 +1,75 @@
+"""Hostile requests against the real server and simulator (issue 10): each is refused with
+INVALID_ARGUMENT (or another documented code) naming the field, and poisons nothing."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from pathlib import Path
+
+import grpc
+import pytest
+from ibkr_broker.v1 import broker_service_pb2 as pb
+from ibkr_broker.v1 import contract_pb2
+
+from .hostile_env import refused
+from .server_env import AAPL, BUY, ServerEnv, limit, market, place
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+async def env(tmp_path: Path):  # type: ignore[no-untyped-def]
+    async with ServerEnv(tmp_path) as env:
+        yield env
+
+
+# --- defects 1 and 2: decimals with huge exponents ----------------------------------------------
+
+
+async def test_decimal_exponents_are_refused_before_any_arithmetic(env: ServerEnv) -> None:
+    tiny = place(AAPL, limit(BUY, "1", "1E-4999999"))
+    assert await refused(env.stub.PlaceOrder(tiny, timeout=10)) == ["order.limit_price"]
+    huge = place(AAPL, market(BUY, "1e999999999"))
+    assert await refused(env.stub.PlaceOrder(huge, timeout=10)) == ["order.quantity"]
+    option = contract_pb2.Contract(
+        security_type=contract_pb2.SECURITY_TYPE_OPTION, symbol="AAPL", strike="1e999999999"
+    )
+    request = pb.ResolveContractRequest(contract=option)
+    assert await refused(env.stub.ResolveContract(request, timeout=10)) == ["contract.strike"]
+    assert env.sim_orders() == []
+    # Bounded values are normalised on the way in: what is stored is what is shown.
+    placed = await env.stub.PlaceOrder(place(AAPL, limit(BUY, "1.0", "1.50000")), timeout=10)
+    assert (placed.order.spec.quantity, placed.order.spec.limit_price) == ("1", "1.5")
+    listed = await env.stub.ListOrders(pb.ListOrdersRequest(), timeout=10)
+    assert [o.spec.limit_price for o in listed.orders] == ["1.5"]
+
+
+async def test_store_holding_an_unbounded_decimal_is_repaired_at_start_up(
+    env: ServerEnv, caplog: pytest.LogCaptureFixture
+) -> None:
+    placed = await env.stub.PlaceOrder(place(AAPL, limit(BUY, "1", "1.25")), timeout=10)
+    await env.stop_server()
+    # A store written before the bounds existed: the limit price that broke listing for good.
+    path = env.tmp_path / "data" / "broker.sqlite3"
+    with sqlite3.connect(path) as db:
+        (data,) = db.execute(
+            "SELECT data FROM orders WHERE order_id = ?", (placed.order.order_id,)
+        ).fetchone()
+        order = json.loads(data)
+        order["spec"]["limit_price"] = "1E-4999999"
+        db.execute(
+            "UPDATE orders SET data = ? WHERE order_id = ?",
+            (json.dumps(order), placed.order.order_id),
+        )
+    with caplog.at_level(logging.WARNING):
+        await env.start_server()
+    assert any(
+        placed.order.order_id in r.getMessage() and "spec.limit_price" in r.getMessage()
+        for r in caplog.records
+    ), "no warning names the repaired order and field"
+    listed = await env.stub.ListOrders(pb.ListOrdersRequest(), timeout=10)
+    assert [o.spec.limit_price for o in listed.orders] == ["0"]
+    got = await env.stub.GetOrder(pb.GetOrderRequest(order_id=placed.order.order_id), timeout=10)
+    assert got.order.ByteSize() < 10_000

@@ -1,0 +1,142 @@
+"""A hostile TWS for tests: a proxy in front of the simulator that speaks the wire protocol.
+
+The gRPC server connects to the proxy as if it were TWS; every connection is relayed to the
+simulator, frame by frame in both directions, so the session is real. On top of that a test can
+
+- `inject(payload)`: put a message of its own (or malformed bytes) into the stream towards the
+  server, between two real frames;
+- `hold_from_tws(predicate)` / `hold_to_tws(predicate)`: swallow the messages a predicate picks
+  (e.g. every execDetailsEnd, or every placeOrder) as a lossy link would;
+- `drop_all()`: cut every connection, as a network failure would.
+
+Framing: the server opens with b"API\\0" and then sends length-prefixed messages; the simulator
+sends length-prefixed messages from its first byte (tws-protocol.md, section 1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import struct
+from collections.abc import Callable
+
+LENGTH = struct.Struct(">I")
+Predicate = Callable[[list[bytes]], bool]
+
+
+def frame(payload: bytes) -> bytes:
+    """One length-prefixed message."""
+    return LENGTH.pack(len(payload)) + payload
+
+
+def fields(*values: object) -> bytes:
+    """A text-era payload: every value + NUL (no length prefix)."""
+    return b"".join(str(v).encode() + b"\0" for v in values)
+
+
+class _Link:
+    def __init__(self, proxy: TwsProxy, client: asyncio.StreamWriter) -> None:
+        self.proxy = proxy
+        self.client = client
+        self.tasks: list[asyncio.Task[None]] = []
+
+    def inject(self, data: bytes) -> None:
+        if not self.client.is_closing():
+            self.client.write(data)
+
+    def close(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        self.client.close()
+
+
+class TwsProxy:
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.port = 0
+        self.links: list[_Link] = []
+        self.connections = 0  # connections accepted so far
+        self._server: asyncio.Server | None = None
+        self._hold_from: Predicate | None = None
+        self._hold_to: Predicate | None = None
+        self.held_from_tws: list[list[bytes]] = []
+        self.held_to_tws: list[list[bytes]] = []
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        self.drop_all()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def __aenter__(self) -> TwsProxy:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # --- what a test does -------------------------------------------------------------------
+
+    def hold_from_tws(self, predicate: Predicate | None) -> None:
+        """Swallow messages towards the server that `predicate(fields)` picks (None: none)."""
+        self._hold_from = predicate
+
+    def hold_to_tws(self, predicate: Predicate | None) -> None:
+        """Swallow messages towards TWS that `predicate(fields)` picks (None: none)."""
+        self._hold_to = predicate
+
+    def inject(self, data: bytes) -> int:
+        """Write raw bytes (framed or not) to every connected server; returns how many."""
+        for link in self.links:
+            link.inject(data)
+        return len(self.links)
+
+    def drop_all(self) -> int:
+        links, self.links = self.links, []
+        for link in links:
+            link.close()
+        return len(links)
+
+    # --- relaying -----------------------------------------------------------------------------
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+        except OSError:
+            writer.close()
+            return
+        link = _Link(self, writer)
+        self.links.append(link)
+        link.tasks = [
+            asyncio.create_task(self._relay(reader, up_writer, to_tws=True)),
+            asyncio.create_task(self._relay(up_reader, writer, to_tws=False)),
+        ]
+        try:
+            await asyncio.wait(link.tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            link.close()
+            up_writer.close()
+            if link in self.links:
+                self.links.remove(link)
+
+    async def _relay(
+        self, src: asyncio.StreamReader, dst: asyncio.StreamWriter, *, to_tws: bool
+    ) -> None:
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            if to_tws:
+                dst.write(await src.readexactly(4))  # b"API\0"
+            while True:
+                (size,) = LENGTH.unpack(await src.readexactly(4))
+                payload = await src.readexactly(size)
+                parts = payload.split(b"\0")
+                hold = self._hold_to if to_tws else self._hold_from
+                if hold is not None and hold(parts):
+                    (self.held_to_tws if to_tws else self.held_from_tws).append(parts)
+                    continue
+                dst.write(frame(payload))
+                await dst.drain()
