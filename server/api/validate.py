@@ -83,3 +83,28 @@ def request_id(field: str, value: str) -> str:
     if not value.isprintable() or value != value.strip():
         raise InvalidArgument(field, "must be printable without surrounding spaces")
     return value
+
+
+PAGE_TOKEN_PREFIX = "p"
+MAX_PAGE_OFFSET = 10**9
+
+
+def page_token(offset: int) -> str:
+    """The opaque token of the page starting at `offset` (clients pass it back unchanged)."""
+    return f"{PAGE_TOKEN_PREFIX}{offset}"
+
+
+def page_offset(field: str, token: str) -> int:
+    """The offset a page token stands for; 0 for no token. Anything not made by `page_token`
+    (other digits such as '²', signs, exponents, huge numbers) is INVALID_ARGUMENT."""
+    if not token:
+        return 0
+    digits = token[len(PAGE_TOKEN_PREFIX) :]
+    if (
+        not token.startswith(PAGE_TOKEN_PREFIX)
+        or not (digits.isascii() and digits.isdigit())
+        or len(digits) > 10
+        or int(digits) > MAX_PAGE_OFFSET
+    ):
+        raise InvalidArgument(field, "not a token from a previous page")
+    return int(digits)

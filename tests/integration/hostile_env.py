@@ -55,8 +55,10 @@ async def proxied_env(tmp_path: Path, **kw: Any) -> AsyncIterator[tuple[ServerEn
     sim = SimulatorServer("127.0.0.1", 0, seed=7, tick_interval=0.05)
     await sim.start()
     try:
-        async with TwsProxy(sim.port) as proxy:
-            async with ServerEnv(tmp_path, sim, port=proxy.port, **kw) as env:
-                yield env, proxy
+        async with (
+            TwsProxy(sim.port) as proxy,
+            ServerEnv(tmp_path, sim, port=proxy.port, **kw) as env,
+        ):
+            yield env, proxy
     finally:
         await sim.stop()

@@ -8,7 +8,6 @@ import logging
 import sqlite3
 from pathlib import Path
 
-import grpc
 import pytest
 from ibkr_broker.v1 import broker_service_pb2 as pb
 from ibkr_broker.v1 import contract_pb2
@@ -73,3 +72,25 @@ async def test_store_holding_an_unbounded_decimal_is_repaired_at_start_up(
     assert [o.spec.limit_price for o in listed.orders] == ["0"]
     got = await env.stub.GetOrder(pb.GetOrderRequest(order_id=placed.order.order_id), timeout=10)
     assert got.order.ByteSize() < 10_000
+
+
+# --- defect 3: page tokens ----------------------------------------------------------------------
+
+
+async def test_page_tokens_are_opaque_and_validated(env: ServerEnv) -> None:
+    for _ in range(3):
+        await env.stub.PlaceOrder(place(AAPL, market(BUY, "1")), timeout=10)
+    for token in ("²", "٣", "-1", "1e3", "99999999999999", "x"):
+        request = pb.ListOrdersRequest(page_size=1, page_token=token)
+        assert await refused(env.stub.ListOrders(request, timeout=10)) == ["page_token"]
+    seen, token = [], ""
+    while True:
+        page = await env.stub.ListOrders(
+            pb.ListOrdersRequest(page_size=2, page_token=token), timeout=10
+        )
+        seen += [o.order_id for o in page.orders]
+        token = page.next_page_token
+        if not token:
+            break
+    assert len(seen) == len(set(seen)) == 3
+    assert (await env.stub.GetStatus(pb.GetStatusRequest(), timeout=5)).connection_state
