@@ -94,3 +94,21 @@ async def test_page_tokens_are_opaque_and_validated(env: ServerEnv) -> None:
             break
     assert len(seen) == len(set(seen)) == 3
     assert (await env.stub.GetStatus(pb.GetStatusRequest(), timeout=5)).connection_state
+
+
+# --- defect 5: refused calls with unknown enum values are audited -------------------------------
+
+
+async def test_refused_calls_with_unknown_enum_numbers_are_audited(env: ServerEnv) -> None:
+    spec = market(BUY, "1")
+    spec.time_in_force = 99  # type: ignore[assignment]
+    request = place(AAPL, spec)
+    assert await refused(env.stub.PlaceOrder(request, timeout=10)) == ["order.time_in_force"]
+    modify = pb.ModifyOrderRequest(request_id="m-1", order_id="o1", time_in_force=77)  # type: ignore[arg-type]
+    assert await refused(env.stub.ModifyOrder(modify, timeout=10)) == ["time_in_force"]
+    lines = [json.loads(line) for line in (env.tmp_path / "data" / "audit.jsonl").open()]
+    by_id = {line["request"].get("request_id"): line for line in lines if line["event"] == "call"}
+    placed = by_id[request.request_id]
+    assert placed["result"] == "INVALID_ARGUMENT"
+    assert placed["request"]["order"]["time_in_force"] == 99
+    assert by_id["m-1"]["request"]["time_in_force"] == 77
