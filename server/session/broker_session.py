@@ -34,7 +34,7 @@ from . import gateway as g
 from .config import LIVE_PORTS, SessionConfig
 from .journal import OrderJournal
 from .market_data import MarketDataHub, Subscription
-from .orders import OrderBook
+from .orders import MAX_IB_ORDER_ID, OrderBook
 from .pacing import TokenBucket
 from .requests import Pending, RequestRegistry
 from .store import Store
@@ -66,6 +66,7 @@ class BrokerSession:
         self._journal_reserved = int(store.get_meta("journal_sequence", "0"))
         self.journal = OrderJournal(self._journal_reserved, on_append=self._reserve_sequence)
         self.orders = OrderBook(store, self.journal)
+        self._check_high_water()
         self.market_data = MarketDataHub(
             self.requests.next_id, self._send_mkt_data, self._cancel_mkt_data
         )
@@ -270,10 +271,8 @@ class BrokerSession:
             case g.MarketDataTypeEvent():
                 self.market_data.on_market_data_type(ev)
             case g.OrderStatusEvent():
-                self._bump_order_id(ev.ib_order_id)
                 self.orders.on_order_status(ev)
             case g.OpenOrderEvent():
-                self._bump_order_id(ev.ib_order_id)
                 if self._reconciling is not None:
                     self._reconciling[1].add(ev.ib_order_id)
                 self.orders.on_open_order(ev)
@@ -316,7 +315,7 @@ class BrokerSession:
             case g.PortfolioEvent():
                 self.portfolio[(ev.account, ev.contract.con_id)] = ev
             case g.NextValidId():
-                self.next_valid_id = ev.order_id
+                self._on_next_valid_id(ev.order_id)
                 self._got_id = True
                 self._handshake_progress.set()
             case g.ManagedAccounts():
@@ -367,15 +366,44 @@ class BrokerSession:
 
     # --- IB order ids ---------------------------------------------------------------------------
 
-    def _bump_order_id(self, ib_order_id: int) -> None:
+    # The high-water mark moves only when this server allocates an id, or for a sane
+    # nextValidId: an order id TWS reports for an order that is not ours (another client's, or
+    # garbage such as 2**63) must never become the next id this server sends.
+
+    def _on_next_valid_id(self, order_id: int) -> None:
+        if not 0 < order_id <= MAX_IB_ORDER_ID:
+            log.warning("ignored nextValidId %d from TWS: not a valid IB order id", order_id)
+            return
+        self.next_valid_id = order_id
         cid = self.config.client_id
-        if ib_order_id > self.store.ib_order_id_high_water(cid):
-            self.store.set_ib_order_id_high_water(cid, ib_order_id)
+        if order_id - 1 > self.store.ib_order_id_high_water(cid):
+            self.store.set_ib_order_id_high_water(cid, order_id - 1)
+
+    def _check_high_water(self) -> None:
+        """Repair a stored mark that is not a valid IB order id (written by an older version
+        from a bad TWS message) from the store's own orders; nextValidId raises it on connect."""
+        cid = self.config.client_id
+        stored = self.store.ib_order_id_high_water_text(cid)
+        if stored.isascii() and stored.isdigit() and int(stored) <= MAX_IB_ORDER_ID:
+            return
+        ours = [o.ib_order_id for o in self.orders.all() if 0 < o.ib_order_id <= MAX_IB_ORDER_ID]
+        repaired = max(ours, default=0)
+        log.warning(
+            "stored IB order-id high-water mark %r for client id %d in %s is not a valid IB "
+            "order id: repaired to %d (the highest id of this server's orders); TWS's "
+            "nextValidId raises it on connect",
+            stored[:40], cid, self.store.path, repaired,
+        )  # fmt: skip
+        self.store.set_ib_order_id_high_water(cid, repaired)
 
     def allocate_ib_order_id(self) -> int:
         """The next IB order id: above nextValidId and above every id ever used (persisted)."""
         cid = self.config.client_id
         candidate = max(self.next_valid_id, self.store.ib_order_id_high_water(cid) + 1)
+        if candidate > MAX_IB_ORDER_ID:
+            raise errors.TradingDisabled(
+                f"IB order ids of client id {cid} are exhausted; connect with another client_id"
+            )
         self.store.set_ib_order_id_high_water(cid, candidate)
         self.next_valid_id = candidate + 1
         return candidate

@@ -51,8 +51,21 @@ IB_STATUS = {
 }
 
 
+MAX_IB_ORDER_ID = 2**31 - 1  # IB order ids are 32-bit
+MAX_PERM_ID = 2**63 - 1  # an int64 on the wire to clients
+
+
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def _sane(reported: int, known: int, limit: int) -> int:
+    """An id TWS reports, unless it is missing (0) or out of range (then the known one)."""
+    if 0 < reported <= limit:
+        return reported
+    if reported:
+        log.warning("ignored id %d from TWS: out of range", reported)
+    return known
 
 
 class OrderBook:
@@ -131,7 +144,10 @@ class OrderBook:
             return
         status = advance(order.status, IB_STATUS.get(ev.status, order.status))
         updated = dataclasses.replace(
-            order, perm_id=ev.perm_id or order.perm_id, status=status, ib_order_id=ev.ib_order_id
+            order,
+            perm_id=_sane(ev.perm_id, order.perm_id, MAX_PERM_ID),
+            status=status,
+            ib_order_id=_sane(ev.ib_order_id, order.ib_order_id, MAX_IB_ORDER_ID),
         )
         self._update(order, updated)
         self._ack(updated)
@@ -150,7 +166,7 @@ class OrderBook:
             status=advance(order.status, reported),
             filled_quantity=filled,
             average_fill_price=avg,
-            perm_id=ev.perm_id or order.perm_id,
+            perm_id=_sane(ev.perm_id, order.perm_id, MAX_PERM_ID),
         )
         self._update(order, updated)
         self._ack(updated)
@@ -188,7 +204,7 @@ class OrderBook:
             filled_quantity=filled,
             average_fill_price=avg,
             status=status,
-            perm_id=ev.perm_id or order.perm_id,
+            perm_id=_sane(ev.perm_id, order.perm_id, MAX_PERM_ID),
             updated=now(),
         )
         self._commit(updated, OrderEventType.FILL, execution=execution)

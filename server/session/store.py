@@ -91,7 +91,11 @@ class Store:
         )
 
     def ib_order_id_high_water(self, client_id: int) -> int:
-        return int(self.get_meta(f"ib_order_id_high_water:{client_id}", "0"))
+        return int(self.ib_order_id_high_water_text(client_id))
+
+    def ib_order_id_high_water_text(self, client_id: int) -> str:
+        """The mark as stored (checked by the session at start-up)."""
+        return self.get_meta(f"ib_order_id_high_water:{client_id}", "0")
 
     def set_ib_order_id_high_water(self, client_id: int, value: int) -> None:
         self.set_meta(f"ib_order_id_high_water:{client_id}", str(value))

@@ -1,0 +1,81 @@
+"""Hostile and lossy TWS: bad messages from TWS, lost links and replays against the real server
+(issue 10). TWS is a proxy in front of the simulator (tws_proxy.py): the session is real, and
+the test adds, swallows or cuts what the simulator cannot get wrong by itself."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from pathlib import Path
+
+import pytest
+from ibkr_broker.server.domain.model import OrderStatus
+from ibkr_broker.v1 import broker_service_pb2 as pb
+from ibkr_broker.v1 import order_pb2
+
+from tests.waiting import wait_until
+
+from .hostile_env import proxied_env
+from .server_env import AAPL, BUY, ServerEnv, market, place
+from .tws_proxy import fields, frame
+
+pytestmark = pytest.mark.timeout(90)
+
+
+async def filled(env: ServerEnv, qty: str = "1") -> order_pb2.Order:
+    """Place a market order and await its fill (the order as GetOrder shows it then)."""
+    placed = await env.stub.PlaceOrder(place(AAPL, market(BUY, qty)), timeout=10)
+    order_id = placed.order.order_id
+    assert env.app is not None
+    book = env.app.session.orders
+    await wait_until(
+        lambda: (o := book.get(order_id)) is not None and o.status is OrderStatus.FILLED,
+        10,
+        f"{order_id} filled",
+    )
+    got = await env.stub.GetOrder(pb.GetOrderRequest(order_id=order_id), timeout=5)
+    assert got.order.status == order_pb2.ORDER_STATUS_FILLED
+    return got.order
+
+
+# --- defect 8: an order id that is not ours ---------------------------------------------------
+
+
+async def test_foreign_order_ids_from_tws_never_become_our_next_id(tmp_path: Path) -> None:
+    async with proxied_env(tmp_path) as (env, proxy):
+        first = await filled(env)
+        bogus = 2**63
+        proxy.inject(frame(fields(3, bogus, "Submitted", 0, 1, 0, 7, 0, 0, 0, "", "")))
+        proxy.inject(frame(fields(9, 1, bogus)))  # nextValidId out of range
+        proxy.inject(frame(fields(9, 1, -5)))
+        # The messages were handled (a later message was too) and trading goes on.
+        second = await filled(env)
+        assert first.ib_order_id < second.ib_order_id < 2**31
+        await env.restart_server()
+        third = await filled(env)
+        assert second.ib_order_id < third.ib_order_id < 2**31
+        listed = await env.stub.ListOrders(pb.ListOrdersRequest(), timeout=10)
+        assert len(listed.orders) == 3
+
+
+async def test_corrupt_stored_high_water_mark_is_repaired_at_start_up(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with ServerEnv(tmp_path) as env:
+        first = await filled(env)
+        await env.stop_server()
+        with sqlite3.connect(tmp_path / "data" / "broker.sqlite3") as db:
+            db.execute(
+                "UPDATE meta SET value = ? WHERE key LIKE 'ib_order_id_high_water:%'",
+                (str(2**63),),
+            )
+        with caplog.at_level(logging.WARNING):
+            await env.start_server()
+        assert any(
+            "high-water mark" in r.getMessage() and str(2**63) in r.getMessage()
+            for r in caplog.records
+        ), "no log line says the stored mark was repaired"
+        second = await filled(env)
+        assert first.ib_order_id < second.ib_order_id < 2**31
+        listed = await env.stub.ListOrders(pb.ListOrdersRequest(), timeout=10)
+        assert len(listed.orders) == 2
