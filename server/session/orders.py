@@ -218,6 +218,8 @@ class OrderBook:
         executions = list(order.executions)
         for i, ex in enumerate(executions):
             if ex.execution_id == ev.exec_id:
+                if ex.commission is not None:
+                    return  # a replay (reqExecutions after a reconnect): counted once only
                 executions[i] = dataclasses.replace(
                     ex,
                     commission=ev.commission,

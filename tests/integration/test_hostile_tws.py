@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -79,3 +80,41 @@ async def test_corrupt_stored_high_water_mark_is_repaired_at_start_up(
         assert first.ib_order_id < second.ib_order_id < 2**31
         listed = await env.stub.ListOrders(pb.ListOrdersRequest(), timeout=10)
         assert len(listed.orders) == 2
+
+
+# --- defect 9: commissions replayed on reconnect -------------------------------------------
+
+
+async def test_commissions_are_reported_once_per_execution_across_reconnects(
+    tmp_path: Path,
+) -> None:
+    async with ServerEnv(tmp_path) as env:
+        events = env.stub.StreamOrderEvents(pb.StreamOrderEventsRequest())
+        await events.read()  # the stream's start
+        for _ in range(3):
+            await filled(env)
+        for reconnects in range(1, 4):
+            env.sim.drop_all()
+            await wait_until(
+                lambda n=reconnects: env.sim.stats.requests["ReqExecutions"] > n,  # type: ignore[misc]
+                10,
+                "executions replayed after the reconnect",
+            )
+            await env.wait_ready()
+        last = await filled(env)  # its commission comes after every replayed one
+        commissions: dict[str, list[str]] = {}
+        while True:
+            msg = await events.read()
+            if msg.HasField("event") and msg.event.type == order_pb2.ORDER_EVENT_TYPE_COMMISSION:
+                execution = msg.event.execution
+                commissions.setdefault(execution.execution_id, []).append(execution.commission)
+                if execution.order_id == last.order_id:
+                    break
+        events.cancel()
+        sim_fills = env.sim.exchange.executions()
+        assert {f.exec_id: [f.commission] for f in sim_fills} == {
+            k: [Decimal(c) for c in v] for k, v in commissions.items()
+        }
+        listed = await env.stub.ListOrders(pb.ListOrdersRequest(), timeout=10)
+        total = sum(Decimal(o.total_commission) for o in listed.orders)
+        assert total == sum(f.commission for f in sim_fills)
