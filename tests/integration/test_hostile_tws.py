@@ -118,3 +118,29 @@ async def test_commissions_are_reported_once_per_execution_across_reconnects(
         listed = await env.stub.ListOrders(pb.ListOrdersRequest(), timeout=10)
         total = sum(Decimal(o.total_commission) for o in listed.orders)
         assert total == sum(f.commission for f in sim_fills)
+
+
+# --- defect 12: a message from TWS that does not decode -------------------------------------
+
+MALFORMED = (
+    fields(1, 6, "abc", 1, "1.0", 1, 0),  # tickPrice with a text tick type
+    fields(3, "not-an-id", "Filled"),  # orderStatus, mistyped and short
+    fields(9),  # nextValidId without its fields
+    fields("x"),  # no message id at all
+    fields(4, 2, -1, "code?", "text", ""),  # errMsg with a text code
+)
+
+
+async def test_messages_that_do_not_decode_are_skipped_and_the_link_stays_up(
+    tmp_path: Path,
+) -> None:
+    async with proxied_env(tmp_path) as (env, proxy):
+        assert env.app is not None
+        link = env.app.session.gateway.link  # type: ignore[attr-defined]
+        for _ in range(20):
+            for payload in MALFORMED:
+                proxy.inject(frame(payload))
+        await wait_until(lambda: link.skipped_messages >= 80, 10, "malformed messages skipped")
+        await filled(env)
+        assert proxy.connections == 1 and env.app.session.gateway.link is link  # type: ignore[attr-defined]
+        assert env.app.session.ready

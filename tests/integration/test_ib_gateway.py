@@ -340,15 +340,17 @@ async def test_send_failure_ends_the_connection(tws: ScriptedTws) -> None:
     assert rec.counts[g.ConnectionClosed] == 1 and ib_threads() == []
 
 
-async def test_malformed_message_ends_the_connection(tws: ScriptedTws) -> None:
-    """ibapi cannot resynchronise after a mistyped field (tws-protocol.md G1)."""
+async def test_malformed_message_is_skipped_and_the_link_stays_up(tws: ScriptedTws) -> None:
+    """A message ibapi cannot decode (tws-protocol.md G1) is logged, counted and skipped:
+    framing is by length, so the next message decodes (issue 10, defect 12)."""
     rec = Recorder()
     gateway = await connected(tws, rec)
-    tws.send(tick_price(1, "10.5") + frame(1, 6, "abc", 1, "1.0", 1, 0) + tick_price(1, "11.5"))
-    closed = await rec.first(g.ConnectionClosed)
-    assert closed.reason.startswith("decode failure in message id 1")
-    assert [e.price for e in rec.of(g.TickPrice)] == [Decimal("10.5")]
-    await asyncio.wait_for(tws.client_gone.wait(), 5)
+    bad = frame(1, 6, "abc", 1, "1.0", 1, 0) + frame(3, "not-an-id") + frame("x")
+    tws.send(tick_price(1, "10.5") + bad + tick_price(1, "11.5"))
+    await rec.wait(lambda: len(rec.of(g.TickPrice)) == 2)
+    assert [e.price for e in rec.of(g.TickPrice)] == [Decimal("10.5"), Decimal("11.5")]
+    assert rec.counts[g.ConnectionClosed] == 0
+    assert gateway.link is not None and gateway.link.skipped_messages == 3
     await gateway.disconnect()
     await _flush_loop()
     assert rec.counts[g.ConnectionClosed] == 1 and ib_threads() == []
