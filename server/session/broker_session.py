@@ -82,8 +82,11 @@ class BrokerSession:
         self._positions_lock = asyncio.Lock()
         self._positions: Pending[Any] | None = None
         self._stopping = False
-        # While reconciling after (re)connect: when it started and the IB ids TWS reported open.
-        self._reconciling: tuple[datetime, set[int]] | None = None
+        self._generation = 0  # connections so far: a message queued on one never goes on the next
+        # After a (re)connect, until openOrderEnd: the IB ids TWS lists as open, and the event
+        # that says the list is complete.
+        self._open_at_tws: tuple[set[int], asyncio.Event] | None = None
+        self._reconcile_task: asyncio.Task[None] | None = None
         gateway.set_event_sink(self._on_event)
 
     def _reserve_sequence(self, sequence: int) -> None:
@@ -105,10 +108,11 @@ class BrokerSession:
 
     async def stop(self) -> None:
         self._stopping = True
-        if self._run_task:
-            self._run_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._run_task
+        for task in (self._run_task, self._reconcile_task):
+            if task:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await self.gateway.disconnect()
         self._set_state(ConnectionState.DISCONNECTED)
         self.orders.flush()
@@ -139,6 +143,7 @@ class BrokerSession:
 
     async def _connect_once(self) -> None:
         c = self.config
+        self._generation += 1
         self._closed.clear()
         self._got_id = self._got_accounts = False
         await self.gateway.connect(c.host, c.port, c.client_id, c.connect_timeout)
@@ -152,32 +157,54 @@ class BrokerSession:
         self.connect_time = datetime.now(UTC)
         self._set_state(ConnectionState.READY)
         self._ready.set()
-        await self._after_ready()
+        await self._after_ready(self.connect_time)
 
     async def _wait_handshake(self) -> None:
         while not (self._got_id and self._got_accounts) and not self._closed.is_set():
             self._handshake_progress.clear()
             await self._handshake_progress.wait()
 
-    async def _after_ready(self) -> None:
+    async def _after_ready(self, connected: datetime) -> None:
         """Restore what the previous connection had and catch up on missed order events."""
         restored = await self.market_data.restore()
         if self.accounts:
             await self._send(self.gateway.req_account_updates, True, self.accounts[0])
-        self._reconciling = (datetime.now(UTC), set())
+        listed = self._open_at_tws = (set(), asyncio.Event())
+        executions = self.requests.register("executions")
+        # Awaited by the reconciliation, so its failure (the link dropping) is always retrieved.
+        self._reconcile_task = asyncio.create_task(
+            self._reconcile(executions, listed, connected), name="reconcile-orders"
+        )
+        self._reconcile_task.add_done_callback(_log_task_error)
         await self._send(self.gateway.req_open_orders)
-        pending = self.requests.register("executions")
-        await self._send(self.gateway.req_executions, pending.req_id)
+        await self._send(self.gateway.req_executions, executions.req_id)
         log.info(
             "TWS session ready: accounts %s, %d subscriptions restored",
             ",".join(self.accounts),
             restored,
         )
 
+    async def _reconcile(
+        self, executions: Pending[Any], listed: tuple[set[int], asyncio.Event], since: datetime
+    ) -> None:
+        """Once TWS has listed its open orders and replayed today's executions (so an order
+        that filled while the link was down is FILLED by now), settle the orders of earlier
+        connections that TWS no longer knows."""
+        timeout = self.config.request_timeout
+        try:
+            await self.requests.wait(executions, timeout)
+            async with asyncio.timeout(timeout):
+                await listed[1].wait()
+        except (errors.BrokerError, TimeoutError) as exc:
+            log.warning("orders not reconciled after connecting: %s", exc or "no openOrderEnd")
+            return
+        self.orders.settle_missing(listed[0], since)
+
     def _on_lost(self, reason: str) -> None:
         was_ready = self._ready.is_set()
         self._ready.clear()
         self._closed.set()
+        self._open_at_tws = None
         failed = self.requests.fail_all(lambda p: Unavailable(f"{reason} during {p.what}"))
         self.orders.fail_pending(Unavailable, reason)
         for snap in self._snapshots.values():
@@ -226,8 +253,11 @@ class BrokerSession:
     # --- sending ------------------------------------------------------------------------------
 
     async def _send(self, method: Callable[..., None], *args: Any) -> None:
+        generation = self._generation
         await self.bucket.acquire()
-        if self._closed.is_set():
+        if self._closed.is_set() or generation != self._generation:
+            # Queued for a connection that is gone: what it belonged to (a request id, an
+            # order acknowledgement) was failed with that connection.
             raise Unavailable("not connected to TWS")
         method(*args)
 
@@ -273,14 +303,13 @@ class BrokerSession:
             case g.OrderStatusEvent():
                 self.orders.on_order_status(ev)
             case g.OpenOrderEvent():
-                if self._reconciling is not None:
-                    self._reconciling[1].add(ev.ib_order_id)
+                if self._open_at_tws is not None:
+                    self._open_at_tws[0].add(ev.ib_order_id)
                 self.orders.on_open_order(ev)
             case g.OpenOrderEnd():
-                if self._reconciling is not None:
-                    started, seen = self._reconciling
-                    self._reconciling = None
-                    self.orders.mark_missing(seen, started)
+                if self._open_at_tws is not None:
+                    self._open_at_tws[1].set()
+                    self._open_at_tws = None
             case g.ExecutionEvent():
                 self.orders.on_execution(ev)
             case g.CommissionEvent():

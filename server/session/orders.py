@@ -51,6 +51,16 @@ IB_STATUS = {
 }
 
 
+NEVER_PLACED = IbError(
+    0,
+    "not placed: the connection to TWS dropped before TWS acknowledged the order, and after "
+    "reconnecting TWS lists neither the order nor a fill of it",
+)
+GONE_WHILE_DISCONNECTED = IbError(
+    0,
+    "no longer working: after reconnecting TWS does not list the order as open and reports no "
+    "fill for the rest; it was cancelled or expired while the connection was down",
+)
 MAX_IB_ORDER_ID = 2**31 - 1  # IB order ids are 32-bit
 MAX_PERM_ID = 2**63 - 1  # an int64 on the wire to clients
 
@@ -258,20 +268,24 @@ class OrderBook:
                 fut.set_result(updated)
         return True
 
-    def mark_missing(self, open_at_tws: set[int], since: datetime) -> list[Order]:
-        """After a (re)connect: orders we think are working that TWS no longer lists as open
-        become INACTIVE (a late execution from reqExecutions can still move them to FILLED)."""
+    def settle_missing(self, open_at_tws: set[int], since: datetime) -> list[Order]:
+        """After a (re)connect, once TWS listed its open orders and replayed today's
+        executions: orders of earlier connections that are still working here but unknown to
+        TWS are over. One TWS never acknowledged (PENDING_SUBMIT, no permId) was not placed:
+        REJECTED; any other was cancelled or expired while the link was down: CANCELLED (an
+        order that filled meanwhile is FILLED already, by the replayed executions)."""
         missing = [
             o for o in self.open_orders() if o.created < since and o.ib_order_id not in open_at_tws
         ]
-        error = IbError(0, "not open at TWS after reconnect: cancelled or expired meanwhile")
         for order in missing:
-            updated = dataclasses.replace(
-                order, status=OrderStatus.INACTIVE, last_error=error, updated=now()
-            )
-            self._commit(updated, OrderEventType.STATUS_CHANGED)
+            if order.status is OrderStatus.PENDING_SUBMIT and not order.perm_id:
+                status, error = OrderStatus.REJECTED, NEVER_PLACED
+            else:
+                status, error = OrderStatus.CANCELLED, GONE_WHILE_DISCONNECTED
+            updated = dataclasses.replace(order, status=status, last_error=error, updated=now())
+            self._commit(updated, OrderEventType.STATUS_CHANGED, error=error)
         if missing:
-            log.warning("%d orders were no longer open at TWS: marked inactive", len(missing))
+            log.warning("%d orders were no longer known to TWS after reconnecting", len(missing))
         return missing
 
     def fail_pending(self, make_error: type[errors.BrokerError], message: str) -> None:

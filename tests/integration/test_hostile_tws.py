@@ -4,11 +4,15 @@ the test adds, swallows or cuts what the simulator cannot get wrong by itself.""
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import logging
 import sqlite3
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
+import grpc
 import pytest
 from ibkr_broker.server.domain.model import OrderStatus
 from ibkr_broker.v1 import broker_service_pb2 as pb
@@ -21,6 +25,12 @@ from .server_env import AAPL, BUY, ServerEnv, market, place
 from .tws_proxy import fields, frame
 
 pytestmark = pytest.mark.timeout(90)
+
+END = {
+    order_pb2.ORDER_STATUS_FILLED,
+    order_pb2.ORDER_STATUS_CANCELLED,
+    order_pb2.ORDER_STATUS_REJECTED,
+}
 
 
 async def filled(env: ServerEnv, qty: str = "1") -> order_pb2.Order:
@@ -144,3 +154,85 @@ async def test_messages_that_do_not_decode_are_skipped_and_the_link_stays_up(
         await filled(env)
         assert proxy.connections == 1 and env.app.session.gateway.link is link  # type: ignore[attr-defined]
         assert env.app.session.ready
+
+
+# --- defect 10: what happened to an order across a dropped link -----------------------------
+
+
+async def order_statuses(events: Any, order_id: str, until: set[int]) -> list[int]:
+    """The statuses of one order on an event stream, until one in `until` (deadline-bound)."""
+    statuses: list[int] = []
+    async with asyncio.timeout(20):
+        while not statuses or statuses[-1] not in until:
+            msg = await events.read()
+            if (
+                msg.HasField("event")
+                and msg.event.order.order_id == order_id
+                and (not statuses or statuses[-1] != msg.event.order.status)
+            ):
+                statuses.append(msg.event.order.status)
+    return statuses
+
+
+async def test_an_order_tws_never_got_before_the_drop_is_rejected_as_not_placed(
+    tmp_path: Path,
+) -> None:
+    async with proxied_env(tmp_path) as (env, proxy):
+        events = env.stub.StreamOrderEvents(pb.StreamOrderEventsRequest())
+        await events.read()
+        proxy.hold_to_tws(lambda parts: parts[0] == b"3")  # placeOrder is lost on the way
+        call = env.stub.PlaceOrder(place(AAPL, market(BUY, "1"), request_id="lost"), timeout=20)
+        await wait_until(lambda: bool(proxy.held_to_tws), 10, "placeOrder held")
+        proxy.hold_to_tws(None)
+        proxy.drop_all()
+        with pytest.raises(grpc.aio.AioRpcError) as lost:
+            await call
+        assert lost.value.code() == grpc.StatusCode.UNAVAILABLE
+        order = (await env.stub.GetOrder(pb.GetOrderRequest(request_id="lost"), timeout=5)).order
+        statuses = await order_statuses(events, order.order_id, END)
+        events.cancel()
+        assert statuses == [order_pb2.ORDER_STATUS_PENDING_SUBMIT, order_pb2.ORDER_STATUS_REJECTED]
+        got = await env.stub.GetOrder(pb.GetOrderRequest(order_id=order.order_id), timeout=5)
+        assert "not placed" in got.order.last_error.message
+        assert env.sim_orders() == []
+
+
+async def test_an_order_filled_while_the_link_was_down_goes_straight_to_filled(
+    tmp_path: Path,
+) -> None:
+    async with proxied_env(tmp_path) as (env, proxy):
+        events = env.stub.StreamOrderEvents(pb.StreamOrderEventsRequest())
+        await events.read()
+        # Nothing about the order comes back: orderStatus, openOrder, execDetails, commission.
+        proxy.hold_from_tws(lambda parts: parts[0] in (b"3", b"5", b"11", b"59"))
+        call = env.stub.PlaceOrder(place(AAPL, market(BUY, "2"), request_id="dark"), timeout=20)
+        await wait_until(lambda: bool(env.sim.exchange.executions()), 10, "filled at TWS")
+        proxy.hold_from_tws(None)
+        proxy.drop_all()
+        with pytest.raises(grpc.aio.AioRpcError):
+            await call
+        order = (await env.stub.GetOrder(pb.GetOrderRequest(request_id="dark"), timeout=5)).order
+        statuses = await order_statuses(events, order.order_id, END)
+        events.cancel()
+        assert statuses == [order_pb2.ORDER_STATUS_PENDING_SUBMIT, order_pb2.ORDER_STATUS_FILLED]
+        got = await env.stub.GetOrder(pb.GetOrderRequest(order_id=order.order_id), timeout=5)
+        assert got.order.filled_quantity == "2" and Decimal(got.order.total_commission) > 0
+
+
+# --- defect 13: a pending reqExecutions when the link drops ---------------------------------
+
+
+async def test_a_lost_executions_request_leaves_no_unretrieved_future(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with proxied_env(tmp_path) as (env, proxy):
+        proxy.hold_from_tws(lambda parts: parts[0] == b"55")  # execDetailsEnd never comes
+        proxy.drop_all()
+        await wait_until(lambda: proxy.connections == 2, 10, "reconnected")
+        await env.wait_ready()
+        with caplog.at_level(logging.ERROR):
+            proxy.drop_all()  # the executions request of this connection is pending
+            await wait_until(lambda: proxy.connections == 3, 10, "reconnected again")
+            await env.wait_ready()
+            gc.collect()  # an unretrieved failed future logs from its finaliser
+        assert not [r for r in caplog.records if "never retrieved" in r.getMessage()]
