@@ -387,14 +387,20 @@ async def test_error_event_fields(tws: ScriptedTws) -> None:
 # --- ingest ------------------------------------------------------------------------------------
 
 
-async def test_burst_of_200k_ticks_is_ingested_fast() -> None:
-    """The ingest test: > 30k msg/s end to end (ibapi's stock EReader collapses to ~8k/s)."""
+async def test_burst_of_200k_ticks_arrives_whole_and_in_order() -> None:
+    """A burst of 200,000 messages is ingested completely, in order, within a generous bound.
+    A behaviour, not a speed (issue 10, defect 14): bench/bench_ingest.py measures the rate."""
     count = 200_000
     burst = b"".join(tick_price(i % 100, f"{100 + i % 100}.25") for i in range(count))
     counts: Counter[type] = Counter()
+    out_of_order: list[tuple[int, int, Decimal]] = []
     done = asyncio.Event()
 
     def sink(event: g.IbEvent) -> None:
+        if isinstance(event, g.TickPrice):
+            i = counts[g.TickPrice]
+            if event.req_id != i % 100 or event.price != Decimal(f"{100 + i % 100}.25"):
+                out_of_order.append((i, event.req_id, event.price))
         counts[type(event)] += 1
         if counts[g.TickPrice] == count:
             done.set()
@@ -404,16 +410,12 @@ async def test_burst_of_200k_ticks_is_ingested_fast() -> None:
         gateway.set_event_sink(sink)
         await gateway.connect("127.0.0.1", tws.port, 7, 5.0)
         try:
-            started = time.monotonic()
             tws.send(burst)
-            await asyncio.wait_for(done.wait(), count / 30_000)
-            elapsed = time.monotonic() - started
+            await asyncio.wait_for(done.wait(), 120)  # a deadline, not a speed
             assert counts[g.TickSize] >= count - 1  # ibapi adds the size of each bid tick
-            print(
-                f"ingested {count} tickPrice messages in {elapsed:.2f}s: {count / elapsed:,.0f}/s"
-            )
         finally:
             await gateway.disconnect()
+        assert out_of_order[:5] == []
         assert counts[g.TickPrice] == count and counts[g.ConnectionClosed] == 1
 
 
