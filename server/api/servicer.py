@@ -32,6 +32,7 @@ from ..session.trading import Modification, Trader
 from . import convert as cv
 from . import validate as v
 from .auth import current_principal
+from .decoding import Undecodable
 from .errors import to_status
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,8 @@ def unary(method: F) -> F:
     @functools.wraps(method)
     async def wrapper(self: BrokerServicer, request: Any, context: grpc.aio.ServicerContext) -> Any:
         try:
+            if isinstance(request, Undecodable):
+                raise request.error()
             return await method(self, request, context)
         except grpc.aio.AbortError:
             raise
@@ -75,6 +78,8 @@ def streaming(method: F) -> F:
         self: BrokerServicer, request: Any, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[Any]:
         try:
+            if isinstance(request, Undecodable):
+                raise request.error()
             async for item in method(self, request, context):
                 yield item
         except grpc.aio.AbortError:

@@ -112,3 +112,31 @@ async def test_refused_calls_with_unknown_enum_numbers_are_audited(env: ServerEn
     assert placed["result"] == "INVALID_ARGUMENT"
     assert placed["request"]["order"]["time_in_force"] == 99
     assert by_id["m-1"]["request"]["time_in_force"] == 77
+
+
+# --- defect 11: request bodies that do not decode -----------------------------------------------
+
+BAD_BODIES = (
+    b"\xff\xff\xff\xff",  # a tag that is no valid varint
+    b"\x0a\x05ab",  # a length-delimited field cut short
+    b"\x08",  # a varint field with no value
+)
+BAD_UTF8 = b"\x0a\x02\xc3\x28"  # PlaceOrderRequest.request_id (field 1) in invalid UTF-8
+
+
+async def test_request_bodies_that_do_not_decode_are_invalid_argument(env: ServerEnv) -> None:
+    assert env.channel is not None
+    for method in ("PlaceOrder", "ListOrders", "GetStatus"):
+        call = env.channel.unary_unary(f"/ibkr_broker.v1.BrokerService/{method}")
+        for body in BAD_BODIES:
+            assert await refused(call(body, timeout=5)) == ["request"], (method, body)
+    place_raw = env.channel.unary_unary("/ibkr_broker.v1.BrokerService/PlaceOrder")
+    assert await refused(place_raw(BAD_UTF8, timeout=5)) == ["request"]
+    stream = env.channel.unary_stream("/ibkr_broker.v1.BrokerService/StreamQuotes")
+    assert await refused(stream(BAD_BODIES[0], timeout=5).read()) == ["request"]
+    assert (await env.stub.GetStatus(pb.GetStatusRequest(), timeout=5)).server_version
+    lines = [json.loads(line) for line in (env.tmp_path / "data" / "audit.jsonl").open()]
+    assert [line["result"] for line in lines if line["method"] == "PlaceOrder"] == [
+        "INVALID_ARGUMENT"
+    ] * (len(BAD_BODIES) + 1)
+    assert env.sim_orders() == []
