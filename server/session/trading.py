@@ -71,7 +71,8 @@ def fingerprint(*parts: Any) -> str:
 class Trader:
     def __init__(self, session: BrokerSession) -> None:
         self.session = session
-        self._inflight: dict[str, asyncio.Future[Any]] = {}
+        # request_id -> (method, fingerprint, outcome) of the calls running now
+        self._inflight: dict[str, tuple[str, str, asyncio.Future[Any]]] = {}
         self._resolved: dict[Contract, Contract] = {}
         self.kill_switch = KillSwitch(session)
         self.risk = RiskGate(session, self.resolve_one)
@@ -82,19 +83,21 @@ class Trader:
         self, request_id: str, method: str, print_: str, run: Any, replay: Any = None
     ) -> Any:
         """Run `run()` once per request_id; a retry gets the first outcome (`replay(result)`
-        rebuilds it from the stored result; by default the orders it names)."""
-        if request_id in self._inflight:
-            return await asyncio.shield(self._inflight[request_id])
+        rebuilds it from the stored result; by default the orders it names). A key already used
+        for another method or other content is ALREADY_EXISTS, whether that first call is
+        still running or done."""
+        running = self._inflight.get(request_id)
+        if running is not None:
+            r_method, r_print, fut = running
+            _same_request(request_id, (r_method, r_print), (method, print_))
+            return await asyncio.shield(fut)
         known = self.session.store.find_request(request_id)
         if known is not None:
             k_method, k_print, result = known
-            if (k_method, k_print) != (method, print_):
-                raise errors.Conflict(
-                    f"request_id {request_id!r} was already used for a different {k_method}"
-                )
+            _same_request(request_id, (k_method, k_print), (method, print_))
             return (replay or self._replay)(result)
-        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._inflight[request_id] = fut
+        fut = asyncio.get_running_loop().create_future()
+        self._inflight[request_id] = (method, print_, fut)
         try:
             value = await run()
             fut.set_result(value)
@@ -356,16 +359,14 @@ class Trader:
             self.session.require_ready()
             open_ids = [o.order_id for o in self.session.orders.open_orders()]
             await self.session.send(self.session.gateway.req_global_cancel)
+            self._claim(request_id, "CancelAllOrders", "", ",".join(open_ids))
             return open_ids
 
-        if request_id in self._inflight:
-            return list(await asyncio.shield(self._inflight[request_id]))
-        known = self.session.store.find_request(request_id)
-        if known is not None:
-            return [i for i in known[2].split(",") if i]
-        ids: list[str] = await self._once(request_id, "CancelAllOrders", "", run)
-        self._claim(request_id, "CancelAllOrders", "", ",".join(ids))
-        return ids
+        def replay(result: str) -> list[str]:
+            return [i for i in result.split(",") if i]
+
+        ids: list[str] = await self._once(request_id, "CancelAllOrders", "", run, replay)
+        return list(ids)
 
     # --- kill switch ------------------------------------------------------------------------
 
@@ -403,6 +404,14 @@ class Trader:
 
 
 # --- pure helpers -----------------------------------------------------------------------------
+
+
+def _same_request(request_id: str, first: tuple[str, str], again: tuple[str, str]) -> None:
+    """Conflict (ALREADY_EXISTS) unless `again` is the same (method, content) as `first`."""
+    if first == again:
+        return
+    what = "a different request" if first[0] == again[0] else f"a {first[0]} request"
+    raise errors.Conflict(f"request_id {request_id!r} was already used for {what}")
 
 
 def describe(contract: Contract) -> str:

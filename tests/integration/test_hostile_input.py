@@ -3,19 +3,24 @@ INVALID_ARGUMENT (or another documented code) naming the field, and poisons noth
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sqlite3
 from pathlib import Path
+from typing import Any
 
+import grpc
 import pytest
 from ibkr_broker.v1 import broker_service_pb2 as pb
 from ibkr_broker.v1 import contract_pb2
 
-from .hostile_env import refused
-from .server_env import AAPL, BUY, ServerEnv, limit, market, place
+from .hostile_env import details, refused
+from .server_env import AAPL, BUY, MSFT, ServerEnv, limit, market, place
 
 pytestmark = pytest.mark.timeout(60)
+
+ALREADY_EXISTS = grpc.StatusCode.ALREADY_EXISTS
 
 
 @pytest.fixture
@@ -140,3 +145,57 @@ async def test_request_bodies_that_do_not_decode_are_invalid_argument(env: Serve
         "INVALID_ARGUMENT"
     ] * (len(BAD_BODIES) + 1)
     assert env.sim_orders() == []
+
+
+# --- defect 4: idempotency keys never swallow a different request -------------------------------
+
+
+async def outcomes(*calls: Any) -> list[grpc.StatusCode]:
+    """The status codes of calls run concurrently (OK for a success)."""
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    codes = []
+    for result in results:
+        if isinstance(result, grpc.aio.AioRpcError):
+            details(result)  # a documented error carries its ErrorInfo
+            codes.append(result.code())
+        else:
+            assert not isinstance(result, BaseException), result
+            codes.append(grpc.StatusCode.OK)
+    return codes
+
+
+async def test_a_request_id_reused_concurrently_for_another_order_is_already_exists(
+    env: ServerEnv,
+) -> None:
+    for round_ in range(5):
+        key = f"same-key-{round_}"
+        codes = await outcomes(
+            env.stub.PlaceOrder(place(AAPL, market(BUY, "1"), request_id=key), timeout=10),
+            env.stub.PlaceOrder(place(MSFT, market(BUY, "7"), request_id=key), timeout=10),
+        )
+        assert sorted(c.name for c in codes) == ["ALREADY_EXISTS", "OK"], codes
+    assert len(env.sim_orders()) == 5
+    # The same request sent twice at once is one order, and both callers get it.
+    twice = place(AAPL, market(BUY, "2"), request_id="retry")
+    first, second = await asyncio.gather(
+        env.stub.PlaceOrder(twice, timeout=10), env.stub.PlaceOrder(twice, timeout=10)
+    )
+    assert first.order.order_id == second.order.order_id
+    assert len(env.sim_orders()) == 6
+
+
+async def test_a_request_id_reused_for_another_method_is_already_exists(env: ServerEnv) -> None:
+    resume = pb.ResumeTradingRequest(request_id="k-resume")
+    await env.stub.ResumeTrading(resume, timeout=10)
+    cancel_all = pb.CancelAllOrdersRequest(request_id="k-resume")
+    await refused(env.stub.CancelAllOrders(cancel_all, timeout=10), ALREADY_EXISTS)
+    await env.stub.CancelAllOrders(pb.CancelAllOrdersRequest(request_id="k-cancel"), timeout=10)
+    again = pb.ResumeTradingRequest(request_id="k-cancel")
+    await refused(env.stub.ResumeTrading(again, timeout=10), ALREADY_EXISTS)
+    for round_ in range(5):
+        key = f"race-{round_}"
+        codes = await outcomes(
+            env.stub.CancelAllOrders(pb.CancelAllOrdersRequest(request_id=key), timeout=10),
+            env.stub.ResumeTrading(pb.ResumeTradingRequest(request_id=key), timeout=10),
+        )
+        assert sorted(c.name for c in codes) == ["ALREADY_EXISTS", "OK"], codes
