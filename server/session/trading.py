@@ -24,6 +24,7 @@ from ..domain.model import (
     Bracket,
     ComboLeg,
     Contract,
+    ContractDetails,
     IbError,
     Order,
     OrderPreview,
@@ -74,6 +75,7 @@ class Trader:
         # request_id -> (method, fingerprint, outcome) of the calls running now
         self._inflight: dict[str, tuple[str, str, asyncio.Future[Any]]] = {}
         self._resolved: dict[Contract, Contract] = {}
+        self._details: dict[int, ContractDetails] = {}  # con_id -> details (increments, tick)
         self.kill_switch = KillSwitch(session)
         self.risk = RiskGate(session, self.resolve_one)
 
@@ -140,6 +142,7 @@ class Trader:
             )
         resolved = matches[0].contract
         self._resolved[contract] = resolved
+        self._details[resolved.con_id] = matches[0]
         return resolved
 
     async def _resolve_combo(self, combo: Contract) -> Contract:
@@ -194,6 +197,11 @@ class Trader:
             self.session.require_trading()
             account = self._account(spec)
             resolved = await self.resolve_one(contract)
+            if not resolved.is_combo:
+                details = self._details.get(resolved.con_id)
+                check_increments(details, "order.", spec.quantity, spec_prices(spec))
+                if bracket:
+                    check_increments(details, "bracket.", None, dataclasses.asdict(bracket))
             if what_if:
                 return Placed(None, preview=await self._what_if(resolved, spec, account))
             legs = 1 + (len(bracket_children(spec, bracket, "")) if bracket else 0)
@@ -309,6 +317,11 @@ class Trader:
             self.session.require_trading()
             order = self._open_order(order_id)
             spec = apply_modification(order.spec, change)
+            if not order.contract.is_combo:
+                await self.resolve_one(order.contract)  # its details, also after a restart
+                details = self._details.get(order.contract.con_id)
+                check_increments(details, "", spec.quantity, spec_prices(spec))
+                order = self._open_order(order_id)  # it may have ended meanwhile
             reducing = reduces_only(order.spec, spec)
             if not reducing:
                 self.kill_switch.require_armed()
@@ -404,6 +417,48 @@ class Trader:
 
 
 # --- pure helpers -----------------------------------------------------------------------------
+
+
+def check_increments(
+    details: ContractDetails | None,
+    prefix: str,
+    quantity: Decimal | None,
+    prices: dict[str, Decimal | None],
+) -> None:
+    """INVALID_ARGUMENT unless the quantity fits the contract's size increment and minimum
+    size and every price is a multiple of its minimum tick (from contract details), so an
+    absurd size such as 1e-9 shares never reaches TWS. `prefix` starts the field names."""
+    if details is None:
+        return
+    name = details.contract.symbol or f"con_id {details.contract.con_id}"
+    rules = [("quantity", quantity, details.size_increment, "size increment")]
+    rules += [(field, price, details.min_tick, "minimum tick") for field, price in prices.items()]
+    for field, value, step, what in rules:
+        if value is not None and step and step > 0 and not _multiple(value, step):
+            raise errors.InvalidArgument(
+                prefix + field, f"{value} is not a multiple of the {what} {step} of {name}"
+            )
+    if quantity is not None and details.min_size and quantity < details.min_size:
+        raise errors.InvalidArgument(
+            prefix + "quantity",
+            f"{quantity} is below the minimum size {details.min_size} of {name}",
+        )
+
+
+def spec_prices(spec: OrderSpec) -> dict[str, Decimal | None]:
+    """The prices of a spec that move in ticks, by field name."""
+    return {
+        "limit_price": spec.limit_price,
+        "stop_price": spec.stop_price,
+        "trailing_amount": spec.trailing_amount,
+    }
+
+
+def _multiple(value: Decimal, step: Decimal) -> bool:
+    try:
+        return value % step == 0
+    except ArithmeticError:  # a step too small to divide by exactly: TWS will judge
+        return True
 
 
 def _same_request(request_id: str, first: tuple[str, str], again: tuple[str, str]) -> None:

@@ -199,3 +199,36 @@ async def test_a_request_id_reused_for_another_method_is_already_exists(env: Ser
             env.stub.ResumeTrading(pb.ResumeTradingRequest(request_id=key), timeout=10),
         )
         assert sorted(c.name for c in codes) == ["ALREADY_EXISTS", "OK"], codes
+
+
+# --- defect 7: sizes and prices against the contract's increments -------------------------------
+
+
+async def test_sizes_and_prices_off_the_contracts_increments_never_reach_tws(
+    env: ServerEnv,
+) -> None:
+    cases = [
+        (market(BUY, "1e-9"), "order.quantity", "size increment 1"),
+        (market(BUY, "0.5"), "order.quantity", "size increment 1"),
+        (limit(BUY, "1", "100.005"), "order.limit_price", "minimum tick 0.01"),
+    ]
+    for spec, field, words in cases:
+        try:
+            await env.stub.PlaceOrder(place(AAPL, spec), timeout=10)
+        except grpc.aio.AioRpcError as err:
+            assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert details(err)[1] == [field] and words in err.details(), err.details()
+        else:
+            raise AssertionError(f"{spec} was accepted")
+    bracketed = place(AAPL, limit(BUY, "1", "100"))
+    bracketed.bracket.take_profit_limit_price = "110.001"
+    bracketed.bracket.stop_loss_stop_price = "90"
+    fields = await refused(env.stub.PlaceOrder(bracketed, timeout=10))
+    assert fields == ["bracket.take_profit_limit_price"]
+    assert env.sim_orders() == []
+    resting = (await env.stub.PlaceOrder(place(AAPL, limit(BUY, "2", "100")), timeout=10)).order
+    modify = pb.ModifyOrderRequest(request_id="m", order_id=resting.order_id, quantity="1.5")
+    assert await refused(env.stub.ModifyOrder(modify, timeout=10)) == ["quantity"]
+    modify = pb.ModifyOrderRequest(request_id="m", order_id=resting.order_id, quantity="3")
+    assert (await env.stub.ModifyOrder(modify, timeout=10)).order.spec.quantity == "3"
+    assert [o.request.total_quantity for o in env.sim_orders()] == [3]
