@@ -182,7 +182,7 @@ def queued_scenario(total: int, released: list[float]) -> Iterator[None]:
 
 async def _gateway_run(port: int, count: int, time_limit: float) -> tuple[int, float, float]:
     from ibkr_broker.server.ib import IbGateway
-    from ibkr_broker.server.session.gateway import IbEvent, NextValidId, TickPrice
+    from ibkr_broker.server.session.ib_port import IbEvent, NextValidId, TickPrice
 
     done = asyncio.Event()
     state = {"ticks": 0, "first": 0.0}

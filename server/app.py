@@ -1,6 +1,6 @@
 """The composition root: configuration, wiring, start, drain and stop.
 
-app = BrokerApp(config)            # or BrokerApp(config, gateway=<a Gateway>)
+app = BrokerApp(config)            # or BrokerApp(config, gateway=<an IbPort>)
 await app.start()                  # gRPC listening; the TWS session connects in background
 ... app.port ...
 await app.stop()                   # drain streams, stop gRPC, disconnect from TWS
@@ -24,8 +24,9 @@ from .audit import AuditLog
 from .config import Config, ConfigError, SecuritySettings, validate
 from .domain.model import ConnectionState, IbError
 from .session.broker_session import BrokerSession
-from .session.gateway import Gateway
+from .session.ib_port import IbPort
 from .session.store import Store
+from .trading.trader import Trader
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 
 
 class BrokerApp:
-    def __init__(self, config: Config, gateway: Gateway | None = None) -> None:
+    def __init__(self, config: Config, gateway: IbPort | None = None) -> None:
         validate(config)  # also refuses a network address without TLS and tokens
         self.config = config
         security = config.security
@@ -46,7 +47,8 @@ class BrokerApp:
             gateway = IbGateway()
         self.store = Store(Path(config.server.data_dir) / "broker.sqlite3")
         self.session = BrokerSession(gateway, config.session_config(), self.store)
-        self.servicer = BrokerServicer(self.session, config.server.heartbeat_interval)
+        self.trader = Trader(self.session, config.risk)
+        self.servicer = BrokerServicer(self.session, self.trader, config.server.heartbeat_interval)
         self.servicer.read_only = security.read_only
         self._health = health.aio.HealthServicer()
         self.server = grpc.aio.server(

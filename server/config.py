@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .session import risk
-from .session.config import RiskLimits as RiskLimits  # defined beside the session
 from .session.config import SessionConfig
+from .trading import limits as risk
+from .trading.limits import RiskLimits
 
 
 class ConfigError(ValueError):
@@ -100,7 +100,6 @@ class Config:
             messages_per_second=t.messages_per_second,
             message_burst=t.message_burst,
             market_data_type=t.market_data_type,
-            risk=self.risk,
         )
 
     def with_overrides(self, section: str, **values: Any) -> Config:
@@ -119,13 +118,22 @@ ROLES = ("read", "trade", "admin")
 ENV_PREFIX = "IBKR_BROKER_"
 
 
-def _coerce(name: str, tp: Any, raw: Any, from_env: bool) -> Any:
+def _coerce(name: str, tp: Any, raw: Any, from_env: bool, setting: str = "") -> Any:
+    """`raw` as type `tp`; `name` is where it came from (a setting or an environment variable),
+    `setting` the setting it fills (named by a bad decimal)."""
     tp_name = tp if isinstance(tp, str) else tp.__name__
-    if tp_name == "tuple[str, ...]":
+    if tp_name in ("tuple[str, ...]", "frozenset[str]"):
         items = [p.strip() for p in str(raw).split(",") if p.strip()] if from_env else raw
         if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
             raise ConfigError(f"{name}: expected a list of strings, got {raw!r}")
-        return tuple(items)
+        return tuple(items) if tp_name.startswith("tuple") else frozenset(items)
+    if tp_name == "Decimal | None":
+        if not isinstance(raw, str):
+            raise ConfigError(f"{name}: expected str, got {raw!r}")
+        try:
+            return risk.parse_decimal(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{setting or name}: {exc} (empty = no limit)") from None
     if tp_name == "tuple[TokenSettings, ...]":
         if from_env:
             raise ConfigError(f"{name}: tokens are configured in the file, not the environment")
@@ -196,7 +204,7 @@ def _section(section: str, cls: type[Any], given: Mapping[str, Any], env: Mappin
     for key, f in fields.items():
         env_name = f"{ENV_PREFIX}{section}_{key}".upper()
         if env_name in env:
-            kwargs[key] = _coerce(env_name, f.type, env[env_name], True)
+            kwargs[key] = _coerce(env_name, f.type, env[env_name], True, f"{section}.{key}")
     return cls(**kwargs)
 
 
@@ -305,10 +313,11 @@ def _validate_security(s: SecuritySettings, listen_host: str) -> None:
 
 
 def _validate_risk(section: str, r: RiskLimits) -> None:
-    """Decimal limits parse and are positive, counts are >= 0, lists name known things."""
+    """Decimal limits are positive, counts are >= 0, lists name known things."""
     for name in ("max_order_quantity", "max_order_notional", "max_position"):
+        value = getattr(r, name)
         try:
-            risk.parse_decimal(getattr(r, name))
+            risk.parse_decimal("" if value is None else str(value))
         except ValueError as exc:
             raise ConfigError(f"{section}.{name}: {exc} (empty = no limit)") from None
     for name in ("max_open_orders", "max_orders_per_minute"):

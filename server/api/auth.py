@@ -24,17 +24,15 @@ import ipaddress
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Protocol
 from urllib.parse import unquote
 
 import grpc
-from google.protobuf import any_pb2
-from google.rpc import code_pb2, error_details_pb2, status_pb2
-from grpc_status import rpc_status
+from google.rpc import error_details_pb2, status_pb2
 
 from ..audit import AuditLog
-from ..config import RiskLimits, SecuritySettings
-from .errors import DOMAIN
+from ..trading.limits import RiskLimits
+from .errors import status
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +54,35 @@ _principal: contextvars.ContextVar[Principal | None] = contextvars.ContextVar(
 def current_principal() -> Principal | None:
     """The caller of the RPC being handled; None when authentication is off."""
     return _principal.get()
+
+
+class TokenEntry(Protocol):
+    """A configured bearer token (the app's TokenSettings fits): never the token itself."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def role(self) -> str: ...
+
+    @property
+    def sha256(self) -> str: ...  # hex digest of the token's UTF-8 bytes
+
+    @property
+    def risk(self) -> RiskLimits | None: ...
+
+
+class AccessSettings(Protocol):
+    """What the interceptor needs of the security settings (the app's SecuritySettings fits)."""
+
+    @property
+    def tokens(self) -> Sequence[TokenEntry]: ...
+
+    @property
+    def allowed_clients(self) -> Sequence[str]: ...
+
+    @property
+    def read_only(self) -> bool: ...
 
 
 # --- what each method needs ----------------------------------------------------------------------
@@ -110,15 +137,7 @@ class Refused(Exception):
         self.token = ""  # name of the caller's token, when it was authenticated
 
     def status(self) -> grpc.Status:
-        info = error_details_pb2.ErrorInfo(
-            reason=self.reason, domain=DOMAIN, metadata=self.metadata
-        )
-        packed = any_pb2.Any()
-        packed.Pack(info)
-        proto = status_pb2.Status(
-            code=getattr(code_pb2, self.code.name), message=self.message, details=[packed]
-        )
-        return rpc_status.to_status(proto)
+        return status(self.code, self.reason, self.message, self.metadata)
 
 
 def _unauthenticated(message: str) -> Refused:
@@ -131,7 +150,7 @@ def _unauthenticated(message: str) -> Refused:
 class TokenTable:
     """The configured tokens, by SHA-256 digest. Presented tokens are compared in constant time."""
 
-    def __init__(self, tokens: Iterable[Any]) -> None:
+    def __init__(self, tokens: Iterable[TokenEntry]) -> None:
         self._entries = [
             (bytes.fromhex(t.sha256), Principal(t.name, t.role, t.risk)) for t in tokens
         ]
@@ -210,7 +229,7 @@ Behavior = Callable[[Any, grpc.aio.ServicerContext], Any]
 
 
 class AuthInterceptor(grpc.aio.ServerInterceptor):
-    def __init__(self, security: SecuritySettings, audit: AuditLog | None = None) -> None:
+    def __init__(self, security: AccessSettings, audit: AuditLog | None = None) -> None:
         self.tokens = TokenTable(security.tokens)
         self.allowlist = Allowlist(security.allowed_clients)
         self.read_only = security.read_only

@@ -23,7 +23,7 @@ from ibkr_broker.v1 import (
 from ..domain import model as m
 from ..domain.decimals import plain
 from ..domain.errors import InvalidArgument
-from ..session.killswitch import KillSwitchState
+from ..trading.killswitch import KillSwitchState
 from . import validate as v
 
 # --- enums: proto number <-> domain member ----------------------------------------------------

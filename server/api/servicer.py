@@ -1,16 +1,14 @@
-"""BrokerService over a BrokerSession: validate, call, translate. No state of its own."""
+"""BrokerService over a BrokerSession and its Trader: validate, call, translate. No state of its
+own."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
-import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
-import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 from ibkr_broker import __version__
 from ibkr_broker.v1 import (
@@ -26,68 +24,18 @@ from ibkr_broker.v1 import (
 from ..domain import errors
 from ..domain.model import ConnectionState, IbError, Quote
 from ..session.broker_session import BrokerSession
-from ..session.journal import JournalGap
 from ..session.market_data import Subscriber
-from ..session.trading import Modification, Trader
+from ..trading.trader import Modification, Trader
 from . import convert as cv
 from . import validate as v
 from .auth import current_principal
-from .decoding import Undecodable
-from .errors import to_status
-
-log = logging.getLogger(__name__)
-F = TypeVar("F", bound=Callable[..., Any])
+from .errors import streaming, unary
 
 MAX_STREAM_CONTRACTS = 500
 MAX_BATCH = 500
 DEFAULT_PAGE = 100
 MAX_PAGE = 1000
 MAX_HALT_REASON = 500
-
-
-async def _abort(context: grpc.aio.ServicerContext, name: str, exc: Exception) -> None:
-    """The one place a failed call becomes a gRPC status."""
-    if isinstance(exc, errors.BrokerError):
-        await context.abort_with_status(to_status(exc))
-    log.error("%s failed", name, exc_info=exc)
-    await context.abort(grpc.StatusCode.INTERNAL, "internal error (logged by the server)")
-
-
-def unary(method: F) -> F:
-    """Turn domain errors into gRPC statuses; anything unexpected into INTERNAL."""
-
-    @functools.wraps(method)
-    async def wrapper(self: BrokerServicer, request: Any, context: grpc.aio.ServicerContext) -> Any:
-        try:
-            if isinstance(request, Undecodable):
-                raise request.error()
-            return await method(self, request, context)
-        except grpc.aio.AbortError:
-            raise
-        except Exception as exc:
-            await _abort(context, method.__name__, exc)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def streaming(method: F) -> F:
-    """The same for server-streaming methods."""
-
-    @functools.wraps(method)
-    async def wrapper(
-        self: BrokerServicer, request: Any, context: grpc.aio.ServicerContext
-    ) -> AsyncIterator[Any]:
-        try:
-            if isinstance(request, Undecodable):
-                raise request.error()
-            async for item in method(self, request, context):
-                yield item
-        except grpc.aio.AbortError:
-            raise
-        except Exception as exc:
-            await _abort(context, method.__name__, exc)
-
-    return wrapper  # type: ignore[return-value]
 
 
 def now_ts() -> Timestamp:
@@ -99,9 +47,11 @@ def now_ts() -> Timestamp:
 class BrokerServicer(broker_service_pb2_grpc.BrokerServiceServicer):
     read_only = False  # security.read_only, set by BrokerApp; shown by GetStatus
 
-    def __init__(self, session: BrokerSession, heartbeat_interval: float = 5.0) -> None:
+    def __init__(
+        self, session: BrokerSession, trader: Trader, heartbeat_interval: float = 5.0
+    ) -> None:
         self.session = session
-        self.trader = Trader(session)
+        self.trader = trader
         self.heartbeat_interval = heartbeat_interval
         self.draining = asyncio.Event()
         self._quote_protos: dict[int, tuple[Quote, market_data_pb2.Quote]] = {}
@@ -114,7 +64,7 @@ class BrokerServicer(broker_service_pb2_grpc.BrokerServiceServicer):
         reason = self.trader.kill_switch.disabled_reason() or s.trading_disabled_reason()
         return pb.GetStatusResponse(
             connection_state=cv.CONNECTION_STATES[s.state],
-            server_version=s.gateway.server_version,
+            server_version=s.server_version,
             accounts=list(s.accounts),
             paper_trading=s.config.paper_trading,
             trading_enabled=not reason,
@@ -135,7 +85,7 @@ class BrokerServicer(broker_service_pb2_grpc.BrokerServiceServicer):
         contract = cv.contract_from_proto(request.contract)
         if contract.is_combo:
             raise errors.InvalidArgument("contract.security_type", "a combo is not resolvable")
-        matches = await self.session.contract_details(contract)
+        matches = await self.session.queries.contract_details(contract)
         if not matches:
             raise errors.ContractNotFound("no contract matches the request")
         return pb.ResolveContractResponse(matches=[cv.details_to_proto(d) for d in matches])
@@ -147,7 +97,7 @@ class BrokerServicer(broker_service_pb2_grpc.BrokerServiceServicer):
         underlying = await self.trader.resolve_one(
             cv.contract_from_proto(request.underlying, "underlying")
         )
-        chains = await self.session.option_chains(underlying)
+        chains = await self.session.queries.option_chains(underlying)
         return pb.GetOptionChainResponse(
             underlying=cv.contract_to_proto(underlying),
             chains=[cv.chain_to_proto(c) for c in chains],
@@ -280,7 +230,7 @@ class BrokerServicer(broker_service_pb2_grpc.BrokerServiceServicer):
         account = v.text("account", request.account, limit=32)
         journal = self.session.journal
         if request.resume_after_sequence > journal.last_sequence:
-            raise JournalGap(
+            raise errors.JournalGap(
                 f"resume_after_sequence {request.resume_after_sequence} is ahead of the last "
                 f"event ({journal.last_sequence}): the server lost its journal; start afresh"
             )
@@ -358,7 +308,7 @@ class BrokerServicer(broker_service_pb2_grpc.BrokerServiceServicer):
         self, request: pb.GetAccountRequest, context: Any
     ) -> pb.GetAccountResponse:
         account = v.text("account_id", request.account_id, limit=32)
-        summaries = await self.session.account_summaries()
+        summaries = await self.session.queries.account_summaries()
         if account:
             summaries = [s for s in summaries if s.account_id == account]
             if not summaries:
@@ -370,7 +320,7 @@ class BrokerServicer(broker_service_pb2_grpc.BrokerServiceServicer):
         self, request: pb.ListPositionsRequest, context: Any
     ) -> pb.ListPositionsResponse:
         account = v.text("account_id", request.account_id, limit=32)
-        positions = await self.session.positions()
+        positions = await self.session.queries.positions()
         if account:
             positions = [p for p in positions if p.account_id == account]
         return pb.ListPositionsResponse(positions=[cv.position_to_proto(p) for p in positions])
@@ -380,7 +330,7 @@ class BrokerServicer(broker_service_pb2_grpc.BrokerServiceServicer):
     @unary
     async def GetQuote(self, request: pb.GetQuoteRequest, context: Any) -> pb.GetQuoteResponse:
         contract = await self.trader.resolve_one(cv.contract_from_proto(request.contract))
-        quote = await self.session.snapshot_quote(contract)
+        quote = await self.session.queries.snapshot_quote(contract)
         return pb.GetQuoteResponse(quote=cv.quote_to_proto(quote))
 
     @streaming

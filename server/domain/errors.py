@@ -10,9 +10,11 @@
     ├── TradingDisabled          safety checks (live account in paper mode, not ready to trade)
     │   └── TradingHalted        the kill switch is engaged (reason TRADING_HALTED)
     ├── RiskLimitBreached        a pre-trade risk limit; reason names it (RISK_MAX_ORDER_QUANTITY)
-    ├── Unavailable              no TWS session, connection lost, deadline passed (retryable)
+    ├── Unavailable              no TWS session, connection lost (retryable)
+    │   └── DeadlineExceeded     TWS did not answer in time (reason TWS_TIMEOUT)
     ├── RateLimited              IB pacing or our own limits (retryable)
-    └── Conflict                 a request_id reused with different content
+    ├── Conflict                 a request_id reused with different content
+    └── JournalGap               an order-event stream's resume point is no longer kept
 
 Each error may carry the IB code and text that caused it, and string metadata for the
 client (e.g. a risk limit and the attempted value).
@@ -101,6 +103,10 @@ class RateLimited(BrokerError):
 
 class Conflict(BrokerError):
     reason = "REQUEST_ID_CONFLICT"
+
+
+class JournalGap(BrokerError):
+    reason = "EVENTS_EXPIRED"
 
 
 # --- IB message codes ------------------------------------------------------------------------

@@ -36,7 +36,7 @@ from ..domain.model import (
     Right,
     SecType,
 )
-from ..session.gateway import CommissionEvent, ExecutionEvent, IbOrderRequest
+from ..session.ib_port import CommissionEvent, ExecutionEvent, IbOrderRequest
 
 DEFAULT_EXCHANGE = "SMART"
 DEFAULT_CURRENCY = "USD"
@@ -239,23 +239,27 @@ def _price_to_ib(value: Decimal | None) -> float:
 
 
 def order_to_ib(request: IbOrderRequest) -> IbOrder:
-    """The session's order request as ibapi's Order (prices become floats here and only here)."""
+    """The session's order request as ibapi's Order: the one conversion of an order to IB's
+    form (prices become floats here and only here)."""
+    spec = request.spec
+    trailing = spec.order_type.is_trailing
     order = IbOrder()
-    order.action = request.action.value
-    order.totalQuantity = request.quantity
-    order.orderType = request.order_type
-    order.lmtPrice = _price_to_ib(request.limit_price)
-    order.auxPrice = _price_to_ib(request.aux_price)
-    order.trailingPercent = _price_to_ib(request.trailing_percent)
-    order.tif = request.tif
-    order.account = request.account
+    order.action = spec.action.value
+    order.totalQuantity = spec.quantity
+    order.orderType = spec.order_type.value  # the enum's values are IB's spelling
+    order.lmtPrice = _price_to_ib(spec.limit_price)
+    # auxPrice: the stop price, or the trailing amount of a trailing order.
+    order.auxPrice = _price_to_ib(spec.trailing_amount if trailing else spec.stop_price)
+    order.trailingPercent = _price_to_ib(spec.trailing_percent if trailing else None)
+    order.tif = spec.time_in_force.value
+    order.account = spec.account
     order.orderRef = request.order_ref
-    order.ocaGroup = request.oca_group
-    if request.oca_group:
+    order.ocaGroup = spec.oca_group
+    if spec.oca_group:
         order.ocaType = 1  # cancel the rest of the group (with block) when one fills
     order.parentId = request.parent_ib_order_id
     order.transmit = request.transmit
-    order.outsideRth = request.outside_rth
+    order.outsideRth = spec.outside_regular_hours
     order.whatIf = request.what_if
     return order
 

@@ -29,7 +29,7 @@ from ibapi.order_cancel import OrderCancel
 
 from ..domain.errors import BrokerError, InvalidArgument, Unavailable
 from ..domain.model import Contract, MarketDataType
-from ..session.gateway import ConnectionClosed, EventSink, IbEvent, IbOrderRequest
+from ..session.ib_port import ConnectionClosed, EventSink, IbEvent, IbOrderRequest
 from . import convert
 from .connection import Handshake, Link, handshake
 from .wrapper import EventWrapper
@@ -68,7 +68,7 @@ class _SendErrors:
 
 
 class IbGateway:
-    """The `Gateway` of the session over one ibapi connection at a time."""
+    """The session's `IbPort` over one ibapi connection at a time."""
 
     def __init__(
         self,
@@ -91,7 +91,7 @@ class IbGateway:
         self._pending: asyncio.Task[Handshake] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    # --- Gateway: connection -------------------------------------------------------------------
+    # --- IbPort: connection -------------------------------------------------------------------
 
     @property
     def server_version(self) -> int:

@@ -26,7 +26,7 @@ from ibapi.order_state import OrderState as IbOrderState
 from ibapi.wrapper import EWrapper
 
 from ..domain.model import MarketDataType
-from ..session.gateway import (
+from ..session.ib_port import (
     AccountDownloadEnd,
     AccountSummaryEnd,
     AccountSummaryEvent,

@@ -1,1 +1,1 @@
-"""BrokerSession: all mutable broker state, on the asyncio loop, over a `Gateway` to IB."""
+"""BrokerSession: all mutable broker state, on the asyncio loop, over an `IbPort` to IB."""

@@ -14,28 +14,23 @@ import contextlib
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from ..domain import errors
 from ..domain.errors import Unavailable
 from ..domain.model import (
-    AccountSummary,
     ConnectionState,
     Contract,
-    ContractDetails,
     IbError,
     MarketDataType,
-    OptionChain,
-    Position,
-    Quote,
 )
-from . import gateway as g
+from . import ib_port as g
 from .config import LIVE_PORTS, SessionConfig
 from .journal import OrderJournal
-from .market_data import MarketDataHub, Subscription
+from .market_data import MarketDataHub
 from .orders import MAX_IB_ORDER_ID, OrderBook
 from .pacing import TokenBucket
+from .queries import Queries, Tick
 from .requests import Pending, RequestRegistry
 from .store import Store
 
@@ -43,14 +38,10 @@ log = logging.getLogger(__name__)
 
 JOURNAL_BLOCK = 1000
 FIRST_REQ_ID = 2_000_000_000  # far above IB order ids: errors carry either in the same field
-SUMMARY_TAGS = (
-    "NetLiquidation,TotalCashValue,BuyingPower,AvailableFunds,ExcessLiquidity,"
-    "MaintMarginReq,InitMarginReq,EquityWithLoanValue,GrossPositionValue,UnrealizedPnL,RealizedPnL"
-)
 
 
 class BrokerSession:
-    def __init__(self, gateway: g.Gateway, config: SessionConfig, store: Store) -> None:
+    def __init__(self, gateway: g.IbPort, config: SessionConfig, store: Store) -> None:
         self.gateway = gateway
         self.config = config
         self.store = store
@@ -70,23 +61,29 @@ class BrokerSession:
         self.market_data = MarketDataHub(
             self.requests.next_id, self._send_mkt_data, self._cancel_mkt_data
         )
-        self.portfolio: dict[tuple[str, int], g.PortfolioEvent] = {}
+        self.queries = Queries(
+            gateway,
+            self.requests,
+            self._send,
+            self.require_ready,
+            lambda: self.ready,
+            config.request_timeout,
+            self.market_data.latest,
+        )
         self.state_listeners: list[Callable[[ConnectionState, IbError | None], None]] = []
-        self._snapshots: dict[int, Subscription] = {}
         self._ready = asyncio.Event()
         self._handshake_progress = asyncio.Event()  # set by nextValidId, accounts, close
         self._closed = asyncio.Event()
         self._got_id = False
         self._got_accounts = False
         self._run_task: asyncio.Task[None] | None = None
-        self._positions_lock = asyncio.Lock()
-        self._positions: Pending[Any] | None = None
         self._stopping = False
         self._generation = 0  # connections so far: a message queued on one never goes on the next
         # After a (re)connect, until openOrderEnd: the IB ids TWS lists as open, and the event
         # that says the list is complete.
         self._open_at_tws: tuple[set[int], asyncio.Event] | None = None
         self._reconcile_task: asyncio.Task[None] | None = None
+        self._handler_table = self._handlers()
         gateway.set_event_sink(self._on_event)
 
     def _reserve_sequence(self, sequence: int) -> None:
@@ -99,6 +96,11 @@ class BrokerSession:
     @property
     def ready(self) -> bool:
         return self.state is ConnectionState.READY
+
+    @property
+    def server_version(self) -> int:
+        """The TWS API version negotiated on the connection; 0 before the first one."""
+        return self.gateway.server_version
 
     async def start(self) -> None:
         self._run_task = asyncio.create_task(self._run(), name="broker-session")
@@ -207,9 +209,7 @@ class BrokerSession:
         self._open_at_tws = None
         failed = self.requests.fail_all(lambda p: Unavailable(f"{reason} during {p.what}"))
         self.orders.fail_pending(Unavailable, reason)
-        for snap in self._snapshots.values():
-            snap.subscribers.clear()
-        self._snapshots.clear()
+        self.queries.on_connection_lost()
         if was_ready:
             self.market_data.on_connection_lost(IbError(0, reason))
             log.warning("%s; %d pending requests failed", reason, failed)
@@ -261,9 +261,30 @@ class BrokerSession:
             raise Unavailable("not connected to TWS")
         method(*args)
 
-    async def send(self, method: Callable[..., None], *args: Any) -> None:
-        """Send one message to TWS through the pacing bucket (for the trading module)."""
-        await self._send(method, *args)
+    @property
+    def connection_number(self) -> int:
+        """Counts connections: what was meant for one must not be sent on the next."""
+        return self._generation
+
+    # --- orders (the trading layer's way to TWS) -----------------------------------------------
+
+    async def wait_turn(self) -> None:
+        """Wait until the pacing bucket lets one more message go to TWS (see place_order)."""
+        await self.bucket.acquire()
+
+    def place_order(self, ib_order_id: int, contract: Contract, request: g.IbOrderRequest) -> None:
+        """Write placeOrder now. The caller waits its turn (`wait_turn`) just before, with no
+        await in between, so what it checked after the wait still holds when the order leaves."""
+        if self._closed.is_set():
+            raise Unavailable("not connected to TWS")
+        self.gateway.place_order(ib_order_id, contract, request)
+
+    async def cancel_order(self, ib_order_id: int) -> None:
+        await self._send(self.gateway.cancel_order, ib_order_id)
+
+    async def cancel_all_orders(self) -> None:
+        """reqGlobalCancel: TWS cancels every open order, also those of other API clients."""
+        await self._send(self.gateway.req_global_cancel)
 
     async def _send_mkt_data(self, req_id: int, contract: Contract) -> None:
         if self.ready:
@@ -273,89 +294,74 @@ class BrokerSession:
         if self.ready:
             await self._send(self.gateway.cancel_mkt_data, req_id)
 
-    async def request(
-        self, what: str, method: Callable[..., None], *args: Any, timeout: float | None = None
-    ) -> Any:
-        """Send a request carrying a fresh req_id (first argument) and await its answer."""
-        self.require_ready()
-        pending = self.requests.register(what)
-        await self._send(method, pending.req_id, *args)
-        return await self.requests.wait(pending, timeout or self.config.request_timeout)
-
     # --- events from IB -----------------------------------------------------------------------
 
+    def _handlers(self) -> dict[type[g.IbEvent], Callable[[Any], None]]:
+        """Where each kind of IB event goes: the one table of the kinds the session uses."""
+        return {
+            g.TickPrice: self._on_tick,
+            g.TickSize: self._on_tick,
+            g.TickString: self._on_tick,
+            g.TickOptionComputation: self._on_tick,
+            g.TickSnapshotEnd: self.queries.on_snapshot_end,
+            g.MarketDataTypeEvent: self.market_data.on_market_data_type,
+            g.OrderStatusEvent: self.orders.on_order_status,
+            g.OpenOrderEvent: self._on_open_order,
+            g.OpenOrderEnd: self._on_open_order_end,
+            g.ExecutionEvent: self.orders.on_execution,
+            g.CommissionEvent: self.orders.on_commission,
+            g.ErrorEvent: self._on_error,
+            g.ContractDetailsEvent: self.queries.on_item,
+            g.OptionChainEvent: self.queries.on_item,
+            g.AccountSummaryEvent: self.queries.on_item,
+            g.ContractDetailsEnd: self.queries.on_items_end,
+            g.OptionChainEnd: self.queries.on_items_end,
+            g.AccountSummaryEnd: self.queries.on_items_end,
+            g.ExecutionsEnd: self.queries.on_items_end,
+            g.PositionEvent: self.queries.on_position,
+            g.PositionEnd: self.queries.on_position_end,
+            g.PortfolioEvent: self.queries.on_portfolio,
+            g.NextValidId: self._on_next_valid_id,
+            g.ManagedAccounts: self._on_managed_accounts,
+            g.ConnectionClosed: self._on_closed,
+        }
+
     def _on_event(self, ev: g.IbEvent) -> None:
+        handler = self._handler_table.get(type(ev))
+        if handler is None:  # a kind the session does not use (account values, TWS time)
+            return
         try:
-            self._dispatch(ev)
+            handler(ev)
         except Exception:  # one bad event must never kill the session
             log.exception("failed to handle %r", ev)
 
-    def _dispatch(self, ev: g.IbEvent) -> None:
-        match ev:
-            case g.TickPrice() | g.TickSize() | g.TickString() | g.TickOptionComputation():
-                snap = self._snapshots.get(ev.req_id)
-                if snap is not None:
-                    snap.apply(ev)
-                else:
-                    self.market_data.on_tick(ev)
-            case g.MarketDataTypeEvent():
-                self.market_data.on_market_data_type(ev)
-            case g.OrderStatusEvent():
-                self.orders.on_order_status(ev)
-            case g.OpenOrderEvent():
-                if self._open_at_tws is not None:
-                    self._open_at_tws[0].add(ev.ib_order_id)
-                self.orders.on_open_order(ev)
-            case g.OpenOrderEnd():
-                if self._open_at_tws is not None:
-                    self._open_at_tws[1].set()
-                    self._open_at_tws = None
-            case g.ExecutionEvent():
-                self.orders.on_execution(ev)
-            case g.CommissionEvent():
-                self.orders.on_commission(ev)
-            case g.ErrorEvent():
-                self._on_error(ev)
-            case g.ContractDetailsEvent() | g.OptionChainEvent() | g.AccountSummaryEvent():
-                pending = self.requests.get(ev.req_id)
-                if pending:
-                    pending.items.append(ev)
-            case (
-                g.ContractDetailsEnd()
-                | g.OptionChainEnd()
-                | g.AccountSummaryEnd()
-                | (g.ExecutionsEnd())
-            ):
-                pending = self.requests.get(ev.req_id)
-                if pending:
-                    pending.finish(pending.items)
-            case g.TickSnapshotEnd():
-                snap = self._snapshots.pop(ev.req_id, None)
-                if snap is not None:
-                    pending = self.requests.get(ev.req_id)
-                    if pending:
-                        pending.finish(snap.quote())
-            case g.PositionEvent():
-                if self._positions:
-                    self._positions.items.append(ev)
-            case g.PositionEnd():
-                if self._positions:
-                    self._positions.finish(self._positions.items)
-            case g.PortfolioEvent():
-                self.portfolio[(ev.account, ev.contract.con_id)] = ev
-            case g.NextValidId():
-                self._on_next_valid_id(ev.order_id)
-                self._got_id = True
-                self._handshake_progress.set()
-            case g.ManagedAccounts():
-                self.accounts = ev.accounts
-                self._got_accounts = bool(ev.accounts)
-                self._handshake_progress.set()
-            case g.ConnectionClosed():
-                self._closed.set()
-                self._handshake_progress.set()
-            case _:
-                pass
+    def _on_tick(self, ev: Tick) -> None:
+        if not self.queries.on_snapshot_tick(ev):
+            self.market_data.on_tick(ev)
+
+    def _on_open_order(self, ev: g.OpenOrderEvent) -> None:
+        if self._open_at_tws is not None:
+            self._open_at_tws[0].add(ev.ib_order_id)
+        self.orders.on_open_order(ev)
+
+    def _on_open_order_end(self, _ev: g.OpenOrderEnd) -> None:
+        if self._open_at_tws is not None:
+            self._open_at_tws[1].set()
+            self._open_at_tws = None
+
+    def _on_next_valid_id(self, ev: g.NextValidId) -> None:
+        self._take_next_valid_id(ev.order_id)
+        self._got_id = True
+        self._handshake_progress.set()
+
+    def _on_managed_accounts(self, ev: g.ManagedAccounts) -> None:
+        self.accounts = ev.accounts
+        self._got_accounts = bool(ev.accounts)
+        self._handshake_progress.set()
+
+    def _on_closed(self, _ev: g.ConnectionClosed) -> None:
+        self._closed.set()
+        self._handshake_progress.set()
 
     def _on_error(self, ev: g.ErrorEvent) -> None:
         code = ev.code
@@ -364,7 +370,7 @@ class BrokerSession:
                 return
             pending = self.requests.get(ev.req_id)
             if pending and not errors.is_informational(code):
-                self._snapshots.pop(ev.req_id, None)
+                self.queries.forget_snapshot(ev.req_id)
                 pending.fail(errors.error_for_code(code, ev.message))
             return
         if ev.req_id > 0 and self.orders.on_error(ev):
@@ -399,7 +405,7 @@ class BrokerSession:
     # nextValidId: an order id TWS reports for an order that is not ours (another client's, or
     # garbage such as 2**63) must never become the next id this server sends.
 
-    def _on_next_valid_id(self, order_id: int) -> None:
+    def _take_next_valid_id(self, order_id: int) -> None:
         if not 0 < order_id <= MAX_IB_ORDER_ID:
             log.warning("ignored nextValidId %d from TWS: not a valid IB order id", order_id)
             return
@@ -438,85 +444,6 @@ class BrokerSession:
         return candidate
 
     # --- queries ------------------------------------------------------------------------------
-
-    async def contract_details(self, contract: Contract) -> list[ContractDetails]:
-        events = await self.request("contract details", self.gateway.req_contract_details, contract)
-        return [e.details for e in events]
-
-    async def option_chains(self, underlying: Contract) -> list[OptionChain]:
-        sec_type = underlying.sec_type.value if underlying.sec_type else "STK"
-        events = await self.request(
-            "option chain",
-            self.gateway.req_sec_def_opt_params,
-            underlying.symbol,
-            sec_type,
-            underlying.con_id,
-        )
-        return [e.chain for e in events]
-
-    async def account_summaries(self) -> list[AccountSummary]:
-        self.require_ready()
-        pending = self.requests.register("account summary")
-        await self._send(self.gateway.req_account_summary, pending.req_id, SUMMARY_TAGS)
-        try:
-            events = await self.requests.wait(pending, self.config.request_timeout)
-        finally:
-            if self.ready:
-                await self._send(self.gateway.cancel_account_summary, pending.req_id)
-        values: dict[str, dict[str, Decimal]] = {}
-        currency: dict[str, str] = {}
-        for e in events:
-            try:
-                values.setdefault(e.account, {})[e.tag] = Decimal(e.value)
-            except ArithmeticError:
-                continue
-            if e.currency:
-                currency[e.account] = e.currency
-        now = datetime.now(UTC)
-        return [AccountSummary(a, currency.get(a, ""), v, now) for a, v in values.items()]
-
-    async def positions(self) -> list[Position]:
-        self.require_ready()
-        async with self._positions_lock:
-            pending = self.requests.register("positions")
-            self._positions = pending
-            try:
-                await self._send(self.gateway.req_positions)
-                events = await self.requests.wait(pending, self.config.request_timeout)
-            finally:
-                self._positions = None
-        result = []
-        for e in events:
-            if e.position == 0:
-                continue
-            pf = self.portfolio.get((e.account, e.contract.con_id))
-            result.append(
-                Position(
-                    account_id=e.account,
-                    contract=e.contract,
-                    quantity=e.position,
-                    average_cost=e.average_cost,
-                    market_price=pf.market_price if pf else None,
-                    market_value=pf.market_value if pf else None,
-                    unrealized_pnl=pf.unrealized_pnl if pf else None,
-                    realized_pnl=pf.realized_pnl if pf else None,
-                )
-            )
-        return result
-
-    async def snapshot_quote(self, contract: Contract) -> Quote:
-        latest = self.market_data.latest(contract.con_id)
-        if latest is not None:
-            return latest
-        self.require_ready()
-        pending = self.requests.register("quote snapshot")
-        self._snapshots[pending.req_id] = Subscription(contract, pending.req_id)
-        try:
-            await self._send(self.gateway.req_mkt_data, pending.req_id, contract, True)
-            quote: Quote = await self.requests.wait(pending, self.config.request_timeout)
-            return quote
-        finally:
-            self._snapshots.pop(pending.req_id, None)
 
 
 def _log_task_error(task: asyncio.Task[Any]) -> None:

@@ -2,22 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 LIVE_PORTS = frozenset({7496, 4001})  # TWS and IB Gateway default live API ports
-
-
-@dataclass(frozen=True)
-class RiskLimits:
-    """Pre-trade limits; empty / 0 / () = no limit."""
-
-    max_order_quantity: str = ""  # decimal units per order
-    max_order_notional: str = ""  # decimal, quantity x latest price x multiplier
-    max_position: str = ""  # decimal units per contract, absolute, after the order
-    max_open_orders: int = 0
-    max_orders_per_minute: int = 0
-    allowed_security_types: tuple[str, ...] = ()  # e.g. ("STK", "OPT"); IB spelling
-    allowed_symbols: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -35,4 +22,3 @@ class SessionConfig:
     messages_per_second: float = 45.0
     message_burst: int = 4
     market_data_type: int = 1  # 1 live, 3 delayed (TWS falls back to delayed when not entitled)
-    risk: RiskLimits = field(default_factory=RiskLimits)  # the server's [risk] section

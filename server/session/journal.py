@@ -12,12 +12,8 @@ from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from ..domain.errors import BrokerError
+from ..domain.errors import JournalGap
 from ..domain.model import Execution, IbError, Order, OrderEvent, OrderEventType
-
-
-class JournalGap(BrokerError):
-    reason = "EVENTS_EXPIRED"
 
 
 class OrderJournal:

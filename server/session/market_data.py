@@ -27,7 +27,7 @@ from ..domain.model import (
     QuoteStatus,
     SubscriptionState,
 )
-from .gateway import (
+from .ib_port import (
     MarketDataTypeEvent,
     TickOptionComputation,
     TickPrice,

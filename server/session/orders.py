@@ -24,7 +24,7 @@ from ..domain.model import (
     SecType,
 )
 from ..domain.order_state import advance, status_after_fill
-from .gateway import (
+from .ib_port import (
     CommissionEvent,
     ErrorEvent,
     ExecutionEvent,

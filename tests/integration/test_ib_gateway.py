@@ -15,10 +15,19 @@ from typing import Any, TypeVar
 
 import pytest
 from ibkr_broker.server.domain.errors import DeadlineExceeded, InvalidArgument, Unavailable
-from ibkr_broker.server.domain.model import Action, Contract, MarketDataType, Right, SecType
+from ibkr_broker.server.domain.model import (
+    Action,
+    Contract,
+    MarketDataType,
+    OrderSpec,
+    OrderType,
+    Right,
+    SecType,
+    TimeInForce,
+)
 from ibkr_broker.server.ib import IbGateway
-from ibkr_broker.server.session import gateway as g
-from ibkr_broker.server.session.gateway import IbOrderRequest
+from ibkr_broker.server.session import ib_port as g
+from ibkr_broker.server.session.ib_port import IbOrderRequest
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -320,7 +329,9 @@ async def test_disconnect_is_idempotent_and_concurrent_safe(tws: ScriptedTws) ->
     await _flush_loop()
     assert rec.counts[g.ConnectionClosed] == 1
     with pytest.raises(Unavailable, match="not connected"):
-        gateway.place_order(5, AAPL, IbOrderRequest(Action.BUY, Decimal(1), "MKT"))
+        gateway.place_order(
+            5, AAPL, IbOrderRequest(OrderSpec(Action.BUY, Decimal(1), OrderType.MARKET))
+        )
 
 
 async def test_send_failure_ends_the_connection(tws: ScriptedTws) -> None:
@@ -426,15 +437,15 @@ async def test_place_order_writes_place_order(tws: ScriptedTws) -> None:
     rec = Recorder()
     gateway = await connected(tws, rec)
     try:
-        order = IbOrderRequest(
+        spec = OrderSpec(
             Action.BUY,
             Decimal("100"),
-            "LMT",
+            OrderType.LIMIT,
             limit_price=Decimal("187.25"),
-            tif="GTC",
+            time_in_force=TimeInForce.GTC,
             account="DU123",
-            order_ref="req-abc",
         )
+        order = IbOrderRequest(spec, order_ref="req-abc")
         gateway.place_order(5, AAPL, order)
         fields = await tws.request(lambda f: f[0] == "3")
         assert fields[1] == "5"  # ib order id
@@ -568,7 +579,9 @@ async def test_simulator_contract_quotes_and_a_market_order(sim: Any) -> None:
 
         # a market order: open order, status, execution, then its commission
         order_id = rec.of(g.NextValidId)[0].order_id
-        order = IbOrderRequest(Action.BUY, Decimal(100), "MKT", order_ref="test-ref-1")
+        order = IbOrderRequest(
+            OrderSpec(Action.BUY, Decimal(100), OrderType.MARKET), order_ref="test-ref-1"
+        )
         gateway.place_order(order_id, aapl, order)
         filled = await rec.first(
             g.OrderStatusEvent, lambda e: e.ib_order_id == order_id and e.status == "Filled"
@@ -591,7 +604,9 @@ async def test_simulator_contract_quotes_and_a_market_order(sim: Any) -> None:
 
         # what-if: a preview, nothing placed
         gateway.place_order(
-            order_id + 1, aapl, IbOrderRequest(Action.BUY, Decimal(10), "MKT", what_if=True)
+            order_id + 1,
+            aapl,
+            IbOrderRequest(OrderSpec(Action.BUY, Decimal(10), OrderType.MARKET), what_if=True),
         )
         preview = await rec.first(
             g.OpenOrderEvent, lambda e: e.ib_order_id == order_id + 1 and e.preview is not None
@@ -648,7 +663,9 @@ async def test_simulator_option_greeks_and_cancel(sim: Any) -> None:
         assert tick.greeks.delta is not None and 0 < tick.greeks.delta < 1
 
         order_id = rec.of(g.NextValidId)[0].order_id
-        low = IbOrderRequest(Action.BUY, Decimal(10), "LMT", limit_price=Decimal("1.00"))
+        low = IbOrderRequest(
+            OrderSpec(Action.BUY, Decimal(10), OrderType.LIMIT, limit_price=Decimal("1.00"))
+        )
         gateway.place_order(order_id, AAPL, low)
         await rec.first(g.OrderStatusEvent, lambda e: e.ib_order_id == order_id)
         gateway.cancel_order(order_id)

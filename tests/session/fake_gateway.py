@@ -18,9 +18,10 @@ from ibkr_broker.server.domain.model import (
     ContractDetails,
     MarketDataType,
     OrderPreview,
+    OrderType,
     SecType,
 )
-from ibkr_broker.server.session import gateway as g
+from ibkr_broker.server.session import ib_port as g
 from ibkr_broker.server.session.config import SessionConfig
 
 AAPL = Contract(
@@ -162,7 +163,7 @@ class FakeGateway:
                 ib_order_id,
                 "Submitted",
                 Decimal(0),
-                order.quantity,
+                order.spec.quantity,
                 None,
                 self._perm,
                 order.parent_ib_order_id,
@@ -170,13 +171,13 @@ class FakeGateway:
                 1,
             )
         )
-        if self.fill_market_orders and order.order_type == "MKT":
+        if self.fill_market_orders and order.spec.order_type is OrderType.MARKET:
             self.emit(
                 self.execution(
                     ib_order_id,
                     contract,
                     order,
-                    order.quantity,
+                    order.spec.quantity,
                     Decimal("100.02"),
                     f"exec-{ib_order_id}",
                 )
@@ -190,18 +191,19 @@ class FakeGateway:
         status: str,
         preview: OrderPreview | None = None,
     ) -> g.OpenOrderEvent:
+        spec = order.spec
         return g.OpenOrderEvent(
             ib_order_id,
             self._perm,
             1,
             order.parent_ib_order_id,
             contract,
-            order.action,
-            order.quantity,
-            order.order_type,
-            order.limit_price,
-            order.aux_price,
-            order.account,
+            spec.action,
+            spec.quantity,
+            spec.order_type.value,
+            spec.limit_price,
+            spec.trailing_amount if spec.order_type.is_trailing else spec.stop_price,
+            spec.account,
             order.order_ref,
             status,
             preview,
@@ -224,9 +226,9 @@ class FakeGateway:
             1,
             exec_id,
             datetime.now(UTC),
-            order.account,
+            order.spec.account,
             "ISLAND",
-            Action.BUY if order.action is Action.BUY else Action.SELL,
+            Action.BUY if order.spec.action is Action.BUY else Action.SELL,
             shares,
             price,
             cum_qty if cum_qty is not None else shares,

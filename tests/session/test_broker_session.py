@@ -20,12 +20,12 @@ from ibkr_broker.server.domain.model import (
     SecType,
     SubscriptionState,
 )
-from ibkr_broker.server.session import gateway as g
+from ibkr_broker.server.session import ib_port as g
 from ibkr_broker.server.session.broker_session import BrokerSession
 from ibkr_broker.server.session.config import SessionConfig
 from ibkr_broker.server.session.market_data import Subscriber
 from ibkr_broker.server.session.store import Store
-from ibkr_broker.server.session.trading import Modification, Trader
+from ibkr_broker.server.trading.trader import Modification, Trader
 
 from tests.waiting import wait_until
 
@@ -69,7 +69,7 @@ async def test_place_market_order_fills_from_executions_alone(env) -> None:  # t
     assert order is not None and order.status is OrderStatus.SUBMITTED
     assert order.contract.con_id == AAPL.con_id and order.account == "DU1234567"
     (ib_id, _, sent) = gw.args("place_order")[0]
-    assert sent.order_ref == "ikb:r1" and sent.order_type == "MKT"
+    assert sent.order_ref == "ikb:r1" and sent.spec.order_type.value == "MKT"
     # Two partial executions, no orderStatus: the order still ends FILLED.
     gw.emit(gw.execution(ib_id, AAPL, sent, Decimal(4), Decimal("100.1"), "e1", Decimal(4)))
     gw.emit(gw.execution(ib_id, AAPL, sent, Decimal(6), Decimal("100.2"), "e2", Decimal(10)))
@@ -216,10 +216,11 @@ async def test_bracket_sends_parent_then_children_transmitting_last(env) -> None
     spec = OrderSpec(Action.BUY, Decimal(1), OrderType.LIMIT, limit_price=Decimal(100))
     placed = await trader.place("br", SPEC_AAPL, spec, Bracket(Decimal(110), Decimal(95), None))
     sent = gw.args("place_order")
-    assert [s[2].order_type for s in sent] == ["LMT", "LMT", "STP"]
+    assert [s[2].spec.order_type.value for s in sent] == ["LMT", "LMT", "STP"]
     assert [s[2].transmit for s in sent] == [False, False, True]
     assert {s[2].parent_ib_order_id for s in sent[1:]} == {sent[0][0]}
-    assert sent[1][2].action is Action.SELL and sent[1][2].oca_group == sent[2][2].oca_group
+    assert sent[1][2].spec.action is Action.SELL
+    assert sent[1][2].spec.oca_group == sent[2][2].spec.oca_group
     assert len(placed.bracket_orders) == 2
 
 
@@ -284,12 +285,12 @@ async def test_live_accounts_or_ports_disable_trading(
 
 async def test_account_positions_and_snapshot(env) -> None:  # type: ignore[no-untyped-def]
     session, _, gw = env
-    (summary,) = await session.account_summaries()
+    (summary,) = await session.queries.account_summaries()
     assert summary.values["TotalCashValue"] == Decimal("998000.5")
     assert gw.count("cancel_account_summary") == 1
-    (position,) = await session.positions()
+    (position,) = await session.queries.positions()
     assert position.quantity == 10 and position.average_cost == Decimal("150.5")
-    quote = await session.snapshot_quote(AAPL)
+    quote = await session.queries.snapshot_quote(AAPL)
     assert quote.bid == Decimal("100.01") and quote.ask == Decimal("100.03")
 
 
@@ -299,7 +300,7 @@ async def test_unknown_contract_and_request_deadline(env) -> None:  # type: igno
         await trader.resolve_one(Contract(sec_type=SecType.STOCK, symbol="NOPE"))
     gw.req_sec_def_opt_params = lambda *a: None  # TWS never answers
     with pytest.raises(errors.DeadlineExceeded):
-        await session.option_chains(AAPL)
+        await session.queries.option_chains(AAPL)
 
 
 async def test_orders_gone_from_tws_after_reconnect_are_settled_after_the_executions_replay(

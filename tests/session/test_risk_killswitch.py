@@ -21,11 +21,11 @@ from ibkr_broker.server.domain.model import (
     OrderType,
     SecType,
 )
-from ibkr_broker.server.session import gateway as g
+from ibkr_broker.server.session import ib_port as g
 from ibkr_broker.server.session.broker_session import BrokerSession
-from ibkr_broker.server.session.killswitch import KillSwitchState
 from ibkr_broker.server.session.store import Store
-from ibkr_broker.server.session.trading import Modification, Trader
+from ibkr_broker.server.trading.killswitch import KillSwitchState
+from ibkr_broker.server.trading.trader import Modification, Trader
 
 from tests.waiting import wait_until
 

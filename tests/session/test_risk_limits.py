@@ -22,10 +22,9 @@ from ibkr_broker.server.domain.model import (
     SecType,
 )
 from ibkr_broker.server.session.broker_session import BrokerSession
-from ibkr_broker.server.session.config import RiskLimits
-from ibkr_broker.server.session.risk import RateWindow
 from ibkr_broker.server.session.store import Store
-from ibkr_broker.server.session.trading import Modification, Trader
+from ibkr_broker.server.trading.limits import RateWindow, RiskLimits
+from ibkr_broker.server.trading.trader import Modification, Trader
 
 from .fake_gateway import AAPL, FAST, FakeGateway
 
@@ -90,12 +89,11 @@ async def make(tmp_path: Path) -> AsyncIterator[Any]:
     async def start(**risk: Any) -> Env:
         gw = FakeGateway()
         gw.contracts = [*gw.contracts, CALL_200, CALL_210]
-        config = dataclasses.replace(FAST, risk=RiskLimits(**risk))
-        session = BrokerSession(gw, config, Store(tmp_path / f"s{len(sessions)}.db"))
+        session = BrokerSession(gw, FAST, Store(tmp_path / f"s{len(sessions)}.db"))
         sessions.append(session)
         await session.start()
         await session.wait_ready(2)
-        return Env(session, Trader(session), gw)
+        return Env(session, Trader(session, RiskLimits(**risk)), gw)
 
     yield start
     for session in sessions:
@@ -103,7 +101,7 @@ async def make(tmp_path: Path) -> AsyncIterator[Any]:
 
 
 async def test_quantity_breach_frees_the_request_id_for_a_retry(make: Any) -> None:
-    env = await make(max_order_quantity="5")
+    env = await make(max_order_quantity=Decimal("5"))
     err = await env.refused("RISK_MAX_ORDER_QUANTITY", "q1", STOCK, mkt(Action.BUY, 10))
     assert err.metadata == {
         "setting": "risk.max_order_quantity",
@@ -112,7 +110,7 @@ async def test_quantity_breach_frees_the_request_id_for_a_retry(make: Any) -> No
         "scope": "server",
     }
     # The same request_id re-runs the checks: here a token allowed to trade 10 passes.
-    big = Token("big", RiskLimits(max_order_quantity="100"))
+    big = Token("big", RiskLimits(max_order_quantity=Decimal(100)))
     placed = await env.trader.place("q1", STOCK, mkt(Action.BUY, 10), caller=big)
     assert placed.order is not None and env.gw.count("place_order") == 1
     # A corrected order under a new request_id goes through too.
@@ -121,7 +119,7 @@ async def test_quantity_breach_frees_the_request_id_for_a_retry(make: Any) -> No
 
 
 async def test_notional_of_a_market_order_is_priced_from_the_quote(make: Any) -> None:
-    env = await make(max_order_notional="1000")
+    env = await make(max_order_notional=Decimal("1000"))
     err = await env.refused("RISK_MAX_ORDER_NOTIONAL", "n1", STOCK, mkt(Action.BUY, 10))
     assert err.metadata["attempted"] == "1000.30"  # 10 x ask 100.03
     assert [a[2] for a in env.gw.args("req_mkt_data")] == [True]  # a snapshot
@@ -133,7 +131,7 @@ async def test_notional_of_a_market_order_is_priced_from_the_quote(make: Any) ->
 
 
 async def test_notional_of_options_and_combos_uses_the_multiplier(make: Any) -> None:
-    env = await make(max_order_notional="400")
+    env = await make(max_order_notional=Decimal("400"))
     err = await env.refused("RISK_MAX_ORDER_NOTIONAL", "o1", CALL_200, lmt(Action.BUY, 1, "5"))
     assert err.metadata["attempted"] == "500"
     await env.trader.place("o2", CALL_200, lmt(Action.BUY, 1, "3.99"))
@@ -153,7 +151,7 @@ async def test_notional_of_options_and_combos_uses_the_multiplier(make: Any) -> 
 
 
 async def test_position_counts_the_holding_and_working_orders(make: Any) -> None:
-    env = await make(max_position="15")  # the FakeGateway holds 10 AAPL
+    env = await make(max_position=Decimal("15"))  # the FakeGateway holds 10 AAPL
     err = await env.refused("RISK_MAX_POSITION", "p1", STOCK, mkt(Action.BUY, 6))
     assert err.metadata["attempted"] == "16"
     await env.trader.place("p2", STOCK, lmt(Action.BUY, 5, "90"))  # 15, resting
@@ -192,7 +190,7 @@ async def test_orders_per_minute_count_a_bracket_once_and_slide(make: Any) -> No
 
 async def test_a_token_limit_is_counted_per_token(make: Any) -> None:
     env = await make()
-    algo = Token("algo", RiskLimits(max_orders_per_minute=1, allowed_symbols=("AAPL",)))
+    algo = Token("algo", RiskLimits(max_orders_per_minute=1, allowed_symbols=frozenset({"AAPL"})))
     await env.trader.place("t1", STOCK, mkt(Action.BUY, 1), caller=algo)
     err = await env.refused(
         "RISK_MAX_ORDERS_PER_MINUTE", "t2", STOCK, mkt(Action.BUY, 1), caller=algo
@@ -206,7 +204,9 @@ async def test_a_token_limit_is_counted_per_token(make: Any) -> None:
 
 
 async def test_allowed_security_types_and_symbols(make: Any) -> None:
-    env = await make(allowed_security_types=("STK", "OPT"), allowed_symbols=("AAPL", "SPY"))
+    env = await make(
+        allowed_security_types=frozenset({"STK", "OPT"}), allowed_symbols=frozenset({"AAPL", "SPY"})
+    )
     await env.trader.place("a1", STOCK, mkt(Action.BUY, 1))
     await env.trader.place("a2", CALL_200, lmt(Action.BUY, 1, "1"))
     msft = Contract(sec_type=SecType.STOCK, symbol="MSFT")
@@ -225,7 +225,11 @@ async def test_allowed_security_types_and_symbols(make: Any) -> None:
 
 
 async def test_modify_rechecks_when_quantity_or_price_rises(make: Any) -> None:
-    env = await make(max_order_quantity="10", max_order_notional="1000", max_position="30")
+    env = await make(
+        max_order_quantity=Decimal("10"),
+        max_order_notional=Decimal("1000"),
+        max_position=Decimal("30"),
+    )
     placed = await env.trader.place("m1", STOCK, lmt(Action.BUY, 5, "100"))
     assert placed.order is not None
     order_id = placed.order.order_id
@@ -244,7 +248,7 @@ async def test_modify_rechecks_when_quantity_or_price_rises(make: Any) -> None:
 
 
 async def test_what_if_is_not_limited(make: Any) -> None:
-    env = await make(max_order_quantity="1")
+    env = await make(max_order_quantity=Decimal("1"))
     placed = await env.trader.place("w1", STOCK, mkt(Action.BUY, 50), what_if=True)
     assert placed.preview is not None and placed.order is None
 

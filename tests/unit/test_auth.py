@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 from ibkr_broker.server.api import auth
-from ibkr_broker.server.config import ConfigError, RiskLimits, TokenSettings, build
+from ibkr_broker.server.config import ConfigError, TokenSettings, build
+from ibkr_broker.server.trading.limits import RiskLimits
 from ibkr_broker.v1 import broker_service_pb2
 
 pytestmark = pytest.mark.timeout(10)

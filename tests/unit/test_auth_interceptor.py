@@ -13,7 +13,8 @@ import grpc
 import pytest
 from ibkr_broker.server.api.auth import AuthInterceptor, Principal, current_principal
 from ibkr_broker.server.audit import AuditLog
-from ibkr_broker.server.config import RiskLimits, SecuritySettings, TokenSettings
+from ibkr_broker.server.config import SecuritySettings, TokenSettings
+from ibkr_broker.server.trading.limits import RiskLimits
 from ibkr_broker.v1 import broker_service_pb2 as pb
 
 pytestmark = pytest.mark.timeout(20)

@@ -19,9 +19,18 @@ from ibapi.contract import ContractDetails as IbContractDetails
 from ibapi.execution import Execution as IbExecution
 from ibapi.order_state import OrderState
 from ibkr_broker.server.domain.errors import InvalidArgument
-from ibkr_broker.server.domain.model import Action, ComboLeg, Contract, Right, SecType
+from ibkr_broker.server.domain.model import (
+    Action,
+    ComboLeg,
+    Contract,
+    OrderSpec,
+    OrderType,
+    Right,
+    SecType,
+    TimeInForce,
+)
 from ibkr_broker.server.ib import convert
-from ibkr_broker.server.session.gateway import IbOrderRequest
+from ibkr_broker.server.session.ib_port import IbOrderRequest
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -229,20 +238,20 @@ def test_actions() -> None:
 
 
 def test_order_to_ib() -> None:
-    request = IbOrderRequest(
+    spec = OrderSpec(
         action=Action.SELL,
         quantity=Decimal("12.5"),
-        order_type="STP LMT",
+        order_type=OrderType.STOP_LIMIT,
         limit_price=Decimal("101.23"),
-        aux_price=Decimal("101.5"),
-        tif="GTC",
+        stop_price=Decimal("101.5"),
+        time_in_force=TimeInForce.GTC,
         account="DU123",
-        order_ref="req-1",
         oca_group="oca-1",
-        parent_ib_order_id=41,
-        transmit=False,
-        outside_rth=True,
-        what_if=True,
+        outside_regular_hours=True,
+        order_ref="the client's label, not sent",
+    )
+    request = IbOrderRequest(
+        spec, order_ref="req-1", parent_ib_order_id=41, transmit=False, what_if=True
     )
     order = convert.order_to_ib(request)
     assert (order.action, order.orderType, order.tif) == ("SELL", "STP LMT", "GTC")
@@ -263,8 +272,30 @@ def test_order_to_ib() -> None:
     )
 
 
+def test_trailing_orders_send_the_amount_as_aux_price_and_the_percent() -> None:
+    by_amount = OrderSpec(
+        Action.SELL, Decimal(1), OrderType.TRAILING_STOP, trailing_amount=Decimal("0.5")
+    )
+    order = convert.order_to_ib(IbOrderRequest(by_amount))
+    assert (order.orderType, order.auxPrice, order.trailingPercent) == ("TRAIL", 0.5, UNSET_DOUBLE)
+    by_percent = OrderSpec(
+        Action.SELL,
+        Decimal(1),
+        OrderType.TRAILING_STOP_LIMIT,
+        limit_price=Decimal(99),
+        stop_price=Decimal(98),  # not a trailing order's field: not sent
+        trailing_percent=Decimal(2),
+    )
+    order = convert.order_to_ib(IbOrderRequest(by_percent))
+    assert (order.orderType, order.auxPrice, order.trailingPercent) == (
+        "TRAIL LIMIT",
+        UNSET_DOUBLE,
+        2.0,
+    )
+
+
 def test_market_order_leaves_prices_unset() -> None:
-    order = convert.order_to_ib(IbOrderRequest(Action.BUY, Decimal(1), "MKT"))
+    order = convert.order_to_ib(IbOrderRequest(OrderSpec(Action.BUY, Decimal(1), OrderType.MARKET)))
     assert order.lmtPrice == UNSET_DOUBLE and order.auxPrice == UNSET_DOUBLE
     assert (order.transmit, order.whatIf, order.parentId, order.ocaGroup) == (True, False, 0, "")
 
@@ -303,7 +334,9 @@ def test_order_encodes_exactly_on_the_wire(
     capture = _Capture()
     client.conn, client.serverVersion_ = capture, 178
     client.setConnState(EClient.CONNECTED)
-    request = IbOrderRequest(action, quantity, "LMT", limit_price=price, order_ref="r")
+    request = IbOrderRequest(
+        OrderSpec(action, quantity, OrderType.LIMIT, limit_price=price), order_ref="r"
+    )
     contract = Contract(symbol="AAPL", sec_type=SecType.STOCK)
     client.placeOrder(7, convert.contract_to_ib(contract), convert.order_to_ib(request))
     assert errors.errors == []

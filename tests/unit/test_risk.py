@@ -28,11 +28,11 @@ from ibkr_broker.server.domain.model import (
     Quote,
     SecType,
 )
-from ibkr_broker.server.session import risk
-from ibkr_broker.server.session.config import RiskLimits
-from ibkr_broker.server.session.killswitch import KillSwitchState
-from ibkr_broker.server.session.risk_gate import exposure, raises_price
-from ibkr_broker.server.session.trading import reduces_only
+from ibkr_broker.server.trading import limits as risk
+from ibkr_broker.server.trading.killswitch import KillSwitchState
+from ibkr_broker.server.trading.limits import RiskLimits
+from ibkr_broker.server.trading.risk_gate import exposure, raises_price
+from ibkr_broker.server.trading.trader import reduces_only
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -43,7 +43,7 @@ class Token:
         self.risk = risk
 
 
-def limits(**values: object) -> risk.Limits:
+def limits(**values: object) -> risk.EffectiveLimits:
     return risk.effective(RiskLimits(**values), None)  # type: ignore[arg-type]
 
 
@@ -58,8 +58,8 @@ def breach_of(call: object) -> RiskLimitBreached:
 
 
 def test_token_overrides_the_server_field_by_field() -> None:
-    server = RiskLimits(max_order_quantity="100", max_open_orders=5, allowed_symbols=("AAPL",))
-    token = Token("algo", RiskLimits(max_order_quantity="10", max_orders_per_minute=3))
+    server = RiskLimits(Decimal(100), max_open_orders=5, allowed_symbols=frozenset({"AAPL"}))
+    token = Token("algo", RiskLimits(Decimal(10), max_orders_per_minute=3))
     got = risk.effective(server, token)
     assert got.max_order_quantity == Decimal(10)  # the token's
     assert got.max_open_orders == 5  # inherited
@@ -92,7 +92,7 @@ def test_empty_means_no_limit_and_bad_decimals_are_refused() -> None:
     qty=st.decimals(min_value=Decimal("0.01"), max_value=Decimal(10**6), places=2),
 )
 def test_quantity_breaches_exactly_above_the_cap(cap: Decimal, qty: Decimal) -> None:
-    lim = limits(max_order_quantity=str(cap))
+    lim = limits(max_order_quantity=cap)
     if qty <= cap:
         risk.check_quantity(lim, qty)
     else:
@@ -103,7 +103,7 @@ def test_quantity_breaches_exactly_above_the_cap(cap: Decimal, qty: Decimal) -> 
 
 
 def test_notional_breach_and_an_unpriced_order_is_refused() -> None:
-    lim = limits(max_order_notional="1000")
+    lim = limits(max_order_notional=Decimal(1000))
     risk.check_notional(lim, Decimal(1000))
     err = breach_of(lambda: risk.check_notional(lim, Decimal("1000.01")))
     assert err.reason == "RISK_MAX_ORDER_NOTIONAL"
@@ -131,7 +131,7 @@ def test_position_counts_working_orders_on_the_same_side(
     assert risk.projected_position(
         Decimal(current), [Decimal(w) for w in working], Decimal(change)
     ) == Decimal(after)
-    lim = limits(max_position=str(cap))
+    lim = limits(max_position=Decimal(cap))
 
     def check() -> None:
         risk.check_position(
@@ -153,7 +153,10 @@ def test_open_orders_count_every_new_order() -> None:
 
 
 def test_allowed_security_types_and_symbols() -> None:
-    lim = limits(allowed_security_types=("STK", "OPT"), allowed_symbols=("AAPL", "MSFT"))
+    lim = limits(
+        allowed_security_types=frozenset({"STK", "OPT"}),
+        allowed_symbols=frozenset({"AAPL", "MSFT"}),
+    )
     risk.check_instrument(lim, ["STK"], ["AAPL"])
     err = breach_of(lambda: risk.check_instrument(lim, ["FUT"], ["AAPL"]))
     assert err.reason == "RISK_ALLOWED_SECURITY_TYPES"
@@ -256,7 +259,7 @@ def test_which_modifications_count_as_more_risk() -> None:
 
 
 def test_a_breach_is_failed_precondition_with_reason_and_metadata() -> None:
-    err = breach_of(lambda: risk.check_quantity(limits(max_order_quantity="5"), Decimal(6)))
+    err = breach_of(lambda: risk.check_quantity(limits(max_order_quantity=Decimal(5)), Decimal(6)))
     status = to_status(err)
     assert status.code == grpc.StatusCode.FAILED_PRECONDITION
     info = error_details_pb2.ErrorInfo()

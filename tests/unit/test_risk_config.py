@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
-from ibkr_broker.server.config import ConfigError, RiskLimits, build
+from ibkr_broker.server.config import ConfigError, build
+from ibkr_broker.server.trading.limits import RiskLimits
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -27,9 +29,9 @@ def test_risk_section_reaches_the_session() -> None:
         },
         env={"IBKR_BROKER_RISK_ALLOWED_SYMBOLS": "AAPL,MSFT"},
     )
-    risk = config.session_config().risk
-    assert risk.max_order_notional == "25000.50" and risk.max_open_orders == 10
-    assert risk.allowed_symbols == ("AAPL", "MSFT")  # the environment wins
+    risk = config.risk  # parsed once, here; the app hands it to the Trader
+    assert risk.max_order_notional == Decimal("25000.50") and risk.max_open_orders == 10
+    assert risk.allowed_symbols == frozenset({"AAPL", "MSFT"})  # the environment wins
     assert build({}, env={}).risk == RiskLimits()
 
 
@@ -58,7 +60,7 @@ def test_a_token_risk_table_is_validated_too() -> None:
     token = {"name": "algo", "role": "trade", "sha256": DIGEST}
     ok = build({"security": {"tokens": [{**token, "risk": {"max_order_quantity": "5"}}]}}, env={})
     risk = ok.security.tokens[0].risk
-    assert risk is not None and risk.max_order_quantity == "5"
+    assert risk is not None and risk.max_order_quantity == Decimal(5)
     bad = {**token, "risk": {"max_orders_per_minute": -1}}
     with pytest.raises(
         ConfigError, match=re.escape("security.tokens[0].risk.max_orders_per_minute")

@@ -7,6 +7,11 @@ reconnect.
 
 Before a request_id is claimed, an order passes the kill switch (`killswitch`) and the
 pre-trade risk limits (`risk_gate`): a refusal consumes nothing, so a retry re-runs the checks.
+
+One way down: the trader calls the session (`wait_turn` then `place_order`, `cancel_order`,
+`cancel_all_orders`); the session never calls back. The kill switch is checked when a call
+starts (a halted server does no work) and after every pacing wait, right before an order leaves
+(`_turn`): a halt engaged while the checks or the pacing awaited stops what has not left yet.
 """
 
 from __future__ import annotations
@@ -33,11 +38,11 @@ from ..domain.model import (
     OrderType,
     TimeInForce,
 )
-from .broker_session import BrokerSession
-from .gateway import IbOrderRequest
+from ..session.broker_session import BrokerSession
+from ..session.ib_port import IbOrderRequest
+from ..session.orders import ORDER_REF_PREFIX
 from .killswitch import KillSwitch, KillSwitchState
-from .orders import ORDER_REF_PREFIX
-from .risk import Caller
+from .limits import Caller, RiskLimits
 from .risk_gate import RiskGate
 
 
@@ -70,14 +75,15 @@ def fingerprint(*parts: Any) -> str:
 
 
 class Trader:
-    def __init__(self, session: BrokerSession) -> None:
+    def __init__(self, session: BrokerSession, limits: RiskLimits | None = None) -> None:
+        """`limits`: the server's pre-trade limits (the [risk] section); none by default."""
         self.session = session
         # request_id -> (method, fingerprint, outcome) of the calls running now
         self._inflight: dict[str, tuple[str, str, asyncio.Future[Any]]] = {}
         self._resolved: dict[Contract, Contract] = {}
         self._details: dict[int, ContractDetails] = {}  # con_id -> details (increments, tick)
         self.kill_switch = KillSwitch(session)
-        self.risk = RiskGate(session, self.resolve_one)
+        self.risk = RiskGate(session, self.resolve_one, limits or RiskLimits())
 
     # --- idempotency ----------------------------------------------------------------------------
 
@@ -133,7 +139,7 @@ class Trader:
             return await self._resolve_combo(contract)
         if contract in self._resolved:
             return self._resolved[contract]
-        matches = await self.session.contract_details(contract)
+        matches = await self.session.queries.contract_details(contract)
         if not matches:
             raise errors.ContractNotFound(f"no contract matches {describe(contract)}")
         if len(matches) > 1:
@@ -204,12 +210,12 @@ class Trader:
                     check_increments(details, "bracket.", None, dataclasses.asdict(bracket))
             if what_if:
                 return Placed(None, preview=await self._what_if(resolved, spec, account))
-            legs = 1 + (len(bracket_children(spec, bracket, "")) if bracket else 0)
-            await self.risk.check_place(caller, resolved, spec, account, legs)
-            self.kill_switch.require_armed()  # engaged while the checks awaited a quote
-            # No await from the checks to the orders entering the book (in _place).
+            limits = await self.risk.check_place(caller, resolved, spec, account)
+            children = bracket_children(spec, bracket, f"ikb-oca:{request_id}") if bracket else []
+            await self._turn(armed=True)  # the parent's turn; no await from here to its send
+            self.risk.check_counts(limits, 1 + len(children))
             self.risk.placed(caller)
-            return await self._place(request_id, print_, resolved, spec, account, bracket)
+            return await self._place(request_id, print_, resolved, spec, account, children)
 
         result: Placed = await self._once(request_id, "PlaceOrder", print_, run)
         return result
@@ -217,8 +223,9 @@ class Trader:
     async def _what_if(self, contract: Contract, spec: OrderSpec, account: str) -> OrderPreview:
         ib_id = self.session.allocate_ib_order_id()
         fut = self.session.orders.expect_preview(ib_id)
-        request = dataclasses.replace(to_ib(spec, account, ""), what_if=True)
-        await self.session.send(self.session.gateway.place_order, ib_id, contract, request)
+        request = IbOrderRequest(dataclasses.replace(spec, account=account), what_if=True)
+        await self._turn(armed=False)  # a preview trades nothing: also while halted
+        self.session.place_order(ib_id, contract, request)
         preview: OrderPreview = await self._await(fut, "what-if order")
         return preview
 
@@ -229,9 +236,9 @@ class Trader:
         contract: Contract,
         spec: OrderSpec,
         account: str,
-        bracket: Bracket | None,
+        children: list[OrderSpec],
     ) -> Placed:
-        children = bracket_children(spec, bracket, f"ikb-oca:{request_id}") if bracket else []
+        """Claim the request_id, book the orders and send them (the parent's turn is taken)."""
         now = datetime.now(UTC)
         book = self.session.orders
         with self.session.store.transaction():  # ids, key and orders durable in one commit
@@ -248,19 +255,26 @@ class Trader:
             for order in all_orders:
                 book.add(order)
         acks = [book.expect_ack(order.ib_order_id) for order in all_orders]
+        connection = self.session.connection_number  # the parent's turn: no await since
         for i, order in enumerate(all_orders):
-            request = to_ib(order.spec, account, ORDER_REF_PREFIX + order.request_id)
-            if order is not parent:
-                request = dataclasses.replace(request, parent_ib_order_id=parent.ib_order_id)
-            request = dataclasses.replace(request, transmit=i == len(all_orders) - 1)
+            request = IbOrderRequest(
+                order.spec,
+                ORDER_REF_PREFIX + order.request_id,
+                parent_ib_order_id=0 if order is parent else parent.ib_order_id,
+                transmit=i == len(all_orders) - 1,  # the last one sends the group
+            )
             try:
-                await self.session.send(self._transmit, order.ib_order_id, contract, request)
-            except errors.TradingHalted as exc:
+                if i > 0:
+                    await self._turn(armed=True)
+                    if self.session.connection_number != connection:
+                        raise errors.Unavailable("the connection to TWS dropped mid-bracket")
+            except (errors.TradingHalted, errors.Unavailable) as exc:
                 for ack in acks:
                     ack.cancel()
                 for unsent in all_orders[i:]:
                     book.reject(unsent, IbError(0, exc.message))
                 raise
+            self.session.place_order(order.ib_order_id, contract, request)
         results = [await self._await(fut, "order acknowledgement") for fut in acks]
         return Placed(results[0], tuple(results[1:]))
 
@@ -279,10 +293,12 @@ class Trader:
             ib_order_id=self.session.allocate_ib_order_id(),
         )
 
-    def _transmit(self, ib_order_id: int, contract: Contract, request: IbOrderRequest) -> None:
-        """gateway.place_order, unless the kill switch engaged while the send waited to pace."""
-        self.kill_switch.require_armed()
-        self.session.gateway.place_order(ib_order_id, contract, request)
+    async def _turn(self, armed: bool) -> None:
+        """Wait for the pacing turn of one order; then, when `armed`, refuse it if the kill
+        switch engaged meanwhile. The caller sends the order with no await in between."""
+        await self.session.wait_turn()
+        if armed:
+            self.kill_switch.require_armed()
 
     async def _await(self, fut: asyncio.Future[Any], what: str) -> Any:
         try:
@@ -326,18 +342,15 @@ class Trader:
             if not reducing:
                 self.kill_switch.require_armed()
                 await self.risk.check_modify(caller, order, spec)
-                self.kill_switch.require_armed()  # engaged while the checks awaited
-                order = self._open_order(order_id)  # it may have ended meanwhile
+            await self._turn(armed=not reducing)  # no await from here to the send
+            order = self._open_order(order_id)  # it may have ended meanwhile
             self._claim(request_id, "ModifyOrder", print_, order.order_id)
             fut = self.session.orders.expect_ack(order.ib_order_id)
-            request = to_ib(spec, order.account, ORDER_REF_PREFIX + order.request_id)
-            send = self.session.gateway.place_order if reducing else self._transmit
-            try:
-                await self.session.send(send, order.ib_order_id, order.contract, request)
-            except errors.TradingHalted:
-                fut.cancel()
-                self.session.store.forget_request(request_id)  # nothing was sent
-                raise
+            request = IbOrderRequest(
+                dataclasses.replace(spec, account=order.account),
+                ORDER_REF_PREFIX + order.request_id,
+            )
+            self.session.place_order(order.ib_order_id, order.contract, request)
             acked: Order = await self._await(fut, "modification")
             current = self.session.orders.get(order_id) or acked
             updated = dataclasses.replace(current, spec=spec)
@@ -360,7 +373,7 @@ class Trader:
             if order.status.is_terminal:
                 return Placed(order)
             fut = self.session.orders.expect_ack(order.ib_order_id)
-            await self.session.send(self.session.gateway.cancel_order, order.ib_order_id)
+            await self.session.cancel_order(order.ib_order_id)
             return Placed(await self._await(fut, "cancel"))
 
         placed: Placed = await self._once(request_id, "CancelOrder", print_, run)
@@ -371,7 +384,7 @@ class Trader:
         async def run() -> list[str]:
             self.session.require_ready()
             open_ids = [o.order_id for o in self.session.orders.open_orders()]
-            await self.session.send(self.session.gateway.req_global_cancel)
+            await self.session.cancel_all_orders()
             self._claim(request_id, "CancelAllOrders", "", ",".join(open_ids))
             return open_ids
 
@@ -480,25 +493,6 @@ def describe(contract: Contract) -> str:
     if contract.right:
         parts.append(contract.right.value)
     return " ".join(p for p in parts if p)
-
-
-def to_ib(spec: OrderSpec, account: str, order_ref: str) -> IbOrderRequest:
-    aux = spec.stop_price
-    if spec.order_type.is_trailing:
-        aux = spec.trailing_amount
-    return IbOrderRequest(
-        action=spec.action,
-        quantity=spec.quantity,
-        order_type=spec.order_type.value,
-        limit_price=spec.limit_price,
-        aux_price=aux,
-        trailing_percent=spec.trailing_percent if spec.order_type.is_trailing else None,
-        tif=spec.time_in_force.value,
-        account=account,
-        order_ref=order_ref,
-        oca_group=spec.oca_group,
-        outside_rth=spec.outside_regular_hours,
-    )
 
 
 def bracket_children(parent: OrderSpec, bracket: Bracket, oca: str) -> list[OrderSpec]:

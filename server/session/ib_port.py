@@ -1,9 +1,10 @@
-"""What the session needs from IB: the `Gateway` protocol and the events it delivers.
+"""The session's port to IB: the `IbPort` protocol (what the session needs from IB) and the
+events it delivers.
 
-The concrete gateway (server/ib) owns the ibapi connection. Every `Gateway` method is called on
-the event loop and only writes to the socket (no waiting): answers come back as `IbEvent`s,
-delivered on the event loop to the sink given to `set_event_sink`, in the order TWS sent them.
-Request ids (`req_id`) and IB order ids are chosen by the session.
+The concrete adapter (server/ib's IbGateway) owns the ibapi connection. Every `IbPort` method
+is called on the event loop and only writes to the socket (no waiting): answers come back as
+`IbEvent`s, delivered on the event loop to the sink given to `set_event_sink`, in the order TWS
+sent them. Request ids (`req_id`) and IB order ids are chosen by the session.
 """
 
 from __future__ import annotations
@@ -22,49 +23,48 @@ from ..domain.model import (
     MarketDataType,
     OptionChain,
     OrderPreview,
+    OrderSpec,
 )
 
 
 @dataclass(frozen=True)
 class IbOrderRequest:
-    """An order as it goes to IB (the bridge maps it onto ibapi's Order)."""
+    """An order as the session hands it to IB: the terms (domain values, the account set in
+    `spec.account`) and how IB is to route it. Only the bridge converts it (to ibapi's Order)."""
 
-    action: Action
-    quantity: Decimal
-    order_type: str  # IB spelling: "MKT", "LMT", "STP", "STP LMT", "TRAIL", "TRAIL LIMIT"
-    limit_price: Decimal | None = None
-    aux_price: Decimal | None = None  # stop price, or trailing amount for trailing types
-    trailing_percent: Decimal | None = None
-    tif: str = "DAY"
-    account: str = ""
-    order_ref: str = ""
-    oca_group: str = ""
-    parent_ib_order_id: int = 0
-    transmit: bool = True
-    outside_rth: bool = False
-    what_if: bool = False
+    spec: OrderSpec
+    order_ref: str = ""  # IB's orderRef: the server's idempotency key (not spec.order_ref)
+    parent_ib_order_id: int = 0  # a bracket's exits name their parent
+    transmit: bool = True  # False holds the order at TWS until a later one of its group
+    what_if: bool = False  # a margin and commission preview: nothing is traded
 
 
 # --- events (ibapi callbacks, copied into immutable values) ------------------------------------
 
 
 @dataclass(frozen=True)
-class ConnectionClosed:
+class IbEvent:
+    """What the port delivers: one class per kind of IB message (a new kind is one subclass
+    here, one wrapper method in server/ib, one entry in the session's handler table)."""
+
+
+@dataclass(frozen=True)
+class ConnectionClosed(IbEvent):
     reason: str
 
 
 @dataclass(frozen=True)
-class NextValidId:
+class NextValidId(IbEvent):
     order_id: int
 
 
 @dataclass(frozen=True)
-class ManagedAccounts:
+class ManagedAccounts(IbEvent):
     accounts: tuple[str, ...]
 
 
 @dataclass(frozen=True)
-class ErrorEvent:
+class ErrorEvent(IbEvent):
     req_id: int  # -1 when not about a request; an IB order id for order errors
     code: int
     message: str
@@ -72,29 +72,29 @@ class ErrorEvent:
 
 
 @dataclass(frozen=True)
-class ContractDetailsEvent:
+class ContractDetailsEvent(IbEvent):
     req_id: int
     details: ContractDetails
 
 
 @dataclass(frozen=True)
-class ContractDetailsEnd:
+class ContractDetailsEnd(IbEvent):
     req_id: int
 
 
 @dataclass(frozen=True)
-class OptionChainEvent:
+class OptionChainEvent(IbEvent):
     req_id: int
     chain: OptionChain
 
 
 @dataclass(frozen=True)
-class OptionChainEnd:
+class OptionChainEnd(IbEvent):
     req_id: int
 
 
 @dataclass(frozen=True)
-class OpenOrderEvent:
+class OpenOrderEvent(IbEvent):
     ib_order_id: int
     perm_id: int
     client_id: int
@@ -112,12 +112,12 @@ class OpenOrderEvent:
 
 
 @dataclass(frozen=True)
-class OpenOrderEnd:
+class OpenOrderEnd(IbEvent):
     pass
 
 
 @dataclass(frozen=True)
-class OrderStatusEvent:
+class OrderStatusEvent(IbEvent):
     ib_order_id: int
     status: str  # IB text: "Submitted", "Filled", "Cancelled", "PreSubmitted", "Inactive", ...
     filled: Decimal
@@ -131,7 +131,7 @@ class OrderStatusEvent:
 
 
 @dataclass(frozen=True)
-class ExecutionEvent:
+class ExecutionEvent(IbEvent):
     req_id: int  # -1 for live fills
     ib_order_id: int
     perm_id: int
@@ -150,12 +150,12 @@ class ExecutionEvent:
 
 
 @dataclass(frozen=True)
-class ExecutionsEnd:
+class ExecutionsEnd(IbEvent):
     req_id: int
 
 
 @dataclass(frozen=True)
-class CommissionEvent:
+class CommissionEvent(IbEvent):
     exec_id: str
     commission: Decimal
     currency: str
@@ -163,46 +163,46 @@ class CommissionEvent:
 
 
 @dataclass(frozen=True)
-class TickPrice:
+class TickPrice(IbEvent):
     req_id: int
     tick_type: int  # 1 bid, 2 ask, 4 last, 6 high, 7 low, 9 close, 14 open; 66.. delayed
     price: Decimal
 
 
 @dataclass(frozen=True)
-class TickSize:
+class TickSize(IbEvent):
     req_id: int
     tick_type: int  # 0 bid size, 3 ask size, 5 last size, 8 volume, delayed 69..74
     size: Decimal
 
 
 @dataclass(frozen=True)
-class TickString:
+class TickString(IbEvent):
     req_id: int
     tick_type: int  # 45 last timestamp (epoch seconds), delayed 88
     value: str
 
 
 @dataclass(frozen=True)
-class TickOptionComputation:
+class TickOptionComputation(IbEvent):
     req_id: int
     tick_type: int  # 10 bid, 11 ask, 12 last, 13 model; delayed 80..83
     greeks: Greeks
 
 
 @dataclass(frozen=True)
-class TickSnapshotEnd:
+class TickSnapshotEnd(IbEvent):
     req_id: int
 
 
 @dataclass(frozen=True)
-class MarketDataTypeEvent:
+class MarketDataTypeEvent(IbEvent):
     req_id: int
     market_data_type: MarketDataType
 
 
 @dataclass(frozen=True)
-class AccountValueEvent:
+class AccountValueEvent(IbEvent):
     account: str
     key: str
     value: str
@@ -210,7 +210,7 @@ class AccountValueEvent:
 
 
 @dataclass(frozen=True)
-class PortfolioEvent:
+class PortfolioEvent(IbEvent):
     account: str
     contract: Contract
     position: Decimal
@@ -222,12 +222,12 @@ class PortfolioEvent:
 
 
 @dataclass(frozen=True)
-class AccountDownloadEnd:
+class AccountDownloadEnd(IbEvent):
     account: str
 
 
 @dataclass(frozen=True)
-class PositionEvent:
+class PositionEvent(IbEvent):
     account: str
     contract: Contract
     position: Decimal
@@ -235,12 +235,12 @@ class PositionEvent:
 
 
 @dataclass(frozen=True)
-class PositionEnd:
+class PositionEnd(IbEvent):
     pass
 
 
 @dataclass(frozen=True)
-class AccountSummaryEvent:
+class AccountSummaryEvent(IbEvent):
     req_id: int
     account: str
     tag: str
@@ -249,50 +249,19 @@ class AccountSummaryEvent:
 
 
 @dataclass(frozen=True)
-class AccountSummaryEnd:
+class AccountSummaryEnd(IbEvent):
     req_id: int
 
 
 @dataclass(frozen=True)
-class CurrentTime:
+class CurrentTime(IbEvent):
     time: datetime  # TWS's clock (answer to reqCurrentTime), UTC
 
-
-IbEvent = (
-    ConnectionClosed
-    | NextValidId
-    | ManagedAccounts
-    | ErrorEvent
-    | ContractDetailsEvent
-    | ContractDetailsEnd
-    | OptionChainEvent
-    | OptionChainEnd
-    | OpenOrderEvent
-    | OpenOrderEnd
-    | OrderStatusEvent
-    | ExecutionEvent
-    | ExecutionsEnd
-    | CommissionEvent
-    | TickPrice
-    | TickSize
-    | TickString
-    | TickOptionComputation
-    | TickSnapshotEnd
-    | MarketDataTypeEvent
-    | AccountValueEvent
-    | PortfolioEvent
-    | AccountDownloadEnd
-    | PositionEvent
-    | PositionEnd
-    | AccountSummaryEvent
-    | AccountSummaryEnd
-    | CurrentTime
-)
 
 EventSink = Callable[[IbEvent], None]
 
 
-class Gateway(Protocol):
+class IbPort(Protocol):
     """The session's view of one TWS / IB Gateway connection."""
 
     @property

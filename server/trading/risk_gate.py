@@ -1,5 +1,5 @@
 """The pre-trade gate: gathers what the limits need (contracts, a price, positions, working
-orders) and applies the checks of `risk` before an order or a modification reaches TWS.
+orders) and applies the checks of `limits` before an order or a modification reaches TWS.
 
 Limits are only paid for when set: no quote is fetched without a notional limit, no positions
 without a position limit. An order's exposure is per con_id: a combo exposes each leg
@@ -15,9 +15,9 @@ from decimal import Decimal
 
 from ..domain import errors
 from ..domain.model import Action, Contract, Order, OrderSpec
-from . import risk
-from .broker_session import BrokerSession
-from .risk import Caller, Limits
+from ..session.broker_session import BrokerSession
+from . import limits as risk
+from .limits import Caller, EffectiveLimits, RiskLimits
 
 Resolve = Callable[[Contract], Awaitable[Contract]]
 
@@ -32,30 +32,37 @@ class Leg:
 
 class RiskGate:
     def __init__(
-        self, session: BrokerSession, resolve: Resolve, clock: Callable[[], float] = time.monotonic
+        self,
+        session: BrokerSession,
+        resolve: Resolve,
+        server_limits: RiskLimits,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.session = session
         self._resolve = resolve
+        self.server_limits = server_limits
         self.window = risk.RateWindow(clock)
 
-    def limits(self, caller: Caller | None) -> Limits:
-        return risk.effective(self.session.config.risk, caller)
+    def limits(self, caller: Caller | None) -> EffectiveLimits:
+        return risk.effective(self.server_limits, caller)
 
     async def check_place(
-        self, caller: Caller | None, contract: Contract, spec: OrderSpec, account: str, orders: int
-    ) -> None:
-        """Every limit for a new order of `orders` legs (a bracket is one placement).
-
-        The counts are checked after the last await: the caller then calls `placed()` and adds
-        the orders to the book without awaiting in between, so concurrent placements cannot
-        both pass them.
-        """
+        self, caller: Caller | None, contract: Contract, spec: OrderSpec, account: str
+    ) -> EffectiveLimits:
+        """The limits of a new order that need a look-up (instrument, quantity, notional,
+        position); returns the call's limits for `check_counts`."""
         limits = self.limits(caller)
         legs = await self._legs(contract, spec.action, limits)
         self._check_instrument(limits, contract, legs)
         risk.check_quantity(limits, spec.quantity)
         await self._check_notional(limits, contract, spec, legs)
         await self._check_positions(limits, account, legs, spec.quantity, exclude="")
+        return limits
+
+    def check_counts(self, limits: EffectiveLimits, orders: int) -> None:
+        """Open orders and orders per minute, for a placement of `orders` orders (a bracket is
+        one placement). The caller then calls `placed()` and adds the orders to the book without
+        awaiting in between, so concurrent placements cannot both pass them."""
         risk.check_open_orders(limits, len(self.session.orders.open_orders()), orders)
         risk.check_rate(limits, self.window)
 
@@ -81,7 +88,7 @@ class RiskGate:
 
     # --- the parts ------------------------------------------------------------------------------
 
-    async def _legs(self, contract: Contract, action: Action, limits: Limits) -> list[Leg]:
+    async def _legs(self, contract: Contract, action: Action, limits: EffectiveLimits) -> list[Leg]:
         """The instruments traded; combo legs are looked up only when a limit needs them."""
         sign = Decimal(1) if action is Action.BUY else Decimal(-1)
         if not contract.is_combo:
@@ -100,7 +107,9 @@ class RiskGate:
             legs.append(Leg(leg_contract, leg_sign * leg.ratio))
         return legs
 
-    def _check_instrument(self, limits: Limits, contract: Contract, legs: list[Leg]) -> None:
+    def _check_instrument(
+        self, limits: EffectiveLimits, contract: Contract, legs: list[Leg]
+    ) -> None:
         if not (limits.allowed_security_types or limits.allowed_symbols):
             return
         parts = [contract] if contract.is_combo else []
@@ -112,7 +121,7 @@ class RiskGate:
         )
 
     async def _check_notional(
-        self, limits: Limits, contract: Contract, spec: OrderSpec, legs: list[Leg]
+        self, limits: EffectiveLimits, contract: Contract, spec: OrderSpec, legs: list[Leg]
     ) -> None:
         if limits.max_order_notional is None:
             return
@@ -127,7 +136,7 @@ class RiskGate:
         quote, unpriced = None, ""
         if risk.needs_quote(spec):
             try:
-                quote = await self.session.snapshot_quote(contract)
+                quote = await self.session.queries.snapshot_quote(contract)
             except errors.BrokerError as exc:
                 unpriced = f"no quote: {exc.message}"
         price = risk.order_price(spec, quote)
@@ -137,12 +146,17 @@ class RiskGate:
         risk.check_notional(limits, risk.notional(spec.quantity, price, risk.multiplier(contract)))
 
     async def _check_positions(
-        self, limits: Limits, account: str, legs: list[Leg], quantity: Decimal, exclude: str
+        self,
+        limits: EffectiveLimits,
+        account: str,
+        legs: list[Leg],
+        quantity: Decimal,
+        exclude: str,
     ) -> None:
         if limits.max_position is None:
             return
         held: dict[int, Decimal] = {}
-        for position in await self.session.positions():
+        for position in await self.session.queries.positions():
             if position.account_id == account:
                 con_id = position.contract.con_id
                 held[con_id] = held.get(con_id, Decimal(0)) + position.quantity

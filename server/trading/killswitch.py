@@ -1,9 +1,9 @@
 """The kill switch: while engaged, new orders are refused; engaging it cancels every open order.
 
 Its state lives in the store's meta table (written before anything else happens), so a halt
-survives a restart of the server. Engaging sends reqGlobalCancel through the session's paced
-send; when TWS is not connected at that moment the cancel is sent as soon as the session is
-ready again (`cancel_pending`, also persisted).
+survives a restart of the server. Engaging sends reqGlobalCancel through the session (paced);
+when TWS is not connected at that moment the cancel is sent as soon as the session is ready
+again (`cancel_pending`, also persisted).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 from ..domain import errors
 from ..domain.model import ConnectionState, IbError
-from .broker_session import BrokerSession
+from ..session.broker_session import BrokerSession
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ class KillSwitch:
             log.warning("TWS not connected: reqGlobalCancel is sent once it is")
             return
         try:
-            await self.session.send(self.session.gateway.req_global_cancel)
+            await self.session.cancel_all_orders()
         except errors.Unavailable:
             log.warning("TWS connection lost: reqGlobalCancel is sent once it is back")
             return

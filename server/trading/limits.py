@@ -1,8 +1,10 @@
-"""Pre-trade risk limits: which limits apply to a call, and the pure checks (no I/O).
+"""Pre-trade risk limits: the limits, which apply to a call, and the pure checks (no I/O).
 
-The effective limits of a call are the server's [risk] section overridden, field by field, by
-the calling token's `risk` table: a field the token sets (non-empty, non-zero) replaces the
-server's value, so a token can tighten or loosen a limit but not remove one.
+`RiskLimits` is the one form of the limits: the configuration parses its [risk] section and
+every token's `risk` table into it once, at start-up. The effective limits of a call are the
+server's [risk] section overridden, field by field, by the calling token's `risk` table: a
+field the token sets (non-empty, non-zero) replaces the server's value, so a token can tighten
+or loosen a limit but not remove one.
 
 Each check raises RiskLimitBreached with a reason naming the limit (RISK_MAX_ORDER_QUANTITY,
 ...) and metadata: `setting` (e.g. "risk.max_order_notional"), `limit` (the configured value),
@@ -28,11 +30,34 @@ from typing import Protocol
 
 from ..domain.errors import RiskLimitBreached
 from ..domain.model import Action, Contract, OrderSpec, Quote
-from .config import RiskLimits
 
 SECURITY_TYPES = frozenset({"STK", "OPT", "FUT", "CASH", "IND", "BAG", "FOP"})
 WINDOW_SECONDS = 60.0
 SERVER_SCOPE = "server"
+
+
+@dataclass(frozen=True)
+class RiskLimits:
+    """Pre-trade limits; None / 0 / empty = no limit."""
+
+    max_order_quantity: Decimal | None = None  # units per order
+    max_order_notional: Decimal | None = None  # quantity x latest price x multiplier
+    max_position: Decimal | None = None  # units per contract, absolute, after the order
+    max_open_orders: int = 0
+    max_orders_per_minute: int = 0
+    allowed_security_types: frozenset[str] = frozenset()  # e.g. {"STK", "OPT"}; IB spelling
+    allowed_symbols: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class EffectiveLimits(RiskLimits):
+    """The limits one call is held to, and who set each: `scopes` maps a setting to
+    "token NAME" where the calling token set it; every other setting is the server's."""
+
+    scopes: tuple[tuple[str, str], ...] = ()
+
+    def scope(self, setting: str) -> str:
+        return dict(self.scopes).get(setting, SERVER_SCOPE)
 
 
 class Caller(Protocol):
@@ -45,25 +70,8 @@ class Caller(Protocol):
     def risk(self) -> RiskLimits | None: ...
 
 
-@dataclass(frozen=True)
-class Limits:
-    """Effective limits of one call, parsed; None / 0 / empty = no limit."""
-
-    max_order_quantity: Decimal | None = None
-    max_order_notional: Decimal | None = None
-    max_position: Decimal | None = None
-    max_open_orders: int = 0
-    max_orders_per_minute: int = 0
-    allowed_security_types: frozenset[str] = frozenset()
-    allowed_symbols: frozenset[str] = frozenset()
-    scopes: tuple[tuple[str, str], ...] = ()  # setting -> "token NAME" where a token set it
-
-    def scope(self, setting: str) -> str:
-        return dict(self.scopes).get(setting, SERVER_SCOPE)
-
-
 def parse_decimal(text: str) -> Decimal | None:
-    """A limit's decimal string (validated by the configuration); empty = no limit."""
+    """A limit's decimal string, as the configuration gives it; empty = no limit."""
     if not text.strip():
         return None
     try:
@@ -88,17 +96,11 @@ def merge(server: RiskLimits, token: RiskLimits | None) -> tuple[RiskLimits, fro
     return dataclasses.replace(server, **changes), frozenset(changes)
 
 
-def effective(server: RiskLimits, caller: Caller | None) -> Limits:
+def effective(server: RiskLimits, caller: Caller | None) -> EffectiveLimits:
     merged, from_token = merge(server, caller.risk if caller is not None else None)
     name = caller.name if caller is not None else ""
-    return Limits(
-        max_order_quantity=parse_decimal(merged.max_order_quantity),
-        max_order_notional=parse_decimal(merged.max_order_notional),
-        max_position=parse_decimal(merged.max_position),
-        max_open_orders=merged.max_open_orders,
-        max_orders_per_minute=merged.max_orders_per_minute,
-        allowed_security_types=frozenset(merged.allowed_security_types),
-        allowed_symbols=frozenset(merged.allowed_symbols),
+    return EffectiveLimits(
+        **{f.name: getattr(merged, f.name) for f in dataclasses.fields(RiskLimits)},
         scopes=tuple((s, f"token {name}") for s in sorted(from_token)),
     )
 
@@ -106,7 +108,9 @@ def effective(server: RiskLimits, caller: Caller | None) -> Limits:
 # --- the checks -------------------------------------------------------------------------------
 
 
-def breach(limits: Limits, setting: str, attempted: object, text: str) -> RiskLimitBreached:
+def breach(
+    limits: EffectiveLimits, setting: str, attempted: object, text: str
+) -> RiskLimitBreached:
     """The error for `setting` of `limits` (e.g. "max_order_notional") being exceeded."""
     scope = limits.scope(setting)
     return RiskLimitBreached(
@@ -129,7 +133,9 @@ def _text(value: object) -> str:
     return str(value)
 
 
-def check_instrument(limits: Limits, sec_types: Iterable[str], symbols: Iterable[str]) -> None:
+def check_instrument(
+    limits: EffectiveLimits, sec_types: Iterable[str], symbols: Iterable[str]
+) -> None:
     """Every security type and symbol the order trades must be allowed (when a list is set)."""
     for sec_type in sec_types:
         if limits.allowed_security_types and sec_type not in limits.allowed_security_types:
@@ -140,14 +146,14 @@ def check_instrument(limits: Limits, sec_types: Iterable[str], symbols: Iterable
             raise breach(limits, "allowed_symbols", symbol, f"symbol {symbol!r} is not allowed")
 
 
-def check_quantity(limits: Limits, quantity: Decimal) -> None:
+def check_quantity(limits: EffectiveLimits, quantity: Decimal) -> None:
     cap = limits.max_order_quantity
     if cap is not None and quantity > cap:
         text = f"quantity {_text(quantity)} is above {_text(cap)}"
         raise breach(limits, "max_order_quantity", quantity, text)
 
 
-def check_notional(limits: Limits, notional: Decimal | None, unpriced: str = "") -> None:
+def check_notional(limits: EffectiveLimits, notional: Decimal | None, unpriced: str = "") -> None:
     """`notional` None = the order could not be priced (`unpriced` says why): refused."""
     cap = limits.max_order_notional
     if cap is None:
@@ -167,7 +173,11 @@ def projected_position(current: Decimal, working: Iterable[Decimal], change: Dec
 
 
 def check_position(
-    limits: Limits, label: str, current: Decimal, working: Iterable[Decimal], change: Decimal
+    limits: EffectiveLimits,
+    label: str,
+    current: Decimal,
+    working: Iterable[Decimal],
+    change: Decimal,
 ) -> None:
     """|position after this order and the working orders on its side| <= max_position."""
     cap = limits.max_position
@@ -179,7 +189,7 @@ def check_position(
         raise breach(limits, "max_position", abs(after), text)
 
 
-def check_open_orders(limits: Limits, open_now: int, new_orders: int) -> None:
+def check_open_orders(limits: EffectiveLimits, open_now: int, new_orders: int) -> None:
     cap = limits.max_open_orders
     if cap and open_now + new_orders > cap:
         text = f"{open_now} orders are open and this adds {new_orders}; at most {cap}"
@@ -257,7 +267,7 @@ def rate_keys(caller: Caller | None) -> tuple[str, ...]:
     return (SERVER_SCOPE,) if caller is None else (SERVER_SCOPE, f"token {caller.name}")
 
 
-def check_rate(limits: Limits, window: RateWindow) -> None:
+def check_rate(limits: EffectiveLimits, window: RateWindow) -> None:
     """Counted per token when the token sets the limit, else server-wide."""
     cap = limits.max_orders_per_minute
     if not cap:

@@ -1,0 +1,1 @@
+"""Order commands above the session: the trader, pre-trade risk limits, the kill switch."""
