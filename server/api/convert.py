@@ -262,9 +262,7 @@ def spec_from_proto(msg: order_pb2.OrderSpec, combo: bool, field: str = "order")
     limit = v.decimal(f"{field}.limit_price", msg.limit_price, positive=not combo)
     stop = v.decimal(f"{field}.stop_price", msg.stop_price, positive=not combo)
     trail_amt = v.decimal(f"{field}.trailing_amount", msg.trailing_amount, positive=True)
-    trail_pct = v.decimal(
-        f"{field}.trailing_percent", msg.trailing_percent, positive=True, maximum=Decimal(100)
-    )
+    trail_pct = v.percent(f"{field}.trailing_percent", msg.trailing_percent)
     if order_type.needs_limit_price and limit is None:
         raise InvalidArgument(f"{field}.limit_price", f"required for {order_type.name} orders")
     if not order_type.needs_limit_price and limit is not None:

@@ -142,7 +142,7 @@ class BrokerServicer(broker_service_pb2_grpc.BrokerServiceServicer):
             limit_price=v.decimal("limit_price", request.limit_price),
             stop_price=v.decimal("stop_price", request.stop_price),
             trailing_amount=v.decimal("trailing_amount", request.trailing_amount, positive=True),
-            trailing_percent=v.decimal("trailing_percent", request.trailing_percent, positive=True),
+            trailing_percent=v.percent("trailing_percent", request.trailing_percent),
             time_in_force=cv.TIFS.get(request.time_in_force),
         )
         order = await self.trader.modify(request_id, order_id, change, current_principal())

@@ -53,6 +53,14 @@ def decimal(
     return value
 
 
+def percent(field: str, text: str) -> Decimal | None:
+    """A percentage above 0 and below 100 (a trailing stop of 100% trails to zero)."""
+    value = decimal(field, text, positive=True, maximum=Decimal(100))
+    if value == 100:
+        raise InvalidArgument(field, "must be below 100")
+    return value
+
+
 def required_decimal(field: str, text: str, **kw: object) -> Decimal:
     value = decimal(field, text, required=True, **kw)  # type: ignore[arg-type]
     assert value is not None

@@ -41,6 +41,7 @@ from ..domain.model import (
 from ..session.broker_session import BrokerSession
 from ..session.ib_port import IbOrderRequest
 from ..session.orders import ORDER_REF_PREFIX
+from .contract_rules import check_increments, check_order_type, spec_prices
 from .killswitch import KillSwitch, KillSwitchState
 from .limits import Caller, RiskLimits
 from .risk_gate import RiskGate
@@ -91,9 +92,8 @@ class Trader:
         self, request_id: str, method: str, print_: str, run: Any, replay: Any = None
     ) -> Any:
         """Run `run()` once per request_id; a retry gets the first outcome (`replay(result)`
-        rebuilds it from the stored result; by default the orders it names). A key already used
-        for another method or other content is ALREADY_EXISTS, whether that first call is
-        still running or done."""
+        rebuilds it from the stored result; by default the orders it names). A key used for
+        another method or content is ALREADY_EXISTS, while that first call runs or after."""
         running = self._inflight.get(request_id)
         if running is not None:
             r_method, r_print, fut = running
@@ -205,6 +205,7 @@ class Trader:
             resolved = await self.resolve_one(contract)
             if not resolved.is_combo:
                 details = self._details.get(resolved.con_id)
+                check_order_type(details, spec.order_type)
                 check_increments(details, "order.", spec.quantity, spec_prices(spec))
                 if bracket:
                     check_increments(details, "bracket.", None, dataclasses.asdict(bracket))
@@ -430,48 +431,6 @@ class Trader:
 
 
 # --- pure helpers -----------------------------------------------------------------------------
-
-
-def check_increments(
-    details: ContractDetails | None,
-    prefix: str,
-    quantity: Decimal | None,
-    prices: dict[str, Decimal | None],
-) -> None:
-    """INVALID_ARGUMENT unless the quantity fits the contract's size increment and minimum
-    size and every price is a multiple of its minimum tick (from contract details), so an
-    absurd size such as 1e-9 shares never reaches TWS. `prefix` starts the field names."""
-    if details is None:
-        return
-    name = details.contract.symbol or f"con_id {details.contract.con_id}"
-    rules = [("quantity", quantity, details.size_increment, "size increment")]
-    rules += [(field, price, details.min_tick, "minimum tick") for field, price in prices.items()]
-    for field, value, step, what in rules:
-        if value is not None and step and step > 0 and not _multiple(value, step):
-            raise errors.InvalidArgument(
-                prefix + field, f"{value} is not a multiple of the {what} {step} of {name}"
-            )
-    if quantity is not None and details.min_size and quantity < details.min_size:
-        raise errors.InvalidArgument(
-            prefix + "quantity",
-            f"{quantity} is below the minimum size {details.min_size} of {name}",
-        )
-
-
-def spec_prices(spec: OrderSpec) -> dict[str, Decimal | None]:
-    """The prices of a spec that move in ticks, by field name."""
-    return {
-        "limit_price": spec.limit_price,
-        "stop_price": spec.stop_price,
-        "trailing_amount": spec.trailing_amount,
-    }
-
-
-def _multiple(value: Decimal, step: Decimal) -> bool:
-    try:
-        return value % step == 0
-    except ArithmeticError:  # a step too small to divide by exactly: TWS will judge
-        return True
 
 
 def _same_request(request_id: str, first: tuple[str, str], again: tuple[str, str]) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import grpc
 import pytest
 from ibkr_broker.v1 import broker_service_pb2 as pb
-from ibkr_broker.v1 import contract_pb2
+from ibkr_broker.v1 import contract_pb2, order_pb2
 
 from .hostile_env import details, refused
 from .server_env import AAPL, BUY, MSFT, ServerEnv, limit, market, place
@@ -232,3 +232,25 @@ async def test_sizes_and_prices_off_the_contracts_increments_never_reach_tws(
     modify = pb.ModifyOrderRequest(request_id="m", order_id=resting.order_id, quantity="3")
     assert (await env.stub.ModifyOrder(modify, timeout=10)).order.spec.quantity == "3"
     assert [o.request.total_quantity for o in env.sim_orders()] == [3]
+
+
+async def test_order_types_the_contract_does_not_take_and_full_trails_never_reach_tws(
+    env: ServerEnv,
+) -> None:
+    """Found by the fuzz campaign: TWS refused both (387 and 'Invalid trailing percent')."""
+    trail_limit = order_pb2.OrderSpec(
+        action=BUY,
+        quantity="1",
+        order_type=order_pb2.ORDER_TYPE_TRAILING_STOP_LIMIT,
+        limit_price="100",
+        trailing_amount="1",
+    )
+    fields = await refused(env.stub.PlaceOrder(place(AAPL, trail_limit), timeout=10))
+    assert fields == ["order.order_type"]
+    full_trail = order_pb2.OrderSpec(
+        action=BUY, quantity="1", order_type=order_pb2.ORDER_TYPE_TRAILING_STOP,
+        trailing_percent="100",
+    )  # fmt: skip
+    fields = await refused(env.stub.PlaceOrder(place(AAPL, full_trail), timeout=10))
+    assert fields == ["order.trailing_percent"]
+    assert env.sim_orders() == []
