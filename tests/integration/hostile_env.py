@@ -3,10 +3,12 @@ is a proxy (tws_proxy.py) in front of the simulator, and the simulator's market-
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 from google.rpc import error_details_pb2
@@ -15,6 +17,8 @@ from ibkr_broker.simulator.server import SimulatorServer
 
 from .server_env import ServerEnv
 from .tws_proxy import TwsProxy
+
+T = TypeVar("T")
 
 
 def details(err: grpc.aio.AioRpcError) -> tuple[error_details_pb2.ErrorInfo, list[str]]:
@@ -62,3 +66,44 @@ async def proxied_env(tmp_path: Path, **kw: Any) -> AsyncIterator[tuple[ServerEn
             yield env, proxy
     finally:
         await sim.stop()
+
+
+class ServerThread:
+    """A ServerEnv (server + simulator) on its own event loop in a thread, for blocking tests
+    such as Hypothesis campaigns:
+
+        with ServerThread(tmp_path) as stack:
+            channel = grpc.insecure_channel(stack.target)
+            stack.call(lambda: stack.env.sim_orders())   # state read on the stack's loop
+    """
+
+    def __init__(self, tmp_path: Path, **kw: Any) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="stack", daemon=True)
+        self.env = ServerEnv(tmp_path, **kw)
+
+    @property
+    def target(self) -> str:
+        return self.env.target
+
+    def __enter__(self) -> ServerThread:
+        self._thread.start()
+        self.run(self.env.__aenter__())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.run(self.env.__aexit__(None, None, None))
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(timeout=10)
+            self.loop.close()
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float = 60) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def call(self, fn: Callable[[], T], timeout: float = 60) -> T:
+        async def on_loop() -> T:
+            return fn()
+
+        return self.run(on_loop(), timeout)
