@@ -128,14 +128,18 @@ class BrokerSession:
                 if self.connect_time is None
                 else ConnectionState.RECONNECTING
             )
+            connected_before = self.connect_time
             try:
                 await self._connect_once()
-                delay = self.config.reconnect_initial_delay
                 await self._closed.wait()
             except Unavailable as exc:
                 log.warning("TWS session not available: %s", exc)
                 with contextlib.suppress(Exception):
                     await self.gateway.disconnect()
+            if self.connect_time is not connected_before:
+                # This connection became ready (even if it dropped while restoring): TWS is
+                # there, so the next attempt starts from the shortest delay again.
+                delay = self.config.reconnect_initial_delay
             self._on_lost("connection to TWS lost")
             if self._stopping:
                 break
@@ -288,7 +292,9 @@ class BrokerSession:
 
     async def _send_mkt_data(self, req_id: int, contract: Contract) -> None:
         if self.ready:
-            await self._send(self.gateway.req_mkt_data, req_id, contract, False)
+            # Lost with the link: restore() asks again on reconnect, the stream carries on.
+            with contextlib.suppress(Unavailable):
+                await self._send(self.gateway.req_mkt_data, req_id, contract, False)
 
     async def _cancel_mkt_data(self, req_id: int) -> None:
         if self.ready:

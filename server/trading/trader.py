@@ -256,7 +256,7 @@ class Trader:
             for order in all_orders:
                 book.add(order)
         acks = [book.expect_ack(order.ib_order_id) for order in all_orders]
-        connection = self.session.connection_number  # the parent's turn: no await since
+        connection = self.session.connection_number  # in the parent's turn: no await since
         for i, order in enumerate(all_orders):
             request = IbOrderRequest(
                 order.spec,
@@ -269,13 +269,14 @@ class Trader:
                     await self._turn(armed=True)
                     if self.session.connection_number != connection:
                         raise errors.Unavailable("the connection to TWS dropped mid-bracket")
+                self.session.place_order(order.ib_order_id, contract, request)
             except (errors.TradingHalted, errors.Unavailable) as exc:
+                # Not sent: said now (a retry of the key gets it), not after a reconciliation.
                 for ack in acks:
                     ack.cancel()
                 for unsent in all_orders[i:]:
-                    book.reject(unsent, IbError(0, exc.message))
+                    book.reject(unsent, IbError(0, f"not placed: {exc.message}"))
                 raise
-            self.session.place_order(order.ib_order_id, contract, request)
         results = [await self._await(fut, "order acknowledgement") for fut in acks]
         return Placed(results[0], tuple(results[1:]))
 
