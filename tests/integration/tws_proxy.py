@@ -7,7 +7,8 @@ simulator, frame by frame in both directions, so the session is real. On top of 
   server, between two real frames;
 - `hold_from_tws(predicate)` / `hold_to_tws(predicate)`: swallow the messages a predicate picks
   (e.g. every execDetailsEnd, or every placeOrder) as a lossy link would;
-- `drop_all()`: cut every connection, as a network failure would.
+- `drop_all()`: cut every connection, as a network failure would;
+- `rewrite_handshake`: corrupt TWS's handshake reply on the connections that follow.
 
 Framing: the server opens with b"API\\0" and then sends length-prefixed messages; the simulator
 sends length-prefixed messages from its first byte (tws-protocol.md, section 1).
@@ -56,11 +57,14 @@ class TwsProxy:
         self.port = 0
         self.links: list[_Link] = []
         self.connections = 0  # connections accepted so far
+        self.failures: list[BaseException] = []  # relays that failed (a bug of the proxy)
         self._server: asyncio.Server | None = None
         self._hold_from: Predicate | None = None
         self._hold_to: Predicate | None = None
         self.held_from_tws: list[list[bytes]] = []
         self.held_to_tws: list[list[bytes]] = []
+        # Replaces TWS's first message (the handshake reply: version and time) when set.
+        self.rewrite_handshake: Callable[[bytes], bytes] | None = None
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
@@ -117,7 +121,10 @@ class TwsProxy:
             asyncio.create_task(self._relay(up_reader, writer, to_tws=False)),
         ]
         try:
-            await asyncio.wait(link.tasks, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(link.tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if not task.cancelled() and task.exception() is not None:
+                    self.failures.append(task.exception())  # type: ignore[arg-type]
         finally:
             link.close()
             up_writer.close()
@@ -130,9 +137,13 @@ class TwsProxy:
         with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
             if to_tws:
                 dst.write(await src.readexactly(4))  # b"API\0"
+            first = True
             while True:
                 (size,) = LENGTH.unpack(await src.readexactly(4))
                 payload = await src.readexactly(size)
+                if first and not to_tws and self.rewrite_handshake is not None:
+                    payload = self.rewrite_handshake(payload)
+                first = False
                 parts = payload.split(b"\0")
                 hold = self._hold_to if to_tws else self._hold_from
                 if hold is not None and hold(parts):
