@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .session.config import SessionConfig
+from .session.session_config import SessionConfig
 from .trading import limits as risk
 from .trading.limits import RiskLimits
 
@@ -323,11 +323,11 @@ def _validate_risk(section: str, r: RiskLimits) -> None:
     for name in ("max_open_orders", "max_orders_per_minute"):
         if getattr(r, name) < 0:
             raise ConfigError(f"{section}.{name}: must not be negative (0 = no limit)")
-    for sec_type in r.allowed_security_types:
-        if sec_type not in risk.SECURITY_TYPES:
+    for security_type in r.allowed_security_types:
+        if security_type not in risk.SECURITY_TYPES:
             known = " ".join(sorted(risk.SECURITY_TYPES))
             raise ConfigError(
-                f"{section}.allowed_security_types: {sec_type!r} is not one of {known}"
+                f"{section}.allowed_security_types: {security_type!r} is not one of {known}"
             )
     for symbol in r.allowed_symbols:
         if not symbol.strip() or symbol != symbol.strip().upper():

@@ -169,7 +169,7 @@ class Link:
         self.reason = ""  # why the link ended (first close wins)
         self.skipped_messages = 0  # messages that did not decode (logged and skipped)
         self.end_delivered = False  # touched only on the event loop by the gateway
-        self.ended = asyncio.Event()  # set on the loop once ConnectionClosed was delivered
+        self.ended = asyncio.Event()  # set on the loop once ConnectionClosedEvent was delivered
         self._framer = shake.framer
         self._early = shake.early_frames
         self._on_end = on_end

@@ -25,13 +25,13 @@ from ..domain.model import (
     MarketDataType,
 )
 from . import ib_port as g
-from .config import LIVE_PORTS, SessionConfig
 from .journal import OrderJournal
 from .market_data import MarketDataHub
 from .orders import MAX_IB_ORDER_ID, OrderBook
 from .pacing import TokenBucket
 from .queries import Queries, Tick
-from .requests import Pending, RequestRegistry
+from .request_registry import Pending, RequestRegistry
+from .session_config import LIVE_PORTS, SessionConfig
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -305,31 +305,31 @@ class BrokerSession:
     def _handlers(self) -> dict[type[g.IbEvent], Callable[[Any], None]]:
         """Where each kind of IB event goes: the one table of the kinds the session uses."""
         return {
-            g.TickPrice: self._on_tick,
-            g.TickSize: self._on_tick,
-            g.TickString: self._on_tick,
-            g.TickOptionComputation: self._on_tick,
-            g.TickSnapshotEnd: self.queries.on_snapshot_end,
+            g.TickPriceEvent: self._on_tick,
+            g.TickSizeEvent: self._on_tick,
+            g.TickStringEvent: self._on_tick,
+            g.TickOptionComputationEvent: self._on_tick,
+            g.TickSnapshotEndEvent: self.queries.on_snapshot_end,
             g.MarketDataTypeEvent: self.market_data.on_market_data_type,
             g.OrderStatusEvent: self.orders.on_order_status,
             g.OpenOrderEvent: self._on_open_order,
-            g.OpenOrderEnd: self._on_open_order_end,
+            g.OpenOrderEndEvent: self._on_open_order_end,
             g.ExecutionEvent: self.orders.on_execution,
             g.CommissionEvent: self.orders.on_commission,
             g.ErrorEvent: self._on_error,
             g.ContractDetailsEvent: self.queries.on_item,
             g.OptionChainEvent: self.queries.on_item,
             g.AccountSummaryEvent: self.queries.on_item,
-            g.ContractDetailsEnd: self.queries.on_items_end,
-            g.OptionChainEnd: self.queries.on_items_end,
-            g.AccountSummaryEnd: self.queries.on_items_end,
-            g.ExecutionsEnd: self.queries.on_items_end,
+            g.ContractDetailsEndEvent: self.queries.on_items_end,
+            g.OptionChainEndEvent: self.queries.on_items_end,
+            g.AccountSummaryEndEvent: self.queries.on_items_end,
+            g.ExecutionsEndEvent: self.queries.on_items_end,
             g.PositionEvent: self.queries.on_position,
-            g.PositionEnd: self.queries.on_position_end,
+            g.PositionEndEvent: self.queries.on_position_end,
             g.PortfolioEvent: self.queries.on_portfolio,
-            g.NextValidId: self._on_next_valid_id,
-            g.ManagedAccounts: self._on_managed_accounts,
-            g.ConnectionClosed: self._on_closed,
+            g.NextValidIdEvent: self._on_next_valid_id,
+            g.ManagedAccountsEvent: self._on_managed_accounts,
+            g.ConnectionClosedEvent: self._on_closed,
         }
 
     def _on_event(self, ev: g.IbEvent) -> None:
@@ -350,22 +350,22 @@ class BrokerSession:
             self._open_at_tws[0].add(ev.ib_order_id)
         self.orders.on_open_order(ev)
 
-    def _on_open_order_end(self, _ev: g.OpenOrderEnd) -> None:
+    def _on_open_order_end(self, _ev: g.OpenOrderEndEvent) -> None:
         if self._open_at_tws is not None:
             self._open_at_tws[1].set()
             self._open_at_tws = None
 
-    def _on_next_valid_id(self, ev: g.NextValidId) -> None:
-        self._take_next_valid_id(ev.order_id)
+    def _on_next_valid_id(self, ev: g.NextValidIdEvent) -> None:
+        self._take_next_valid_id(ev.ib_order_id)
         self._got_id = True
         self._handshake_progress.set()
 
-    def _on_managed_accounts(self, ev: g.ManagedAccounts) -> None:
+    def _on_managed_accounts(self, ev: g.ManagedAccountsEvent) -> None:
         self.accounts = ev.accounts
         self._got_accounts = bool(ev.accounts)
         self._handshake_progress.set()
 
-    def _on_closed(self, _ev: g.ConnectionClosed) -> None:
+    def _on_closed(self, _ev: g.ConnectionClosedEvent) -> None:
         self._closed.set()
         self._handshake_progress.set()
 

@@ -20,19 +20,19 @@ from typing import Any
 from ..domain import errors
 from ..domain.model import (
     Contract,
-    Greeks,
     IbError,
     MarketDataType,
+    OptionGreeks,
     Quote,
     QuoteStatus,
     SubscriptionState,
 )
 from .ib_port import (
     MarketDataTypeEvent,
-    TickOptionComputation,
-    TickPrice,
-    TickSize,
-    TickString,
+    TickOptionComputationEvent,
+    TickPriceEvent,
+    TickSizeEvent,
+    TickStringEvent,
 )
 
 # IB tick types -> Quote field (live and delayed numbers).
@@ -68,7 +68,7 @@ ANY_GREEKS_TICKS = {10, 11, 12, 13, 80, 81, 82, 83}
 
 log = logging.getLogger(__name__)
 
-Tick = TickPrice | TickSize | TickString | TickOptionComputation
+Tick = TickPriceEvent | TickSizeEvent | TickStringEvent | TickOptionComputationEvent
 MAX_STATUSES = 64  # per subscriber; older status messages are dropped first
 
 
@@ -81,10 +81,10 @@ class Subscription:
         self.subscribers: set[Subscriber] = set()
         self.values: dict[str, Any] = {}
         self.market_data_type = MarketDataType.LIVE
-        self.greeks: Greeks | None = None
+        self.greeks: OptionGreeks | None = None
         self.state = SubscriptionState.SUBSCRIBED
         self.error: IbError | None = None
-        self.updated: datetime | None = None
+        self.update_time: datetime | None = None
         self.version = 0
         self._cached: Quote | None = None
         self._cached_version = -1
@@ -96,7 +96,7 @@ class Subscription:
                 symbol=self.contract.symbol,
                 market_data_type=self.market_data_type,
                 greeks=self.greeks,
-                updated=self.updated,
+                update_time=self.update_time,
                 **self.values,
             )
             self._cached_version = self.version
@@ -107,17 +107,17 @@ class Subscription:
 
     def apply(self, ev: Tick) -> bool:
         """Take one tick into the latest values; False when it carries nothing we keep."""
-        if isinstance(ev, TickPrice):
+        if isinstance(ev, TickPriceEvent):
             name = PRICE_TICKS.get(ev.tick_type)
             if name is None or (ev.price <= 0 and name in ("bid", "ask")):
                 return False
             self.values[name] = ev.price
-        elif isinstance(ev, TickSize):
+        elif isinstance(ev, TickSizeEvent):
             name = SIZE_TICKS.get(ev.tick_type)
             if name is None:
                 return False
             self.values[name] = ev.size
-        elif isinstance(ev, TickString):
+        elif isinstance(ev, TickStringEvent):
             if ev.tick_type not in LAST_TIMESTAMP_TICKS or not ev.value.isdigit():
                 return False
             self.values["last_trade_time"] = datetime.fromtimestamp(int(ev.value), UTC)
@@ -126,7 +126,7 @@ class Subscription:
                 return False
             if ev.tick_type in MODEL_GREEKS_TICKS or self.greeks is None:
                 self.greeks = ev.greeks
-        self.updated = datetime.now(UTC)
+        self.update_time = datetime.now(UTC)
         self.version += 1
         return True
 
@@ -182,7 +182,7 @@ class MarketDataHub:
 
     def latest(self, con_id: int) -> Quote | None:
         sub = self._by_con_id.get(con_id)
-        return sub.quote() if sub and sub.updated else None
+        return sub.quote() if sub and sub.update_time else None
 
     async def subscribe(self, subscriber: Subscriber, contracts: list[Contract]) -> None:
         for contract in contracts:
@@ -195,7 +195,7 @@ class MarketDataHub:
                 await self._send(sub.req_id, contract)
             else:
                 sub.subscribers.add(subscriber)
-                if sub.updated:
+                if sub.update_time:
                     subscriber.notify(sub)
             subscriber.notify_status(sub.status())
 

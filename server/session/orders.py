@@ -21,7 +21,7 @@ from ..domain.model import (
     OrderEventType,
     OrderPreview,
     OrderStatus,
-    SecType,
+    SecurityType,
 )
 from ..domain.order_state import advance, status_after_fill
 from .ib_port import (
@@ -136,7 +136,7 @@ class OrderBook:
 
     def reject(self, order: Order, error: IbError) -> Order:
         updated = dataclasses.replace(
-            order, status=OrderStatus.REJECTED, last_error=error, updated=now()
+            order, status=OrderStatus.REJECTED, last_error=error, update_time=now()
         )
         self._commit(updated, OrderEventType.STATUS_CHANGED)
         return updated
@@ -190,7 +190,7 @@ class OrderBook:
         execution = Execution(
             execution_id=ev.exec_id,
             order_id=order.order_id,
-            time=ev.time,
+            execution_time=ev.execution_time,
             side=ev.side,
             quantity=ev.shares,
             price=ev.price,
@@ -201,7 +201,7 @@ class OrderBook:
             average_price=ev.avg_price,
         )
         self._exec_owner[ev.exec_id] = order.order_id
-        counts = not order.contract.is_combo or ev.contract.sec_type is SecType.COMBO
+        counts = not order.contract.is_combo or ev.contract.security_type is SecurityType.COMBO
         filled, avg = order.filled_quantity, order.average_fill_price
         if counts and ev.cum_qty > filled:
             filled, avg = ev.cum_qty, ev.avg_price
@@ -215,7 +215,7 @@ class OrderBook:
             average_fill_price=avg,
             status=status,
             perm_id=_sane(ev.perm_id, order.perm_id, MAX_PERM_ID),
-            updated=now(),
+            update_time=now(),
         )
         self._commit(updated, OrderEventType.FILL, execution=execution)
         self._ack(updated)
@@ -236,7 +236,9 @@ class OrderBook:
                     commission_currency=ev.currency,
                     realized_pnl=ev.realized_pnl,
                 )
-                updated = dataclasses.replace(order, executions=tuple(executions), updated=now())
+                updated = dataclasses.replace(
+                    order, executions=tuple(executions), update_time=now()
+                )
                 self._commit(updated, OrderEventType.COMMISSION, execution=executions[i])
                 return
 
@@ -258,7 +260,7 @@ class OrderBook:
             status = advance(order.status, OrderStatus.REJECTED)
         else:
             status = order.status
-        updated = dataclasses.replace(order, status=status, last_error=error, updated=now())
+        updated = dataclasses.replace(order, status=status, last_error=error, update_time=now())
         self._commit(updated, OrderEventType.ERROR, error=error)
         fut = self._acks.get(ev.req_id)
         if fut and not fut.done():
@@ -275,14 +277,16 @@ class OrderBook:
         REJECTED; any other was cancelled or expired while the link was down: CANCELLED (an
         order that filled meanwhile is FILLED already, by the replayed executions)."""
         missing = [
-            o for o in self.open_orders() if o.created < since and o.ib_order_id not in open_at_tws
+            o
+            for o in self.open_orders()
+            if o.create_time < since and o.ib_order_id not in open_at_tws
         ]
         for order in missing:
             if order.status is OrderStatus.PENDING_SUBMIT and not order.perm_id:
                 status, error = OrderStatus.REJECTED, NEVER_PLACED
             else:
                 status, error = OrderStatus.CANCELLED, GONE_WHILE_DISCONNECTED
-            updated = dataclasses.replace(order, status=status, last_error=error, updated=now())
+            updated = dataclasses.replace(order, status=status, last_error=error, update_time=now())
             self._commit(updated, OrderEventType.STATUS_CHANGED, error=error)
         if missing:
             log.warning("%d orders were no longer known to TWS after reconnecting", len(missing))
@@ -309,7 +313,7 @@ class OrderBook:
 
     def _update(self, old: Order, new: Order) -> None:
         if new != old:
-            self._commit(dataclasses.replace(new, updated=now()), OrderEventType.STATUS_CHANGED)
+            self._commit(dataclasses.replace(new, update_time=now()), OrderEventType.STATUS_CHANGED)
 
     def _index(self, order: Order) -> None:
         self._orders[order.order_id] = order

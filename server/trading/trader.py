@@ -18,15 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import hashlib
 import json
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from ..domain import errors
 from ..domain.model import (
-    Bracket,
+    BracketSpec,
     ComboLeg,
     Contract,
     ContractDetails,
@@ -35,8 +33,6 @@ from ..domain.model import (
     OrderPreview,
     OrderSpec,
     OrderStatus,
-    OrderType,
-    TimeInForce,
 )
 from ..session.broker_session import BrokerSession
 from ..session.ib_port import IbOrderRequest
@@ -44,6 +40,14 @@ from ..session.orders import ORDER_REF_PREFIX
 from .contract_rules import check_increments, check_order_type, spec_prices
 from .killswitch import KillSwitch, KillSwitchState
 from .limits import Caller, RiskLimits
+from .order_terms import (
+    Modification,
+    apply_modification,
+    bracket_children,
+    describe,
+    fingerprint,
+    reduces_only,
+)
 from .risk_gate import RiskGate
 
 
@@ -58,21 +62,6 @@ class Placed:
 class Halted:
     kill_switch: KillSwitchState
     cancelled_order_ids: tuple[str, ...]
-
-
-@dataclasses.dataclass(frozen=True)
-class Modification:
-    quantity: Decimal | None = None
-    limit_price: Decimal | None = None
-    stop_price: Decimal | None = None
-    trailing_amount: Decimal | None = None
-    trailing_percent: Decimal | None = None
-    time_in_force: TimeInForce | None = None
-
-
-def fingerprint(*parts: Any) -> str:
-    """A digest of a request's content (frozen dataclasses have a deterministic repr)."""
-    return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
 class Trader:
@@ -189,7 +178,7 @@ class Trader:
         request_id: str,
         contract: Contract,
         spec: OrderSpec,
-        bracket: Bracket | None = None,
+        bracket: BracketSpec | None = None,
         what_if: bool = False,
         caller: Caller | None = None,
     ) -> Placed:
@@ -290,8 +279,8 @@ class Trader:
             spec=dataclasses.replace(spec, account=account),
             account=account,
             status=OrderStatus.PENDING_SUBMIT,
-            created=now,
-            updated=now,
+            create_time=now,
+            update_time=now,
             ib_order_id=self.session.allocate_ib_order_id(),
         )
 
@@ -431,70 +420,9 @@ class Trader:
         return state
 
 
-# --- pure helpers -----------------------------------------------------------------------------
-
-
 def _same_request(request_id: str, first: tuple[str, str], again: tuple[str, str]) -> None:
     """Conflict (ALREADY_EXISTS) unless `again` is the same (method, content) as `first`."""
     if first == again:
         return
     what = "a different request" if first[0] == again[0] else f"a {first[0]} request"
     raise errors.Conflict(f"request_id {request_id!r} was already used for {what}")
-
-
-def describe(contract: Contract) -> str:
-    parts = [contract.sec_type.value if contract.sec_type else "", contract.symbol]
-    if contract.con_id:
-        parts.append(f"con_id {contract.con_id}")
-    if contract.last_trade_date:
-        parts.append(contract.last_trade_date)
-    if contract.strike is not None:
-        parts.append(str(contract.strike))
-    if contract.right:
-        parts.append(contract.right.value)
-    return " ".join(p for p in parts if p)
-
-
-def bracket_children(parent: OrderSpec, bracket: Bracket, oca: str) -> list[OrderSpec]:
-    """Take-profit and stop-loss exits of `parent`, one-cancels-all in group `oca`."""
-    exit_action = parent.action.opposite
-    children = []
-    if bracket.take_profit_limit_price is not None:
-        children.append(
-            OrderSpec(
-                action=exit_action,
-                quantity=parent.quantity,
-                order_type=OrderType.LIMIT,
-                limit_price=bracket.take_profit_limit_price,
-                time_in_force=TimeInForce.GTC,
-                account=parent.account,
-                oca_group=oca,
-            )
-        )
-    if bracket.stop_loss_stop_price is not None:
-        stop_limit = bracket.stop_loss_limit_price is not None
-        children.append(
-            OrderSpec(
-                action=exit_action,
-                quantity=parent.quantity,
-                order_type=OrderType.STOP_LIMIT if stop_limit else OrderType.STOP,
-                stop_price=bracket.stop_loss_stop_price,
-                limit_price=bracket.stop_loss_limit_price,
-                time_in_force=TimeInForce.GTC,
-                account=parent.account,
-                oca_group=oca,
-            )
-        )
-    return children
-
-
-def reduces_only(old: OrderSpec, new: OrderSpec) -> bool:
-    """True when a modification only lowers the quantity (allowed while trading is halted)."""
-    return new.quantity <= old.quantity and dataclasses.replace(new, quantity=old.quantity) == old
-
-
-def apply_modification(spec: OrderSpec, change: Modification) -> OrderSpec:
-    updates = {k: v for k, v in dataclasses.asdict(change).items() if v is not None}
-    if not updates:
-        raise errors.InvalidArgument("order_id", "nothing to modify: every field is empty")
-    return dataclasses.replace(spec, **updates)
