@@ -164,7 +164,9 @@ class OrderBook:
 
     def on_order_status(self, ev: OrderStatusEvent) -> None:
         order = self._match(ev.ib_order_id, "")
-        if order is None:
+        if order is None:  # another client's order, or garbage: never ours to track
+            level = logging.DEBUG if 0 < ev.ib_order_id <= MAX_IB_ORDER_ID else logging.WARNING
+            log.log(level, "ignored orderStatus for IB order id %d: not ours", ev.ib_order_id)
             return
         reported = IB_STATUS.get(ev.status, order.status)
         filled = max(order.filled_quantity, ev.filled)
