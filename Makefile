@@ -8,8 +8,8 @@ NODE_STAMP := tests/interop/node_modules/.installed
 
 .PHONY: run test proto lint bench clean venv gen-ts
 
-run: $(STAMP)                    ## serve the API against the embedded TWS simulator
-	$(VENV)/bin/ibkr-broker serve --sim
+run: $(STAMP)                    ## serve the API against the embedded TWS simulator (metrics on :9464)
+	$(VENV)/bin/ibkr-broker serve --sim --metrics 127.0.0.1:9464
 
 test: $(STAMP) $(NODE_STAMP)     ## install everything and run every test
 	$(PY) -m pytest
@@ -17,10 +17,11 @@ test: $(STAMP) $(NODE_STAMP)     ## install everything and run every test
 proto: $(STAMP)                  ## regenerate the Python code beside protos/
 	$(PY) scripts/gen_protos.py
 
-lint: $(STAMP)                   ## ruff, mypy and buf lint
+lint: $(STAMP)                   ## ruff, mypy, buf lint and buf breaking against the v1 release
 	$(VENV)/bin/ruff check .
 	scripts/typecheck.sh
 	$(VENV)/bin/buf lint
+	$(VENV)/bin/buf breaking --against protos/released/v1-0.1.0.binpb
 
 bench: $(STAMP)                  ## run the benchmarks and print their figures
 	$(PY) bench/run_all.py
@@ -31,11 +32,12 @@ gen-ts: $(STAMP)                 ## TypeScript client code in gen/ts (needs Node
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Exact versions from constraints.txt (pyproject.toml holds the ranges users get).
+$(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 # The interop test's Node.js gRPC client (Debian's nodejs and npm when the machine has none).

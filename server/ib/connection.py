@@ -11,7 +11,7 @@ and drops bytes that arrive right after the version reply, G3: both avoided here
 once: the first `close(reason)` wins, shuts the socket down (which wakes the reader), and the
 decoder thread calls `on_end(link)` as its very last act. A close by the peer, a framing error
 or a socket error drains the messages already received first; `disconnect` and a send failure
-stop at once. A message that does not decode is skipped and counted (`skipped_messages`).
+stop at once. A message that does not decode is skipped and counted (`decode_errors`).
 """
 
 from __future__ import annotations
@@ -167,7 +167,7 @@ class Link:
         self.connection_time = shake.connection_time
         self.decoder: Any = None  # ibapi Decoder, set before start()
         self.reason = ""  # why the link ended (first close wins)
-        self.skipped_messages = 0  # messages that did not decode (logged and skipped)
+        self.decode_errors = 0  # messages from TWS that failed to decode (logged and skipped)
         self.end_delivered = False  # touched only on the event loop by the gateway
         self.ended = asyncio.Event()  # set on the loop once ConnectionClosedEvent was delivered
         self._framer = shake.framer
@@ -250,7 +250,7 @@ class Link:
         return self._aborted
 
     def _skipped(self, msg_id: int, field_count: int, exc: Exception) -> None:
-        self.skipped_messages += 1
+        self.decode_errors += 1
 
     def _read(self) -> None:
         reason = "reader thread failed"

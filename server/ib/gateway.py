@@ -90,6 +90,7 @@ class IbGateway:
         self._send_errors = _SendErrors()
         self._pending: asyncio.Task[Handshake] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._ended_decode_errors = 0  # of links that ended
 
     # --- IbPort: connection -------------------------------------------------------------------
 
@@ -100,6 +101,12 @@ class IbGateway:
     @property
     def is_connected(self) -> bool:
         return self._link is not None and self._link.isConnected()
+
+    @property
+    def decode_errors(self) -> int:
+        """Messages from TWS that failed to decode, over every link so far (for metrics)."""
+        current = self._last_link.decode_errors if self._last_link is not None else 0
+        return self._ended_decode_errors + current
 
     @property
     def link(self) -> Link | None:
@@ -162,6 +169,8 @@ class IbGateway:
         except RuntimeError as exc:  # cannot start a thread
             link.close_unstarted(f"cannot start the reader threads: {exc}")
             raise Unavailable(f"cannot start the TWS reader threads: {exc}") from exc
+        if self._last_link is not None:
+            self._ended_decode_errors += self._last_link.decode_errors
         self._link, self._last_link, self._client = link, link, client
         self._server_version = shake.server_version
         logger.info(

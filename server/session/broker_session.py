@@ -30,7 +30,8 @@ from .market_data import MarketDataHub
 from .orders import MAX_IB_ORDER_ID, OrderBook
 from .pacing import TokenBucket
 from .queries import Queries, Tick
-from .request_registry import Pending, RequestRegistry
+from .reconcile import Reconciliation
+from .request_registry import RequestRegistry
 from .session_config import LIVE_PORTS, SessionConfig
 from .store import Store
 
@@ -79,10 +80,8 @@ class BrokerSession:
         self._run_task: asyncio.Task[None] | None = None
         self._stopping = False
         self._generation = 0  # connections so far: a message queued on one never goes on the next
-        # After a (re)connect, until openOrderEnd: the IB ids TWS lists as open, and the event
-        # that says the list is complete.
-        self._open_at_tws: tuple[set[int], asyncio.Event] | None = None
-        self._reconcile_task: asyncio.Task[None] | None = None
+        # The reconciliation after the latest (re)connect.
+        self._reconciling: Reconciliation | None = None
         self._handler_table = self._handlers()
         gateway.set_event_sink(self._on_event)
 
@@ -110,11 +109,10 @@ class BrokerSession:
 
     async def stop(self) -> None:
         self._stopping = True
-        for task in (self._run_task, self._reconcile_task):
-            if task:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        if self._run_task:
+            self._run_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._run_task
         await self.gateway.disconnect()
         self._set_state(ConnectionState.DISCONNECTED)
         self.orders.flush()
@@ -160,57 +158,47 @@ class BrokerSession:
         if self._closed.is_set():
             raise Unavailable("TWS closed the connection during start-up")
         await self._send(self.gateway.req_market_data_type, MarketDataType(c.market_data_type))
+        reconnect = self.connect_time is not None
         self.connect_time = datetime.now(UTC)
         self._set_state(ConnectionState.READY)
         self._ready.set()
-        await self._after_ready(self.connect_time)
+        await self._after_ready(reconnect)
 
     async def _wait_handshake(self) -> None:
         while not (self._got_id and self._got_accounts) and not self._closed.is_set():
             self._handshake_progress.clear()
             await self._handshake_progress.wait()
 
-    async def _after_ready(self, connected: datetime) -> None:
+    async def _after_ready(self, reconnect: bool) -> None:
         """Restore what the previous connection had and catch up on missed order events."""
         restored = await self.market_data.restore()
         if self.accounts:
             await self._send(self.gateway.req_account_updates, True, self.accounts[0])
-        listed = self._open_at_tws = (set(), asyncio.Event())
-        executions = self.requests.register("executions")
-        # Awaited by the reconciliation, so its failure (the link dropping) is always retrieved.
-        self._reconcile_task = asyncio.create_task(
-            self._reconcile(executions, listed, connected), name="reconcile-orders"
+        rec = Reconciliation(
+            self.connect_time or datetime.now(UTC),
+            reconnect,
+            settle=self.orders.settle_missing,
+            subscriptions_restored=restored,
         )
-        self._reconcile_task.add_done_callback(_log_task_error)
+        self._reconciling = rec
         await self._send(self.gateway.req_open_orders)
-        await self._send(self.gateway.req_executions, executions.req_id)
+        pending = self.requests.register("executions")
+        # Nobody awaits it: mark its failure (the link dropping) as seen, so asyncio does not
+        # log "Future exception was never retrieved" for every lost connection.
+        pending.future.add_done_callback(_retrieved)
+        rec.executions_req_id = pending.req_id
+        await self._send(self.gateway.req_executions, pending.req_id)
         log.info(
             "TWS session ready: accounts %s, %d subscriptions restored",
             ",".join(self.accounts),
             restored,
         )
 
-    async def _reconcile(
-        self, executions: Pending[Any], listed: tuple[set[int], asyncio.Event], since: datetime
-    ) -> None:
-        """Once TWS has listed its open orders and replayed today's executions (so an order
-        that filled while the link was down is FILLED by now), settle the orders of earlier
-        connections that TWS no longer knows."""
-        timeout = self.config.request_timeout
-        try:
-            await self.requests.wait(executions, timeout)
-            async with asyncio.timeout(timeout):
-                await listed[1].wait()
-        except (errors.BrokerError, TimeoutError) as exc:
-            log.warning("orders not reconciled after connecting: %s", exc or "no openOrderEnd")
-            return
-        self.orders.settle_missing(listed[0], since)
-
     def _on_lost(self, reason: str) -> None:
         was_ready = self._ready.is_set()
         self._ready.clear()
         self._closed.set()
-        self._open_at_tws = None
+        self._reconciling = None  # unfinished: the next connection reconciles afresh
         failed = self.requests.fail_all(lambda p: Unavailable(f"{reason} during {p.what}"))
         self.orders.fail_pending(Unavailable, reason)
         self.queries.on_connection_lost()
@@ -314,7 +302,7 @@ class BrokerSession:
             g.OrderStatusEvent: self.orders.on_order_status,
             g.OpenOrderEvent: self._on_open_order,
             g.OpenOrderEndEvent: self._on_open_order_end,
-            g.ExecutionEvent: self.orders.on_execution,
+            g.ExecutionEvent: self._on_execution,
             g.CommissionEvent: self.orders.on_commission,
             g.ErrorEvent: self._on_error,
             g.ContractDetailsEvent: self.queries.on_item,
@@ -323,7 +311,7 @@ class BrokerSession:
             g.ContractDetailsEndEvent: self.queries.on_items_end,
             g.OptionChainEndEvent: self.queries.on_items_end,
             g.AccountSummaryEndEvent: self.queries.on_items_end,
-            g.ExecutionsEndEvent: self.queries.on_items_end,
+            g.ExecutionsEndEvent: self._on_executions_end,
             g.PositionEvent: self.queries.on_position,
             g.PositionEndEvent: self.queries.on_position_end,
             g.PortfolioEvent: self.queries.on_portfolio,
@@ -346,14 +334,23 @@ class BrokerSession:
             self.market_data.on_tick(ev)
 
     def _on_open_order(self, ev: g.OpenOrderEvent) -> None:
-        if self._open_at_tws is not None:
-            self._open_at_tws[0].add(ev.ib_order_id)
+        if self._reconciling is not None:
+            self._reconciling.open_order(ev.ib_order_id)
         self.orders.on_open_order(ev)
 
     def _on_open_order_end(self, _ev: g.OpenOrderEndEvent) -> None:
-        if self._open_at_tws is not None:
-            self._open_at_tws[1].set()
-            self._open_at_tws = None
+        if self._reconciling is not None:
+            self._reconciling.open_orders_end()
+
+    def _on_execution(self, ev: g.ExecutionEvent) -> None:
+        new = self.orders.on_execution(ev)
+        if self._reconciling is not None:
+            self._reconciling.execution(new)
+
+    def _on_executions_end(self, ev: g.ExecutionsEndEvent) -> None:
+        self.queries.on_items_end(ev)
+        if self._reconciling is not None:
+            self._reconciling.executions_end(ev.req_id)
 
     def _on_next_valid_id(self, ev: g.NextValidIdEvent) -> None:
         self._take_next_valid_id(ev.ib_order_id)
@@ -450,6 +447,11 @@ class BrokerSession:
         return candidate
 
     # --- queries ------------------------------------------------------------------------------
+
+
+def _retrieved(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 def _log_task_error(task: asyncio.Task[Any]) -> None:

@@ -143,12 +143,15 @@ class Subscriber:
         self.coalesced = 0
         self.wake = asyncio.Event()
 
-    def notify(self, sub: Subscription) -> None:
-        if sub.contract.con_id in self.dirty:
+    def notify(self, sub: Subscription) -> bool:
+        """Mark `sub` as news; True when an unread update of it was replaced (coalesced)."""
+        coalesced = sub.contract.con_id in self.dirty
+        if coalesced:
             self.coalesced += 1
         else:
             self.dirty[sub.contract.con_id] = sub
         self.wake.set()
+        return coalesced
 
     def notify_status(self, status: QuoteStatus) -> None:
         self.statuses.append(status)
@@ -175,10 +178,21 @@ class MarketDataHub:
         self._cancel = cancel
         self._by_con_id: dict[int, Subscription] = {}
         self._by_req_id: dict[int, Subscription] = {}
+        self.coalesced_total = 0  # updates replaced in a mailbox before they were read, ever
 
     @property
     def subscriptions(self) -> list[Subscription]:
         return list(self._by_con_id.values())
+
+    @property
+    def lines(self) -> int:
+        """Market-data lines held at IB now (live requests; none while disconnected)."""
+        return len(self._by_req_id)
+
+    @property
+    def subscriber_count(self) -> int:
+        """Quote streams subscribed to at least one contract."""
+        return len({s for sub in self._by_con_id.values() for s in sub.subscribers})
 
     def latest(self, con_id: int) -> Quote | None:
         sub = self._by_con_id.get(con_id)
@@ -233,7 +247,8 @@ class MarketDataHub:
         if sub.state not in (SubscriptionState.SUBSCRIBED, SubscriptionState.DELAYED):
             self._set_state(sub, SubscriptionState.SUBSCRIBED, None)
         for subscriber in sub.subscribers:
-            subscriber.notify(sub)
+            if subscriber.notify(sub):
+                self.coalesced_total += 1
 
     def on_market_data_type(self, ev: MarketDataTypeEvent) -> None:
         sub = self._by_req_id.get(ev.req_id)

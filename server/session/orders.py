@@ -183,12 +183,13 @@ class OrderBook:
         self._update(order, updated)
         self._ack(updated)
 
-    def on_execution(self, ev: ExecutionEvent) -> None:
+    def on_execution(self, ev: ExecutionEvent) -> bool:
+        """Apply a fill; True when it was new (not a replay) and of one of our orders."""
         if ev.exec_id in self._exec_owner:
-            return  # already known (a replay from reqExecutions after a reconnect)
+            return False  # already known (a replay from reqExecutions after a reconnect)
         order = self._match(ev.ib_order_id, ev.order_ref)
         if order is None:
-            return
+            return False
         execution = Execution(
             execution_id=ev.exec_id,
             order_id=order.order_id,
@@ -221,6 +222,7 @@ class OrderBook:
         )
         self._commit(updated, OrderEventType.FILL, execution=execution)
         self._ack(updated)
+        return True
 
     def on_commission(self, ev: CommissionEvent) -> None:
         order_id = self._exec_owner.get(ev.exec_id)

@@ -360,9 +360,13 @@ class Trader:
             order = self.session.orders.get(order_id)
             if order is None:
                 raise errors.OrderNotFound(f"no order {order_id!r}")
+            if order.status.is_terminal:  # refused before the request id is used
+                status = order.status.name.lower()
+                raise errors.OrderNotCancellable(
+                    f"order {order.order_id} is {status}: it cannot be cancelled",
+                    metadata={"order_id": order.order_id, "status": status},
+                )
             self._claim(request_id, "CancelOrder", print_, order.order_id)
-            if order.status.is_terminal:
-                return Placed(order)
             fut = self.session.orders.expect_ack(order.ib_order_id)
             await self.session.cancel_order(order.ib_order_id)
             return Placed(await self._await(fut, "cancel"))

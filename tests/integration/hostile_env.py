@@ -15,7 +15,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from ibkr_broker.simulator.server import SimulatorServer
 
-from .server_env import ServerEnv
+from .server_env import ServerEnv, new_simulator
 from .tws_proxy import TwsProxy
 
 T = TypeVar("T")
@@ -56,7 +56,7 @@ def market_data_lines(sim: SimulatorServer) -> int:
 @contextlib.asynccontextmanager
 async def proxied_env(tmp_path: Path, **kw: Any) -> AsyncIterator[tuple[ServerEnv, TwsProxy]]:
     """The real server connected to the simulator through a TwsProxy."""
-    sim = SimulatorServer("127.0.0.1", 0, seed=7, tick_interval=0.05)
+    sim = new_simulator(seed=7, tick_interval=0.05)
     await sim.start()
     try:
         async with (

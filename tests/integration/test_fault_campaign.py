@@ -29,7 +29,8 @@ from tests.waiting import wait_until
 
 from .server_env import AAPL, BUY, MSFT, SELL, SPY, ServerEnv, limit, market, place
 
-pytestmark = pytest.mark.timeout(300)
+# Runs in both protocol eras (tests/conftest.py --tws-era).
+pytestmark = [pytest.mark.timeout(300), pytest.mark.usefixtures("tws_era")]
 
 FAULTS = 20
 RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}

@@ -22,9 +22,10 @@ from tests.waiting import wait_until
 
 from .hostile_env import proxied_env
 from .server_env import AAPL, BUY, ServerEnv, market, place
-from .tws_proxy import fields, frame
+from .tws_proxy import PROTOBUF_ID, TwsProxy, frame
 
-pytestmark = pytest.mark.timeout(90)
+# Every test here runs in both protocol eras (tests/conftest.py --tws-era).
+pytestmark = [pytest.mark.timeout(90), pytest.mark.usefixtures("tws_era")]
 
 END = {
     order_pb2.ORDER_STATUS_FILLED,
@@ -56,9 +57,9 @@ async def test_foreign_order_ids_from_tws_never_become_our_next_id(tmp_path: Pat
     async with proxied_env(tmp_path) as (env, proxy):
         first = await filled(env)
         bogus = 2**63
-        proxy.inject(frame(fields(3, bogus, "Submitted", 0, 1, 0, 7, 0, 0, 0, "", "")))
-        proxy.inject(frame(fields(9, 1, bogus)))  # nextValidId out of range
-        proxy.inject(frame(fields(9, 1, -5)))
+        proxy.inject(proxy.message(3, bogus, "Submitted", 0, 1, 0, 7, 0, 0, 0, "", ""))
+        proxy.inject(proxy.message(9, 1, bogus))  # nextValidId out of range
+        proxy.inject(proxy.message(9, 1, -5))
         # The messages were handled (a later message was too) and trading goes on.
         second = await filled(env)
         assert first.ib_order_id < second.ib_order_id < 2**31
@@ -132,13 +133,19 @@ async def test_commissions_are_reported_once_per_execution_across_reconnects(
 
 # --- defect 12: a message from TWS that does not decode -------------------------------------
 
-MALFORMED = (
-    fields(1, 6, "abc", 1, "1.0", 1, 0),  # tickPrice with a text tick type
-    fields(3, "not-an-id", "Filled"),  # orderStatus, mistyped and short
-    fields(9),  # nextValidId without its fields
-    fields("x"),  # no message id at all
-    fields(4, 2, -1, "code?", "text", ""),  # errMsg with a text code
-)
+
+def malformed(proxy: TwsProxy) -> list[bytes]:
+    """Messages ibapi cannot decode, in the connection's era."""
+    frames = [
+        proxy.message(1, 6, "abc", 1, "1.0", 1, 0),  # tickPrice with a text tick type
+        proxy.message(3, "not-an-id", "Filled"),  # orderStatus, mistyped and short
+        proxy.message(11, -1, "x"),  # execDetails cut short
+    ]
+    if proxy.server_version > 178:  # a protobuf orderStatus that is no protobuf
+        frames.append(frame((PROTOBUF_ID + 3).to_bytes(4, "big") + b"\xff\xff\xff"))
+    else:  # a message without an id
+        frames.append(proxy.message("x"))
+    return frames
 
 
 async def test_messages_that_do_not_decode_are_skipped_and_the_link_stays_up(
@@ -147,10 +154,11 @@ async def test_messages_that_do_not_decode_are_skipped_and_the_link_stays_up(
     async with proxied_env(tmp_path) as (env, proxy):
         assert env.app is not None
         link = env.app.session.gateway.link  # type: ignore[attr-defined]
+        bad = malformed(proxy)
         for _ in range(20):
-            for payload in MALFORMED:
-                proxy.inject(frame(payload))
-        await wait_until(lambda: link.skipped_messages >= 80, 10, "malformed messages skipped")
+            for message in bad:
+                proxy.inject(message)
+        await wait_until(lambda: link.decode_errors == 80, 10, "malformed messages skipped")
         await filled(env)
         assert proxy.connections == 1 and env.app.session.gateway.link is link  # type: ignore[attr-defined]
         assert env.app.session.ready
@@ -180,7 +188,7 @@ async def test_an_order_tws_never_got_before_the_drop_is_rejected_as_not_placed(
     async with proxied_env(tmp_path) as (env, proxy):
         events = env.stub.StreamOrderEvents(pb.StreamOrderEventsRequest())
         await events.read()
-        proxy.hold_to_tws(lambda parts: parts[0] == b"3")  # placeOrder is lost on the way
+        proxy.hold_to_tws(lambda msg_id, _: msg_id == 3)  # placeOrder is lost on the way
         call = env.stub.PlaceOrder(place(AAPL, market(BUY, "1"), request_id="lost"), timeout=20)
         await wait_until(lambda: bool(proxy.held_to_tws), 10, "placeOrder held")
         proxy.hold_to_tws(None)
@@ -204,7 +212,7 @@ async def test_an_order_filled_while_the_link_was_down_goes_straight_to_filled(
         events = env.stub.StreamOrderEvents(pb.StreamOrderEventsRequest())
         await events.read()
         # Nothing about the order comes back: orderStatus, openOrder, execDetails, commission.
-        proxy.hold_from_tws(lambda parts: parts[0] in (b"3", b"5", b"11", b"59"))
+        proxy.hold_from_tws(lambda msg_id, _: msg_id in (3, 5, 11, 59))
         call = env.stub.PlaceOrder(place(AAPL, market(BUY, "2"), request_id="dark"), timeout=20)
         await wait_until(lambda: bool(env.sim.exchange.executions()), 10, "filled at TWS")
         proxy.hold_from_tws(None)
@@ -226,7 +234,7 @@ async def test_a_lost_executions_request_leaves_no_unretrieved_future(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with proxied_env(tmp_path) as (env, proxy):
-        proxy.hold_from_tws(lambda parts: parts[0] == b"55")  # execDetailsEnd never comes
+        proxy.hold_from_tws(lambda msg_id, _: msg_id == 55)  # execDetailsEnd never comes
         proxy.drop_all()
         await wait_until(lambda: proxy.connections == 2, 10, "reconnected")
         await env.wait_ready()

@@ -361,7 +361,7 @@ async def test_malformed_message_is_skipped_and_the_link_stays_up(tws: ScriptedT
     await rec.wait(lambda: len(rec.of(g.TickPriceEvent)) == 2)
     assert [e.price for e in rec.of(g.TickPriceEvent)] == [Decimal("10.5"), Decimal("11.5")]
     assert rec.counts[g.ConnectionClosedEvent] == 0
-    assert gateway.link is not None and gateway.link.skipped_messages == 3
+    assert gateway.link is not None and gateway.link.decode_errors == 3
     await gateway.disconnect()
     await _flush_loop()
     assert rec.counts[g.ConnectionClosedEvent] == 1 and ib_threads() == []
@@ -530,10 +530,10 @@ async def test_encoding_errors_raise_instead_of_error_events(tws: ScriptedTws) -
 
 
 @pytest.fixture
-async def sim() -> AsyncIterator[Any]:
-    from ibkr_broker.simulator.server import SimulatorServer
+async def sim(tws_era: int) -> AsyncIterator[Any]:
+    from .server_env import new_simulator
 
-    server = SimulatorServer(host="127.0.0.1", port=0, seed=1, tick_interval=0.02)
+    server = new_simulator(seed=1, tick_interval=0.02)
     await server.start()
     try:
         yield server

@@ -24,9 +24,10 @@ from tests.waiting import wait_until
 
 from .hostile_env import proxied_env
 from .server_env import AAPL, BUY, SELL, ServerEnv, market, place
-from .tws_proxy import TwsProxy, fields, frame
+from .tws_proxy import PROTOBUF_ID, TwsProxy, fields, frame
 
-pytestmark = pytest.mark.timeout(300)
+# Runs in both protocol eras (tests/conftest.py --tws-era).
+pytestmark = [pytest.mark.timeout(300), pytest.mark.usefixtures("tws_era")]
 
 FRAMES = 1000
 CONNECTIONS = 20
@@ -41,17 +42,17 @@ FIELDS = [
 ]  # fmt: skip
 
 
-def malformed(rng: random.Random) -> bytes:
-    """One malformed (or lying) message payload."""
-    kind = rng.randrange(10)
+def malformed(rng: random.Random, proxy: TwsProxy) -> bytes:
+    """One malformed (or lying) message, framed in the connection's era."""
+    kind = rng.randrange(11)
     if kind == 0:
-        return b""
+        return frame(b"")
     if kind == 1:
-        return rng.randbytes(rng.randrange(1, 200))
-    if kind == 2:
-        return fields(rng.choice([0, 250, 999999, -5, "x", ""]), *rng.choices(FIELDS, k=3))
+        return frame(rng.randbytes(rng.randrange(1, 200)))
+    if kind == 2:  # unknown ids, or no id at all
+        return proxy.message(rng.choice([0, 199, 999999, -5, "x", ""]), *rng.choices(FIELDS, k=3))
     if kind == 3:  # a connectivity notice or any error code, for the session or a request
-        return fields(
+        return proxy.message(
             4,
             2,
             rng.choice([-1, 0, 1, 2_000_000_001]),
@@ -60,12 +61,14 @@ def malformed(rng: random.Random) -> bytes:
             "",
         )
     if kind == 4:  # accounts TWS does not have (a live one among them)
-        return fields(15, 1, rng.choice(["U999", "", "DU1234567,U999", ",,,", "x" * 500]))
+        return proxy.message(15, 1, rng.choice(["U999", "", "DU1234567,U999", ",,,", "x" * 500]))
     if kind == 5:  # order ids that are not ours, or absurd
         oid = rng.choice([2**63, 2**31, -1, 0, 10**30, 7])
-        return fields(3, oid, rng.choice(FIELDS), *rng.choices(FIELDS, k=rng.randrange(12)))
-    msg_id = rng.choice(KNOWN_IDS)
-    return fields(msg_id, *rng.choices(FIELDS, k=rng.randrange(0, 40)))
+        return proxy.message(3, oid, rng.choice(FIELDS), *rng.choices(FIELDS, k=rng.randrange(12)))
+    if kind == 6 and proxy.server_version > 178:  # a protobuf message that is no protobuf
+        msg_id = PROTOBUF_ID + rng.choice(KNOWN_IDS)
+        return frame(msg_id.to_bytes(4, "big") + rng.randbytes(rng.randrange(0, 60)))
+    return proxy.message(rng.choice(KNOWN_IDS), *rng.choices(FIELDS, k=rng.randrange(0, 40)))
 
 
 async def answers(env: ServerEnv) -> None:
@@ -103,7 +106,7 @@ async def campaign(env: ServerEnv, proxy: TwsProxy, rng: random.Random) -> dict[
         )
         link = session.connection_number
         for _ in range(per_connection):
-            assert proxy.inject(frame(malformed(rng))) == 1, (n, proxy.failures)
+            assert proxy.inject(malformed(rng, proxy)) == 1, (n, proxy.failures)
         sent["frames"] += per_connection
         await answers(env)
         if n % 5 == 4:  # broken framing: only this link resets

@@ -11,7 +11,10 @@ simulator, frame by frame in both directions, so the session is real. On top of 
 - `rewrite_handshake`: corrupt TWS's handshake reply on the connections that follow.
 
 Framing: the server opens with b"API\\0" and then sends length-prefixed messages; the simulator
-sends length-prefixed messages from its first byte (tws-protocol.md, section 1).
+sends length-prefixed messages from its first byte (tws-protocol.md, section 1). The proxy reads
+the server version from TWS's handshake reply and speaks that era: message ids are text fields
+up to 178, 4-byte big-endian integers from 201 (protobuf payloads above id 200). Predicates and
+`message` use the logical id (a protobuf message's id minus 200).
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ import struct
 from collections.abc import Callable
 
 LENGTH = struct.Struct(">I")
-Predicate = Callable[[list[bytes]], bool]
+Predicate = Callable[[int, bytes], bool]  # (logical message id, payload)
+BINARY_IDS = 201  # ibapi's MIN_SERVER_VER_PROTOBUF: message ids are 4-byte integers from here
+PROTOBUF_ID = 200  # ids above this carry a protobuf payload (logical id + 200)
 
 
 def frame(payload: bytes) -> bytes:
@@ -61,8 +66,9 @@ class TwsProxy:
         self._server: asyncio.Server | None = None
         self._hold_from: Predicate | None = None
         self._hold_to: Predicate | None = None
-        self.held_from_tws: list[list[bytes]] = []
-        self.held_to_tws: list[list[bytes]] = []
+        self.held_from_tws: list[bytes] = []
+        self.held_to_tws: list[bytes] = []
+        self.server_version = 0  # from TWS's handshake reply (the newest connection's)
         # Replaces TWS's first message (the handshake reply: version and time) when set.
         self.rewrite_handshake: Callable[[bytes], bytes] | None = None
 
@@ -86,12 +92,26 @@ class TwsProxy:
     # --- what a test does -------------------------------------------------------------------
 
     def hold_from_tws(self, predicate: Predicate | None) -> None:
-        """Swallow messages towards the server that `predicate(fields)` picks (None: none)."""
+        """Swallow messages towards the server that `predicate(msg_id, payload)` picks."""
         self._hold_from = predicate
 
     def hold_to_tws(self, predicate: Predicate | None) -> None:
-        """Swallow messages towards TWS that `predicate(fields)` picks (None: none)."""
+        """Swallow messages towards TWS that `predicate(msg_id, payload)` picks."""
         self._hold_to = predicate
+
+    def message(self, msg_id: int | str, *values: object) -> bytes:
+        """A framed text message in the era of the connection: `fields` after the id."""
+        if self.server_version >= BINARY_IDS and isinstance(msg_id, int):
+            return frame((msg_id % 2**32).to_bytes(4, "big") + fields(*values))
+        return frame(fields(msg_id, *values))
+
+    def logical_id(self, payload: bytes) -> int:
+        """The message id of a payload in the connection's era (-1 when there is none)."""
+        if self.server_version >= BINARY_IDS:
+            msg_id = int.from_bytes(payload[:4], "big") if len(payload) >= 4 else -1
+            return msg_id - PROTOBUF_ID if msg_id > PROTOBUF_ID else msg_id
+        head = payload.split(b"\0", 1)[0]
+        return int(head) if head.isdigit() else -1
 
     def inject(self, data: bytes) -> int:
         """Write raw bytes (framed or not) to every connected server; returns how many."""
@@ -141,13 +161,18 @@ class TwsProxy:
             while True:
                 (size,) = LENGTH.unpack(await src.readexactly(4))
                 payload = await src.readexactly(size)
-                if first and not to_tws and self.rewrite_handshake is not None:
-                    payload = self.rewrite_handshake(payload)
-                first = False
-                parts = payload.split(b"\0")
-                hold = self._hold_to if to_tws else self._hold_from
-                if hold is not None and hold(parts):
-                    (self.held_to_tws if to_tws else self.held_from_tws).append(parts)
-                    continue
+                if first and not to_tws:
+                    head = payload.split(b"\0", 1)[0]
+                    self.server_version = int(head) if head.isdigit() else 0
+                    if self.rewrite_handshake is not None:
+                        payload = self.rewrite_handshake(payload)
+                    first = False
+                elif first:  # the client's version offer, not a message
+                    first = False
+                else:
+                    hold = self._hold_to if to_tws else self._hold_from
+                    if hold is not None and hold(self.logical_id(payload), payload):
+                        (self.held_to_tws if to_tws else self.held_from_tws).append(payload)
+                        continue
                 dst.write(frame(payload))
                 await dst.drain()
