@@ -365,6 +365,10 @@ class BrokerSession:
     def _on_closed(self, _ev: g.ConnectionClosedEvent) -> None:
         self._closed.set()
         self._handshake_progress.set()
+        if self.ready and not self._stopping:
+            # Not ready from this moment: a caller must not see READY (and send into a closed
+            # link, or retry at once) until _run has handled the loss.
+            self._set_state(ConnectionState.RECONNECTING)
 
     def _on_error(self, ev: g.ErrorEvent) -> None:
         code = ev.code
