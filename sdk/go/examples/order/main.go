@@ -12,8 +12,8 @@ import (
 	"os"
 	"time"
 
-	"github.com/ibkr-broker/ibkr-broker/sdk/go/ibkrbroker"
 	v1 "github.com/ibkr-broker/ibkr-broker/sdk/go/ibkr_broker/v1"
+	"github.com/ibkr-broker/ibkr-broker/sdk/go/ibkrbroker"
 )
 
 func main() {
