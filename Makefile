@@ -5,29 +5,52 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 NODE_STAMP := tests/interop/node_modules/.installed
+GO_STAMP   := build/go/.built
+TS_DEPS    := sdk/ts/node_modules/.installed
+TS_STAMP   := sdk/ts/dist/.built
+IBKR_BROKER_ADDR ?= 127.0.0.1:50051
+# Debian's Go toolchain and Go gRPC / protobuf packages: the SDK builds offline against them.
+GO_DEBS := golang-go golang-google-grpc-dev golang-google-protobuf-dev \
+	golang-github-golang-protobuf-1-5-dev golang-google-genproto-dev
+GO_GEN_DEBS := protoc-gen-go protoc-gen-go-grpc
 
-.PHONY: run test proto lint bench clean venv gen-ts
+.PHONY: run test proto lint bench clean venv gen-go gen-ts examples sdk
 
 run: $(STAMP)                    ## serve the API against the embedded TWS simulator
 	$(VENV)/bin/ibkr-broker serve --sim
 
-test: $(STAMP) $(NODE_STAMP)     ## install everything and run every test
+test: $(STAMP) $(NODE_STAMP) sdk ## install everything and run every test
 	$(PY) -m pytest
 
 proto: $(STAMP)                  ## regenerate the Python code beside protos/
 	$(PY) scripts/gen_protos.py
 
-lint: $(STAMP)                   ## ruff, mypy and buf lint
+lint: $(STAMP) $(GO_STAMP) $(TS_DEPS)  ## ruff, mypy, buf lint, gofmt and go vet, tsc
 	$(VENV)/bin/ruff check .
 	scripts/typecheck.sh
 	$(VENV)/bin/buf lint
+	test -z "$$(gofmt -l sdk/go)" || (gofmt -l sdk/go; echo "gofmt: the files above need gofmt -w"; exit 1)
+	cd build/go/gopath/src/github.com/ibkr-broker/ibkr-broker/sdk/go && \
+		GO111MODULE=off GOPATH=$(CURDIR)/build/go/gopath:/usr/share/gocode go vet ./ibkrbroker ./examples/*
+	sdk/ts/node_modules/.bin/tsc -p sdk/ts --noEmit
 
 bench: $(STAMP)                  ## run the benchmarks and print their figures
 	$(PY) bench/run_all.py
 
-gen-ts: $(STAMP)                 ## TypeScript client code in gen/ts (needs Node.js and npm)
-	npm install --silent --no-save --prefix .tools/ts @bufbuild/protoc-gen-es@2.17.0 @bufbuild/protobuf@2.17.0
+examples: $(STAMP) sdk            ## every language's examples against IBKR_BROKER_ADDR (make run)
+	IBKR_BROKER_ADDR=$(IBKR_BROKER_ADDR) $(PY) scripts/run_examples.py
+
+sdk: $(GO_STAMP) $(TS_STAMP)      ## build the Go and TypeScript SDKs and their examples
+
+gen-go: $(STAMP)                 ## regenerate sdk/go/ibkr_broker/v1 with Debian's Go plugins
+	dpkg -s $(GO_GEN_DEBS) >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq $(GO_GEN_DEBS))
+	$(VENV)/bin/buf generate --template buf.gen.yaml
+
+gen-ts: $(STAMP) $(TS_DEPS)      ## regenerate sdk/ts/src/gen (protos/ and google.rpc.ErrorInfo)
 	$(VENV)/bin/buf generate --template buf.gen.ts.yaml
+	rm -rf build/rpc && mkdir -p build/rpc/google/rpc
+	cp "$$($(PY) -c 'import google.rpc.error_details_pb2 as m, pathlib; print(pathlib.Path(m.__file__).parent)')/error_details.proto" build/rpc/google/rpc/
+	$(VENV)/bin/buf generate build/rpc --template buf.gen.ts.yaml
 
 venv: $(STAMP)
 
@@ -45,6 +68,22 @@ $(NODE_STAMP): tests/interop/package.json tests/interop/package-lock.json
 	cd tests/interop && npm ci --silent --no-audit --no-fund
 	touch $(NODE_STAMP)
 
+$(GO_STAMP): $(wildcard sdk/go/*/*.go sdk/go/*/*/*.go sdk/go/*/*/*/*.go) scripts/build_go_examples.sh
+	dpkg -s $(GO_DEBS) >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq $(GO_DEBS))
+	scripts/build_go_examples.sh build/go
+	touch $(GO_STAMP)
+
+$(TS_DEPS): sdk/ts/package.json sdk/ts/package-lock.json
+	command -v node >/dev/null && command -v npm >/dev/null || \
+		(apt-get update -qq && apt-get install -y -qq nodejs npm)
+	cd sdk/ts && npm ci --silent --no-audit --no-fund
+	touch $(TS_DEPS)
+
+$(TS_STAMP): $(TS_DEPS) sdk/ts/tsconfig.json $(wildcard sdk/ts/src/*.ts sdk/ts/src/gen/*/*/*.ts sdk/ts/examples/*.ts)
+	sdk/ts/node_modules/.bin/tsc -p sdk/ts
+	touch $(TS_STAMP)
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis \
-		tests/interop/node_modules .tools .lint gen
+		tests/interop/node_modules .tools .lint gen \
+		sdk/ts/node_modules sdk/ts/dist

@@ -9,8 +9,10 @@ runExample(async () => {
   const client = connect();
   const contracts = ["AAPL", "MSFT"].map((symbol) => ({ securityType: SecurityType.STOCK, symbol }));
   let seen = 0;
-  // timeoutMs bounds the whole stream; leaving the loop cancels it at the server.
-  for await (const message of client.streamQuotes({ contracts }, { timeoutMs: 30_000 })) {
+  // A stream lives until cancelled: aborting the signal ends it, here also after 30 s.
+  const stop = new AbortController();
+  setTimeout(() => stop.abort(), 30_000).unref();
+  for await (const message of client.streamQuotes({ contracts }, { signal: stop.signal })) {
     const { payload, sequence } = message;
     if (payload.case === "status") {
       const state = SubscriptionState[payload.value.state];
@@ -18,10 +20,13 @@ runExample(async () => {
     } else if (payload.case === "quotes") {
       for (const q of payload.value.quotes) {
         console.log(`#${sequence} ${q.symbol} bid ${q.bid} ask ${q.ask} last ${q.last}`);
-        seen += 1;
+        if (q.bid) seen += 1; // the first quote of a contract may have no bid yet
       }
     }
-    if (seen >= WANTED) return;
+    if (seen >= WANTED) {
+      stop.abort();
+      return;
+    }
   }
   throw new Error(`the quote stream ended after ${seen} of ${WANTED} quotes`);
 });

@@ -49,7 +49,9 @@ func run(addr string) error {
 		for _, q := range message.GetQuotes().GetQuotes() {
 			fmt.Printf("#%d %s bid %s ask %s last %s\n", message.GetSequence(), q.GetSymbol(),
 				q.GetBid(), q.GetAsk(), q.GetLast())
-			seen++
+			if q.GetBid() != "" { // the first quote of a contract may have no bid yet
+				seen++
+			}
 		}
 	}
 	return nil
