@@ -9,15 +9,15 @@ GO_STAMP   := build/go/.built
 TS_DEPS    := sdk/ts/node_modules/.installed
 TS_STAMP   := sdk/ts/dist/.built
 IBKR_BROKER_ADDR ?= 127.0.0.1:50051
-# Debian's Go toolchain and Go gRPC / protobuf packages: the SDK builds offline against them.
+# Debian's Go toolchain, Go gRPC / protobuf packages (the SDK builds offline against them) and
+# the protoc plugins that generated sdk/go (the staleness test regenerates it).
 GO_DEBS := golang-go golang-google-grpc-dev golang-google-protobuf-dev \
-	golang-github-golang-protobuf-1-5-dev golang-google-genproto-dev
-GO_GEN_DEBS := protoc-gen-go protoc-gen-go-grpc
+	golang-github-golang-protobuf-1-5-dev golang-google-genproto-dev protoc-gen-go protoc-gen-go-grpc
 
 .PHONY: run test proto lint bench clean venv gen-go gen-ts examples sdk
 
-run: $(STAMP)                    ## serve the API against the embedded TWS simulator
-	$(VENV)/bin/ibkr-broker serve --sim
+run: $(STAMP)                    ## serve the API against the embedded TWS simulator (metrics on :9464)
+	$(VENV)/bin/ibkr-broker serve --sim --metrics 127.0.0.1:9464
 
 test: $(STAMP) $(NODE_STAMP) sdk ## install everything and run every test
 	$(PY) -m pytest
@@ -25,10 +25,11 @@ test: $(STAMP) $(NODE_STAMP) sdk ## install everything and run every test
 proto: $(STAMP)                  ## regenerate the Python code beside protos/
 	$(PY) scripts/gen_protos.py
 
-lint: $(STAMP) $(GO_STAMP) $(TS_DEPS)  ## ruff, mypy, buf lint, gofmt and go vet, tsc
+lint: $(STAMP) $(GO_STAMP) $(TS_DEPS)  ## ruff, mypy, buf lint and breaking, gofmt and go vet, tsc
 	$(VENV)/bin/ruff check .
 	scripts/typecheck.sh
 	$(VENV)/bin/buf lint
+	$(VENV)/bin/buf breaking --against protos/released/v1-0.1.0.binpb
 	test -z "$$(gofmt -l sdk/go)" || (gofmt -l sdk/go; echo "gofmt: the files above need gofmt -w"; exit 1)
 	cd build/go/gopath/src/github.com/ibkr-broker/ibkr-broker/sdk/go && \
 		GO111MODULE=off GOPATH=$(CURDIR)/build/go/gopath:/usr/share/gocode go vet ./ibkrbroker ./examples/*
@@ -43,22 +44,20 @@ examples: $(STAMP) sdk            ## every language's examples against IBKR_BROK
 sdk: $(GO_STAMP) $(TS_STAMP)      ## build the Go and TypeScript SDKs and their examples
 
 gen-go: $(STAMP)                 ## regenerate sdk/go/ibkr_broker/v1 with Debian's Go plugins
-	dpkg -s $(GO_GEN_DEBS) >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq $(GO_GEN_DEBS))
-	$(VENV)/bin/buf generate --template buf.gen.yaml
+	dpkg -s $(GO_DEBS) >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq $(GO_DEBS))
+	scripts/gen_sdk.sh go
 
 gen-ts: $(STAMP) $(TS_DEPS)      ## regenerate sdk/ts/src/gen (protos/ and google.rpc.ErrorInfo)
-	$(VENV)/bin/buf generate --template buf.gen.ts.yaml
-	rm -rf build/rpc && mkdir -p build/rpc/google/rpc
-	cp "$$($(PY) -c 'import google.rpc.error_details_pb2 as m, pathlib; print(pathlib.Path(m.__file__).parent)')/error_details.proto" build/rpc/google/rpc/
-	$(VENV)/bin/buf generate build/rpc --template buf.gen.ts.yaml
+	scripts/gen_sdk.sh ts
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Exact versions from constraints.txt (pyproject.toml holds the ranges users get).
+$(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 # The interop test's Node.js gRPC client (Debian's nodejs and npm when the machine has none).

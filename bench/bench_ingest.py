@@ -182,17 +182,17 @@ def queued_scenario(total: int, released: list[float]) -> Iterator[None]:
 
 async def _gateway_run(port: int, count: int, time_limit: float) -> tuple[int, float, float]:
     from ibkr_broker.server.ib import IbGateway
-    from ibkr_broker.server.session.ib_port import IbEvent, NextValidId, TickPrice
+    from ibkr_broker.server.session.ib_port import IbEvent, NextValidIdEvent, TickPriceEvent
 
     done = asyncio.Event()
     state = {"ticks": 0, "first": 0.0}
 
     def sink(event: IbEvent) -> None:
-        if type(event) is TickPrice:
+        if type(event) is TickPriceEvent:
             state["ticks"] += 1
             if state["ticks"] == count:
                 done.set()
-        elif type(event) is NextValidId:
+        elif type(event) is NextValidIdEvent:
             state["first"] = time.perf_counter()
 
     gateway = IbGateway()

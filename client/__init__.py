@@ -2,8 +2,9 @@
 
 Needs grpcio and protobuf only (never ibapi, never the server). The pieces:
 
-- `BrokerClient` / `AsyncBrokerClient`: typed wrappers over the gRPC stub (protos in and out),
-  with deadlines, retries that reuse the request_id, and self-healing streams;
+- `AsyncBrokerClient` (the one core) / `BrokerClient` (its blocking face): typed wrappers over
+  the gRPC stub (protos in and out), with deadlines, retries that reuse the request_id,
+  self-healing streams, and live order handles (`place()`: `OrderHandle`);
 - `stock`, `option`, `combo`, `contract`, `order_spec`, `bracket`: request builders;
 - `BrokerAdapter` / `IBKRAdapter`: the dict-in, dict-out interface for agents;
 - `AdapterManager`: adapters by name from config/broker_adapters.json;
@@ -12,10 +13,11 @@ Needs grpcio and protobuf only (never ibapi, never the server). The pieces:
 
 import logging
 
-from .adapter import BrokerAdapter, IBKRAdapter
+from .adapter import IBKRAdapter
 from .aio import AsyncBrokerClient
+from .broker_adapter import BrokerAdapter
 from .broker_client import BrokerClient
-from .config import ClientConfig
+from .connection import ClientConfig
 from .contracts import combo, contract, option, stock
 from .errors import (
     AmbiguousContractError,
@@ -35,7 +37,9 @@ from .errors import (
     TradingHaltedError,
     UnavailableError,
 )
+from .loop_thread import ClientClosedError
 from .manager import AdapterConfigError, AdapterManager, BrokerManager
+from .order_handle import AsyncOrderHandle, OrderHandle
 from .orders import bracket, order_from_dict, order_spec
 from .streams import StreamReconnected
 
@@ -47,11 +51,13 @@ __all__ = [
     "AdapterManager",
     "AmbiguousContractError",
     "AsyncBrokerClient",
+    "AsyncOrderHandle",
     "AuthenticationError",
     "BrokerAdapter",
     "BrokerClient",
     "BrokerError",
     "BrokerManager",
+    "ClientClosedError",
     "ClientConfig",
     "ContractNotFoundError",
     "DeadlineExceededError",
@@ -59,6 +65,7 @@ __all__ = [
     "IBKRAdapter",
     "InvalidOrderError",
     "NotFoundError",
+    "OrderHandle",
     "OrderNotFoundError",
     "OrderRejectedError",
     "OutOfRangeError",

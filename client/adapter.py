@@ -1,4 +1,4 @@
-"""BrokerAdapter, the interface agents program against, and IBKRAdapter, its gRPC implementation.
+"""IBKRAdapter: the BrokerAdapter (see broker_adapter, re-exported here) over the gRPC server.
 
 Everything goes in and out as plain dicts, lists and strings. Money, prices and quantities
 come back as `decimal.Decimal` (exact; `float(x)` if you must), unknown values as None, times
@@ -16,173 +16,35 @@ Bad input raises ValueError naming the key, before any network call. Broker fail
 
 from __future__ import annotations
 
-import abc
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from ibkr_broker.v1 import contract_pb2, order_pb2
 
 from . import contracts
+from .broker_adapter import BrokerAdapter, LegSpec, Order
 from .broker_client import BrokerClient
-from .config import ClientConfig
-from .convert import (
-    account_to_dict,
+from .connection import ClientConfig
+from .errors import BrokerError, PermissionDeniedError
+from .message_dicts import (
+    account_summary_to_dict,
     contract_details_to_dict,
     contract_to_dict,
+    get_status_response_to_dict,
     kill_switch_to_dict,
     option_chain_to_dict,
-    order_event_to_dict,
-    order_status_name,
+    order_events_item_to_dicts,
     order_to_dict,
     place_order_response_to_dict,
     position_to_dict,
-    quote_status_to_dict,
     quote_to_dict,
-    session_status_to_dict,
-    status_to_dict,
+    quotes_item_to_dicts,
 )
-from .errors import BrokerError, PermissionDeniedError
 from .orders import check_request_id, order_from_dict, order_spec
-from .streams import StreamReconnected
+from .wire_values import order_status_name
 
 log = logging.getLogger("ibkr_broker.client")
-
-Order = dict[str, Any]
-
-
-class BrokerAdapter(abc.ABC):
-    """What an agent needs from a broker. Subclasses implement the abstract methods; the
-    buy_/sell_ helpers are built on `place_order` and work for every adapter."""
-
-    @abc.abstractmethod
-    def auth(self) -> bool:
-        """True when the broker is reachable and ready to serve; never raises."""
-
-    @abc.abstractmethod
-    def get_account(self) -> dict[str, Any]:
-        """cash, buying_power, equity, currency, account_id (Decimal money values)."""
-
-    @abc.abstractmethod
-    def get_positions(self) -> list[dict[str, Any]]:
-        """symbol, quantity, avg_price, market_value, unrealized_pnl, sec_type per holding."""
-
-    @abc.abstractmethod
-    def place_order(self, order: Mapping[str, Any]) -> Order:
-        """Place an order dict; returns order_id, status, filled_quantity, avg_fill_price..."""
-
-    @abc.abstractmethod
-    def cancel_order(self, order_id: str) -> Order: ...
-
-    @abc.abstractmethod
-    def get_order(self, order_id: str) -> Order: ...
-
-    @abc.abstractmethod
-    def list_orders(self, status: str | None = None) -> list[Order]: ...
-
-    @abc.abstractmethod
-    def get_quote(self, symbol: str) -> dict[str, Any]: ...
-
-    @abc.abstractmethod
-    def stream_quotes(self, symbols: Iterable[str] | str) -> Iterator[dict[str, Any]]: ...
-
-    @abc.abstractmethod
-    def resolve_contract(
-        self, symbol: str, sec_type: str = "STK", **fields: Any
-    ) -> list[dict[str, Any]]: ...
-
-    @abc.abstractmethod
-    def get_option_chain(self, symbol: str) -> dict[str, Any]: ...
-
-    @abc.abstractmethod
-    def create_combo_contract(
-        self, symbol: str, legs: Iterable[tuple[int, int, str, str]]
-    ) -> dict[str, Any]: ...
-
-    @abc.abstractmethod
-    def place_multi_leg_order(
-        self, combo: Mapping[str, Any], action: str, qty: Any, limit_price: Any = None
-    ) -> Order: ...
-
-    def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
-        """Release connections; the adapter is unusable afterwards."""
-
-    # --- helpers over place_order ---------------------------------------------------------
-
-    def buy_stock_market(self, symbol: str, qty: Any, **options: Any) -> Order:
-        """Market buy of `qty` shares; options: any other order key (tif, account, ...)."""
-        return self.place_order(_merge(_stock("buy", symbol, qty), options))
-
-    def sell_stock_market(self, symbol: str, qty: Any, **options: Any) -> Order:
-        return self.place_order(_merge(_stock("sell", symbol, qty), options))
-
-    def buy_stock_limit(self, symbol: str, qty: Any, limit_price: Any, **options: Any) -> Order:
-        return self.place_order(_merge(_stock("buy", symbol, qty, limit_price), options))
-
-    def sell_stock_limit(self, symbol: str, qty: Any, limit_price: Any, **options: Any) -> Order:
-        return self.place_order(_merge(_stock("sell", symbol, qty, limit_price), options))
-
-    def buy_option_market(
-        self, symbol: str, lastTradeDate: str, strike: Any, right: str, qty: Any, **options: Any
-    ) -> Order:
-        order = _option("buy", symbol, lastTradeDate, strike, right, qty)
-        return self.place_order(_merge(order, options))
-
-    def sell_option_market(
-        self, symbol: str, lastTradeDate: str, strike: Any, right: str, qty: Any, **options: Any
-    ) -> Order:
-        order = _option("sell", symbol, lastTradeDate, strike, right, qty)
-        return self.place_order(_merge(order, options))
-
-    def buy_option_limit(
-        self,
-        symbol: str,
-        lastTradeDate: str,
-        strike: Any,
-        right: str,
-        qty: Any,
-        limit_price: Any,
-        **options: Any,
-    ) -> Order:
-        order = _option("buy", symbol, lastTradeDate, strike, right, qty, limit_price)
-        return self.place_order(_merge(order, options))
-
-    def sell_option_limit(
-        self,
-        symbol: str,
-        lastTradeDate: str,
-        strike: Any,
-        right: str,
-        qty: Any,
-        limit_price: Any,
-        **options: Any,
-    ) -> Order:
-        order = _option("sell", symbol, lastTradeDate, strike, right, qty, limit_price)
-        return self.place_order(_merge(order, options))
-
-
-def _stock(side: str, symbol: str, qty: Any, *limit_price: Any) -> dict[str, Any]:
-    """A stock order dict; a limit order when a limit price (even None, refused later) is given."""
-    order: dict[str, Any] = {"symbol": symbol, "quantity": qty, "side": side, "type": "market"}
-    if limit_price:
-        order.update(type="limit", limit_price=limit_price[0])
-    return order
-
-
-def _option(
-    side: str, symbol: str, last_trade_date: str, strike: Any, right: str, qty: Any, *limit: Any
-) -> dict[str, Any]:
-    order = _stock(side, symbol, qty, *limit)
-    order.update(secType="OPT", lastTradeDate=last_trade_date, strike=strike, right=right)
-    return order
-
-
-def _merge(order: dict[str, Any], options: Mapping[str, Any]) -> dict[str, Any]:
-    """The helper's order plus extra keys (tif, account, request_id, ...), never overriding it."""
-    clash = sorted(set(order) & set(options))
-    if clash:
-        raise ValueError(f"{clash[0]} is set by the helper's arguments; use place_order instead")
-    return {**order, **options}
 
 
 # Keys of IBKRAdapter's config dict.
@@ -214,7 +76,7 @@ class IBKRAdapter(BrokerAdapter):
       paper_trading  True (default): refuse to place orders when the server trades live;
                      False: refuse when it trades paper. The setting must match the server.
       timeout        default deadline of every call, seconds (default 10)
-      timeouts       per-method deadlines, e.g. {"place_order": 30, "get_quote": 5}
+      timeouts       per-method deadlines, e.g. {"place_order": 30, "quote": 5}
       ca_cert, client_cert, client_key, tls, tls_server_name   TLS (see ClientConfig)
       retries        retries of UNAVAILABLE / RESOURCE_EXHAUSTED (default 3)
       account        the account to trade and report on when several are managed
@@ -254,26 +116,28 @@ class IBKRAdapter(BrokerAdapter):
         self.close()
 
     def _t(self, method: str) -> float | None:
-        return self._timeouts.get(method, self._timeouts.get("default"))
+        """The deadline configured for `method` (by its name or an old alias), else default."""
+        name = _ALIASES.get(method, method)
+        return self._timeouts.get(name, self._timeouts.get("default"))
 
     # --- connection ----------------------------------------------------------------------
 
     def auth(self) -> bool:
         try:
-            return bool(self.get_status()["ready"])
+            return bool(self.status()["ready"])
         except Exception as exc:  # auth() is a probe: it answers, it does not raise
             log.info("broker not ready: %s", exc)
             return False
 
-    def get_status(self) -> dict[str, Any]:
+    def status(self) -> dict[str, Any]:
         """connection_state, ready, accounts, paper_trading, trading_enabled, ..."""
-        return status_to_dict(self.client.status(timeout=self._t("get_status")))
+        return get_status_response_to_dict(self.client.status(timeout=self._t("status")))
 
     def _check_trading_mode(self) -> None:
         """Refuse to trade when the server's paper/live setting is not the configured one."""
         if self._mode_checked:
             return
-        status = self.client.status(timeout=self._t("get_status"))
+        status = self.client.status(timeout=self._t("status"))
         if status.paper_trading != self.paper_trading:
             server = "paper" if status.paper_trading else "LIVE"
             wanted = "paper" if self.paper_trading else "live"
@@ -286,19 +150,22 @@ class IBKRAdapter(BrokerAdapter):
 
     # --- account -------------------------------------------------------------------------
 
-    def get_account(self, account_id: str | None = None) -> dict[str, Any]:
+    def account(self, account_id: str | None = None) -> dict[str, Any]:
         wanted = account_id if account_id is not None else self.account_id
-        summaries = self.client.account(wanted, timeout=self._t("get_account"))
+        summaries = self.client.account(wanted, timeout=self._t("account"))
         if not summaries:
             raise BrokerError(f"the server reported no account{f' {wanted}' if wanted else ''}")
-        return account_to_dict(summaries[0])
+        return account_summary_to_dict(summaries[0])
 
-    def get_accounts(self) -> list[dict[str, Any]]:
-        return [account_to_dict(a) for a in self.client.account("", timeout=self._t("get_account"))]
+    def accounts(self) -> list[dict[str, Any]]:
+        return [
+            account_summary_to_dict(a)
+            for a in self.client.account("", timeout=self._t("account"))
+        ]
 
-    def get_positions(self, account_id: str | None = None) -> list[dict[str, Any]]:
+    def positions(self, account_id: str | None = None) -> list[dict[str, Any]]:
         wanted = account_id if account_id is not None else self.account_id
-        positions = self.client.positions(wanted, timeout=self._t("get_positions"))
+        positions = self.client.positions(wanted, timeout=self._t("positions"))
         return [position_to_dict(p) for p in positions]
 
     # --- orders --------------------------------------------------------------------------
@@ -392,29 +259,19 @@ class IBKRAdapter(BrokerAdapter):
     def order_events(self, resume_after_sequence: int = 0) -> Iterator[dict[str, Any]]:
         """Order events as dicts ({"type": "order_event", "sequence", "event", "order", ...},
         {"type": "session", ...}, {"type": "reconnected", ...}); heartbeats are skipped."""
-        return self._event_items(self.client.order_events(resume_after_sequence, self.account_id))
-
-    def _event_items(self, stream: Any) -> Iterator[dict[str, Any]]:
-        try:
-            for item in stream:
-                if isinstance(item, StreamReconnected):
-                    yield _reconnected(item)
-                elif item.HasField("event"):
-                    event = order_event_to_dict(item.event)
-                    yield {"type": "order_event", "sequence": item.sequence, **event}
-                elif item.HasField("status"):
-                    status = session_status_to_dict(item.status)
-                    yield {"type": "session", "sequence": item.sequence, **status}
-        finally:
-            stream.close()
+        stream = self.client.order_events(resume_after_sequence, self.account_id)
+        return _as_dicts(stream, order_events_item_to_dicts)
 
     # --- multi-leg -----------------------------------------------------------------------
 
     def create_combo_contract(
-        self, symbol: str, legs: Iterable[tuple[int, int, str, str]], currency: str = "USD"
+        self, symbol: str, legs: Iterable[LegSpec], currency: str = "USD"
     ) -> dict[str, Any]:
-        """A combo from (con_id, ratio, action, exchange) legs, as a dict for
-        place_multi_leg_order: {"symbol", "sec_type": "BAG", "currency", "exchange", "legs"}."""
+        """A combo as a dict for place_multi_leg_order: {"symbol", "sec_type": "BAG",
+        "currency", "exchange", "legs"}. Each leg names its contract by spec, which the server
+        resolves: {"symbol": "AAPL", "secType": "OPT", "lastTradeDate": "20260116",
+        "strike": 190, "right": "C", "action": "buy", "ratio": 1}, or by con_id:
+        (con_id, ratio, action, exchange) or {"con_id": 265598, "action": "sell"}."""
         built = contracts.combo(symbol, legs, currency=currency)
         result = contract_to_dict(built)
         return {key: result[key] for key in ("symbol", "sec_type", "exchange", "currency", "legs")}
@@ -472,16 +329,16 @@ class IBKRAdapter(BrokerAdapter):
         matches = self.client.resolve_contract(spec, timeout=self._t("resolve_contract"))
         return [contract_details_to_dict(d) for d in matches]
 
-    def get_option_chain(self, symbol: str, sec_type: str = "STK") -> dict[str, Any]:
+    def option_chain(self, symbol: str, sec_type: str = "STK") -> dict[str, Any]:
         """{"symbol", "underlying_con_id", "expirations", "strikes", "chains": [...]}."""
         underlying = contracts.contract(symbol, sec_type)
-        response = self.client.option_chain(underlying, timeout=self._t("get_option_chain"))
+        response = self.client.option_chain(underlying, timeout=self._t("option_chain"))
         return option_chain_to_dict(response)
 
-    def get_quote(self, symbol: str, sec_type: str = "STK", **fields: Any) -> dict[str, Any]:
+    def quote(self, symbol: str, sec_type: str = "STK", **fields: Any) -> dict[str, Any]:
         """bid, ask, last, bid_size, ask_size, last_size, volume, open, high, low, close, ..."""
         spec = contracts.contract(symbol, sec_type, **fields)
-        return quote_to_dict(self.client.quote(spec, timeout=self._t("get_quote")))
+        return quote_to_dict(self.client.quote(spec, timeout=self._t("quote")))
 
     def stream_quotes(self, symbols: Iterable[str] | str) -> Iterator[dict[str, Any]]:
         """Live quotes as dicts: {"type": "quote", "symbol", "bid", "ask", ...} per update,
@@ -492,31 +349,27 @@ class IBKRAdapter(BrokerAdapter):
         specs = [contracts.stock(s) if isinstance(s, str) else s for s in names]
         if not specs:
             raise ValueError("symbols must not be empty")
-        return self._quote_items(self.client.stream_quotes(specs))
+        return _as_dicts(self.client.stream_quotes(specs), quotes_item_to_dicts)
 
-    def _quote_items(self, stream: Any) -> Iterator[dict[str, Any]]:
-        try:
-            for item in stream:
-                if isinstance(item, StreamReconnected):
-                    yield _reconnected(item)
-                elif item.HasField("quotes"):
-                    for quote in item.quotes.quotes:
-                        yield {"type": "quote", "sequence": item.sequence, **quote_to_dict(quote)}
-                elif item.HasField("status"):
-                    status = quote_status_to_dict(item.status)
-                    yield {"type": "status", "sequence": item.sequence, **status}
-        finally:
-            stream.close()
+    # The adapter's first names, kept as aliases: the names above are BrokerClient's.
+    get_status = status
+    get_account = account
+    get_accounts = accounts
+    get_positions = positions
+    get_option_chain = option_chain
+    get_quote = quote
 
 
-def _reconnected(item: StreamReconnected) -> dict[str, Any]:
-    return {
-        "type": "reconnected",
-        "stream": item.stream,
-        "attempts": item.attempts,
-        "error": item.error.one_line(),
-        "resume_after_sequence": item.resume_after_sequence,
-    }
+
+def _as_dicts(
+    stream: Any, to_dicts: Callable[[Any], list[dict[str, Any]]]
+) -> Iterator[dict[str, Any]]:
+    """The stream's items as dicts; closing (or leaving) the iterator closes the stream."""
+    try:
+        for item in stream:
+            yield from to_dicts(item)
+    finally:
+        stream.close()
 
 
 def _combo_contract(combo: Mapping[str, Any] | contract_pb2.Contract) -> contract_pb2.Contract:
@@ -543,17 +396,26 @@ def _timeouts(value: Any) -> dict[str, float]:
         value = {"default": value}
     if not isinstance(value, Mapping):
         raise ValueError(f"timeouts must be a number or a dict of seconds, got {value!r}")
-    known = {"default", "get_status"} | {
-        name for name in dir(IBKRAdapter) if not name.startswith("_")
-    }
+    known = {"default"} | {name for name in dir(IBKRAdapter) if not name.startswith("_")}
     result: dict[str, float] = {}
     for key, seconds in value.items():
         if key not in known:
             raise ValueError(f"timeouts: unknown method {key!r}")
         if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0:
             raise ValueError(f"timeouts[{key!r}] must be a positive number, got {seconds!r}")
-        result[key] = float(seconds)
+        method = _ALIASES.get(str(key), str(key))  # an old name sets the method it names
+        if method in result:
+            raise ValueError(f"timeouts: {key!r} and {method!r} name the same method; give one")
+        result[method] = float(seconds)
     return result
+
+
+# Old adapter name -> the name it aliases (get_quote -> quote, ...).
+_ALIASES: dict[str, str] = {
+    name: method.__name__
+    for name, method in vars(IBKRAdapter).items()
+    if callable(method) and getattr(method, "__name__", name) != name and not name.startswith("_")
+}
 
 
 __all__ = ["CONFIG_KEYS", "BrokerAdapter", "IBKRAdapter"]

@@ -1,4 +1,4 @@
-"""AsyncBrokerClient: the grpc.aio twin of BrokerClient (same methods, awaited).
+"""AsyncBrokerClient: the one client core (grpc.aio); BrokerClient is its blocking face.
 
     async with AsyncBrokerClient() as client:
         print((await client.status()).connection_state)
@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Unpack
 
 import grpc
 from google.protobuf.message import Message
@@ -25,10 +26,11 @@ from ibkr_broker.v1 import account_pb2, contract_pb2, market_data_pb2, order_pb2
 from ibkr_broker.v1 import broker_service_pb2 as bs
 from ibkr_broker.v1.broker_service_pb2_grpc import BrokerServiceStub
 
-from . import requests
-from .config import ClientConfig
-from .errors import from_rpc_error
-from .streams import AsyncResumableStream, OrderEventTracker, QuoteTracker
+from . import request_builders as build
+from .connection import ClientConfig, ClientSettings
+from .errors import DeadlineExceededError, from_rpc_error
+from .order_handle import AsyncOrderHandle, OrderFeed
+from .streams import AsyncResumableStream, OrderEventTracker, QuoteTracker, Tracker
 
 log = logging.getLogger("ibkr_broker.client")
 
@@ -37,37 +39,29 @@ AsyncOrderEventStream = AsyncResumableStream[bs.StreamOrderEventsResponse]
 
 
 class AsyncBrokerClient:
-    """grpc.aio client of ibkr_broker.v1.BrokerService; create and use it on one event loop."""
+    """grpc.aio client of ibkr_broker.v1.BrokerService; create and use it on one event loop.
 
-    def __init__(
-        self,
-        target: str | None = None,
-        *,
-        token: str | None = None,
-        ca_cert: str | None = None,
-        client_cert: str | None = None,
-        client_key: str | None = None,
-        timeout: float | None = None,
-        config: ClientConfig | None = None,
-    ) -> None:
-        self.config = ClientConfig.resolve(
-            config,
-            target=target,
-            token=token,
-            ca_cert=ca_cert,
-            client_cert=client_cert,
-            client_key=client_key,
-            timeout=timeout,
-        )
-        cfg = self.config
-        self._channel: Any = cfg.open_channel(aio=True)
+    Arguments: `target` ("host:port") and the keywords of ClientSettings (token, ca_cert,
+    client_cert, client_key, timeout, config); what is not given comes from the environment.
+    """
+
+    def __init__(self, target: str | None = None, **settings: Unpack[ClientSettings]) -> None:
+        self.config = ClientConfig.for_client(target, settings)
+        self._channel: Any = self.config.open_channel(aio=True)
         stub_class: Any = BrokerServiceStub  # generated code has no annotations
         self._stub = stub_class(self._channel)
-        self._metadata = cfg.metadata()
+        self._metadata = self.config.metadata()
+        self._streams: weakref.WeakSet[AsyncResumableStream[Any]] = weakref.WeakSet()
+        self._order_feed: OrderFeed | None = None
 
     # --- lifecycle -----------------------------------------------------------------------
 
     async def close(self) -> None:
+        """End the open streams (their iteration stops), then close the channel."""
+        if self._order_feed is not None:
+            self._order_feed.close()
+        for stream in list(self._streams):
+            stream.cancel()
         await self._channel.close()
 
     async def __aenter__(self) -> AsyncBrokerClient:
@@ -110,9 +104,13 @@ class AsyncBrokerClient:
                 )
                 await asyncio.sleep(delay)
 
-    def _stream(self, method: str) -> Any:
+    def _open_stream(self, method: str, tracker: Tracker[Any]) -> AsyncResumableStream[Any]:
         rpc = getattr(self._stub, method)
-        return lambda request: rpc(request, metadata=self._metadata)
+        stream: AsyncResumableStream[Any] = AsyncResumableStream(
+            lambda request: rpc(request, metadata=self._metadata), tracker, self.config
+        )
+        self._streams.add(stream)
+        return stream
 
     # --- queries -------------------------------------------------------------------------
 
@@ -127,7 +125,7 @@ class AsyncBrokerClient:
         self, contract: contract_pb2.Contract | str, *, timeout: float | None = None
     ) -> list[contract_pb2.ContractDetails]:
         """Every contract matching a (possibly partial) spec; ContractNotFoundError if none."""
-        request = bs.ResolveContractRequest(contract=requests.as_contract(contract))
+        request = bs.ResolveContractRequest(contract=build.as_contract(contract))
         response: bs.ResolveContractResponse = await self._unary(
             "ResolveContract", request, timeout
         )
@@ -137,7 +135,7 @@ class AsyncBrokerClient:
         self, underlying: contract_pb2.Contract | str, *, timeout: float | None = None
     ) -> bs.GetOptionChainResponse:
         """Expiries, strikes and multipliers of an underlying (a symbol means a US stock)."""
-        request = bs.GetOptionChainRequest(underlying=requests.as_contract(underlying))
+        request = bs.GetOptionChainRequest(underlying=build.as_contract(underlying))
         result: bs.GetOptionChainResponse = await self._unary("GetOptionChain", request, timeout)
         return result
 
@@ -153,7 +151,7 @@ class AsyncBrokerClient:
 
     async def list_orders(
         self,
-        filter: requests.OrderFilterArg = None,
+        filter: build.OrderFilterArg = None,
         account: str = "",
         *,
         page_size: int = 0,
@@ -164,7 +162,7 @@ class AsyncBrokerClient:
         token = ""
         while True:
             request = bs.ListOrdersRequest(
-                filter=requests.order_filter(filter),
+                filter=build.order_filter(filter),
                 account=account,
                 page_size=page_size,
                 page_token=token,
@@ -193,7 +191,7 @@ class AsyncBrokerClient:
     async def quote(
         self, contract: contract_pb2.Contract | str, *, timeout: float | None = None
     ) -> market_data_pb2.Quote:
-        request = bs.GetQuoteRequest(contract=requests.as_contract(contract))
+        request = bs.GetQuoteRequest(contract=build.as_contract(contract))
         response: bs.GetQuoteResponse = await self._unary("GetQuote", request, timeout)
         return response.quote
 
@@ -210,8 +208,8 @@ class AsyncBrokerClient:
         timeout: float | None = None,
     ) -> bs.PlaceOrderResponse:
         """Place an order (optionally a bracket); what_if only previews margin and commission."""
-        rid = requests.request_id_or_new(request_id)
-        request = requests.place_order(requests.as_contract(contract), spec, bracket, what_if, rid)
+        rid = build.request_id_or_new(request_id)
+        request = build.place_order(build.as_contract(contract), spec, bracket, what_if, rid)
         result: bs.PlaceOrderResponse = await self._unary("PlaceOrder", request, timeout, rid)
         return result
 
@@ -229,8 +227,8 @@ class AsyncBrokerClient:
         timeout: float | None = None,
     ) -> order_pb2.Order:
         """Change a working order; only the values given change."""
-        rid = requests.request_id_or_new(request_id)
-        request = requests.modify_order(
+        rid = build.request_id_or_new(request_id)
+        request = build.modify_order(
             order_id,
             rid,
             quantity=quantity,
@@ -247,8 +245,8 @@ class AsyncBrokerClient:
         self, order_id: str, *, request_id: str | None = None, timeout: float | None = None
     ) -> order_pb2.Order:
         """Request cancellation; the order comes back PENDING_CANCEL, CANCELLED or FILLED."""
-        rid = requests.request_id_or_new(request_id)
-        request = bs.CancelOrderRequest(request_id=rid, order_id=requests.check_order_id(order_id))
+        rid = build.request_id_or_new(request_id)
+        request = bs.CancelOrderRequest(request_id=rid, order_id=build.check_order_id(order_id))
         response: bs.CancelOrderResponse = await self._unary("CancelOrder", request, timeout, rid)
         return response.order
 
@@ -256,7 +254,7 @@ class AsyncBrokerClient:
         self, *, request_id: str | None = None, timeout: float | None = None
     ) -> list[str]:
         """Cancel every working order of the session; returns the ids being cancelled."""
-        rid = requests.request_id_or_new(request_id)
+        rid = build.request_id_or_new(request_id)
         request = bs.CancelAllOrdersRequest(request_id=rid)
         response: bs.CancelAllOrdersResponse = await self._unary(
             "CancelAllOrders", request, timeout, rid
@@ -268,7 +266,7 @@ class AsyncBrokerClient:
     ) -> bs.HaltTradingResponse:
         """Engage the kill switch (admin): cancel every open order at TWS and refuse new ones
         until resume_trading(). Returns the kill switch and the ids of the cancelled orders."""
-        rid = requests.request_id_or_new(request_id)
+        rid = build.request_id_or_new(request_id)
         request = bs.HaltTradingRequest(request_id=rid, reason=reason)
         result: bs.HaltTradingResponse = await self._unary("HaltTrading", request, timeout, rid)
         return result
@@ -277,19 +275,65 @@ class AsyncBrokerClient:
         self, *, request_id: str | None = None, timeout: float | None = None
     ) -> bs.KillSwitch:
         """Re-arm trading after halt_trading() (admin); returns the kill switch (not engaged)."""
-        rid = requests.request_id_or_new(request_id)
+        rid = build.request_id_or_new(request_id)
         request = bs.ResumeTradingRequest(request_id=rid)
         response: bs.ResumeTradingResponse = await self._unary(
             "ResumeTrading", request, timeout, rid
         )
         return response.kill_switch
 
+    # --- live order handles (see order_handle) --------------------------------------------
+
+    async def place(
+        self,
+        contract: contract_pb2.Contract | str,
+        spec: order_pb2.OrderSpec,
+        bracket: order_pb2.BracketSpec | None = None,
+        request_id: str | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> AsyncOrderHandle:
+        """Place an order like place_order() and return a live handle on it: its state,
+        fills and events as they come, and waits for a status, a fill or the final state."""
+        rid = build.request_id_or_new(request_id)
+        feed = await self._live_order_feed(timeout)
+        handle = AsyncOrderHandle(self, request_id=rid)
+        feed.follow(handle)  # before the order exists, so no event of it is missed
+        response = await self.place_order(contract, spec, bracket, False, rid, timeout=timeout)
+        await handle._placed(response.order)
+        feed.follow(handle)
+        return handle
+
+    async def follow_order(
+        self, order_id: str, *, timeout: float | None = None
+    ) -> AsyncOrderHandle:
+        """A live handle on an order placed before (events from now on; its state as of now)."""
+        feed = await self._live_order_feed(timeout)
+        handle = AsyncOrderHandle(self, order_id=build.check_order_id(order_id))
+        feed.follow(handle)
+        await handle._placed(await self.get_order(order_id, timeout=timeout))
+        feed.follow(handle)
+        return handle
+
+    async def _live_order_feed(self, timeout: float | None) -> OrderFeed:
+        """The client's order feed, opened on first use, once the server follows it for us."""
+        if self._order_feed is None or not self._order_feed.running:
+            self._order_feed = OrderFeed(self.order_events())
+        seconds = timeout or self.config.timeout
+        try:
+            await asyncio.wait_for(self._order_feed.live(), seconds)
+        except TimeoutError:
+            raise DeadlineExceededError(
+                f"the order-event stream did not start within {seconds}s; nothing was sent"
+            ) from None
+        return self._order_feed
+
     # --- streams -------------------------------------------------------------------------
 
     def stream_quotes(self, contracts: Iterable[contract_pb2.Contract | str]) -> AsyncQuoteStream:
         """Live quotes (batches, statuses, heartbeats, and StreamReconnected after a drop)."""
-        tracker = QuoteTracker(requests.contracts_list(contracts))
-        return AsyncResumableStream(self._stream("StreamQuotes"), tracker, self.config)
+        tracker = QuoteTracker(build.contracts_list(contracts))
+        return self._open_stream("StreamQuotes", tracker)
 
     def order_events(
         self, resume_after_sequence: int = 0, account: str = ""
@@ -298,4 +342,4 @@ class AsyncBrokerClient:
         if resume_after_sequence < 0:
             raise ValueError("resume_after_sequence must be >= 0")
         tracker = OrderEventTracker(resume_after_sequence, account)
-        return AsyncResumableStream(self._stream("StreamOrderEvents"), tracker, self.config)
+        return self._open_stream("StreamOrderEvents", tracker)

@@ -1,4 +1,4 @@
-"""BrokerClient: a typed, blocking wrapper over the generated BrokerServiceStub.
+"""BrokerClient: the blocking face of the one client core (AsyncBrokerClient, in aio).
 
     with BrokerClient() as client:                      # IBKR_BROKER_TARGET or 127.0.0.1:50051
         print(client.status().connection_state)
@@ -7,70 +7,83 @@
         for item in client.order_events():              # re-opens itself after a drop
             ...
 
-Unary calls get the default deadline (`timeout`), and are retried with backoff on UNAVAILABLE
-and RESOURCE_EXHAUSTED only. Mutating calls (place, modify, cancel, cancel all, halt, resume)
-carry a `request_id`, made once per call (uuid4) unless given, and the SAME id is sent on every
-retry, so a retry can never place a second order. Every gRPC error is raised as a BrokerError
-subclass (see `errors`); one from a mutating call carries its `request_id`.
+Every method is the core's method of the same name, run to its end on a private event loop
+that lives in a daemon thread of its own (see loop_thread): deadlines, retries with the same
+request_id, the error mapping and self-healing streams are the core's. No event loop of the
+caller's is touched, so a BrokerClient works from any thread, also inside a running loop;
+Ctrl-C while it waits cancels the call; `close()` closes the channel and ends the thread.
 """
 
 from __future__ import annotations
 
-import logging
-import time
-from collections.abc import Iterable
-from typing import Any
+import functools
+import weakref
+from collections.abc import Callable, Coroutine
+from typing import Any, Concatenate, ParamSpec, TypeVar, Unpack
 
-import grpc
-from google.protobuf.message import Message
-from ibkr_broker.v1 import account_pb2, contract_pb2, market_data_pb2, order_pb2
 from ibkr_broker.v1 import broker_service_pb2 as bs
-from ibkr_broker.v1.broker_service_pb2_grpc import BrokerServiceStub
 
-from . import requests
-from .config import ClientConfig
-from .errors import from_rpc_error
-from .streams import OrderEventTracker, QuoteTracker, ResumableStream
+from .aio import AsyncBrokerClient
+from .connection import ClientConfig, ClientSettings
+from .loop_thread import BlockingFace, LoopThread, blocking
+from .order_handle import AsyncOrderHandle, OrderHandle
+from .streams import AsyncResumableStream, ResumableStream
 
-log = logging.getLogger("ibkr_broker.client")
+P = ParamSpec("P")
+M = TypeVar("M")
 
 QuoteStream = ResumableStream[bs.StreamQuotesResponse]
 OrderEventStream = ResumableStream[bs.StreamOrderEventsResponse]
 
 
-class BrokerClient:
-    """Blocking client of ibkr_broker.v1.BrokerService. Thread-safe; close() when done."""
+def _iterating(
+    method: Callable[Concatenate[AsyncBrokerClient, P], AsyncResumableStream[M]],
+) -> Callable[Concatenate[BrokerClient, P], ResumableStream[M]]:
+    """The core's stream method as one returning a blocking iterator over the same stream."""
 
-    def __init__(
-        self,
-        target: str | None = None,
-        *,
-        token: str | None = None,
-        ca_cert: str | None = None,
-        client_cert: str | None = None,
-        client_key: str | None = None,
-        timeout: float | None = None,
-        config: ClientConfig | None = None,
-    ) -> None:
-        self.config = ClientConfig.resolve(
-            config,
-            target=target,
-            token=token,
-            ca_cert=ca_cert,
-            client_cert=client_cert,
-            client_key=client_key,
-            timeout=timeout,
-        )
-        cfg = self.config
-        self._channel: Any = cfg.open_channel(aio=False)
-        stub_class: Any = BrokerServiceStub  # generated code has no annotations
-        self._stub = stub_class(self._channel)
-        self._metadata = cfg.metadata()
+    def iterating(self: BrokerClient, /, *args: P.args, **kwargs: P.kwargs) -> ResumableStream[M]:
+        stream = self._loop.call(method, self._core, *args, **kwargs)
+        return ResumableStream(stream, self._loop, owner=self)
 
-    # --- lifecycle -----------------------------------------------------------------------
+    functools.update_wrapper(iterating, method)
+    return iterating
+
+
+def _with_handle(
+    method: Callable[Concatenate[AsyncBrokerClient, P], Coroutine[Any, Any, AsyncOrderHandle]],
+) -> Callable[Concatenate[BrokerClient, P], OrderHandle]:
+    """The core's method returning an order handle, returning its blocking face."""
+
+    def with_handle(self: BrokerClient, /, *args: P.args, **kwargs: P.kwargs) -> OrderHandle:
+        handle = self._loop.run(method(self._core, *args, **kwargs))
+        return OrderHandle(handle, self._loop, owner=self)
+
+    functools.update_wrapper(with_handle, method)
+    return with_handle
+
+
+class BrokerClient(BlockingFace[AsyncBrokerClient]):
+    """Blocking client of ibkr_broker.v1.BrokerService. Thread-safe; close() when done.
+
+    Arguments as for AsyncBrokerClient: `target` and the ClientSettings keywords.
+    """
+
+    config: ClientConfig
+
+    def __init__(self, target: str | None = None, **settings: Unpack[ClientSettings]) -> None:
+        self._loop = LoopThread("ibkr-broker-client")
+        try:
+            self._core: AsyncBrokerClient = self._loop.call(AsyncBrokerClient, target, **settings)
+        except BaseException:
+            self._loop.close()
+            raise
+        self.config = self._core.config
+        # Forgotten without close(): the thread still ends when the client is collected.
+        weakref.finalize(self, self._loop.stop_soon)
 
     def close(self) -> None:
-        self._channel.close()
+        """Close the channel (open streams end) and stop the loop thread. Idempotent."""
+        self._loop.close(self._core.close())
 
     def __enter__(self) -> BrokerClient:
         return self
@@ -78,214 +91,24 @@ class BrokerClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # --- the one place calls are made ----------------------------------------------------
+    status = blocking(AsyncBrokerClient.status)
+    resolve_contract = blocking(AsyncBrokerClient.resolve_contract)
+    option_chain = blocking(AsyncBrokerClient.option_chain)
+    get_order = blocking(AsyncBrokerClient.get_order)
+    list_orders = blocking(AsyncBrokerClient.list_orders)
+    account = blocking(AsyncBrokerClient.account)
+    positions = blocking(AsyncBrokerClient.positions)
+    quote = blocking(AsyncBrokerClient.quote)
 
-    def _unary(
-        self,
-        method: str,
-        request: Message,
-        timeout: float | None,
-        request_id: str | None = None,
-    ) -> Any:
-        """Call with the deadline; retry UNAVAILABLE / RESOURCE_EXHAUSTED with the same request."""
-        rpc = getattr(self._stub, method)
-        attempt = 0
-        while True:
-            try:
-                return rpc(request, timeout=timeout or self.config.timeout, metadata=self._metadata)
-            except grpc.RpcError as exc:
-                error = from_rpc_error(exc, request_id=request_id)
-                if not error.retryable or attempt >= self.config.retries:
-                    raise error from exc
-                delay = self.config.backoff_delay(attempt)
-                attempt += 1
-                log.warning(
-                    "%s failed (%s); retry %d/%d in %.2fs%s",
-                    method,
-                    error.one_line(),
-                    attempt,
-                    self.config.retries,
-                    delay,
-                    f" with the same request_id {request_id}" if request_id else "",
-                )
-                time.sleep(delay)
+    place_order = blocking(AsyncBrokerClient.place_order)
+    modify_order = blocking(AsyncBrokerClient.modify_order)
+    cancel_order = blocking(AsyncBrokerClient.cancel_order)
+    cancel_all_orders = blocking(AsyncBrokerClient.cancel_all_orders)
+    halt_trading = blocking(AsyncBrokerClient.halt_trading)
+    resume_trading = blocking(AsyncBrokerClient.resume_trading)
 
-    def _stream(self, method: str) -> Any:
-        rpc = getattr(self._stub, method)
-        return lambda request: rpc(request, metadata=self._metadata)
+    place = _with_handle(AsyncBrokerClient.place)
+    follow_order = _with_handle(AsyncBrokerClient.follow_order)
 
-    # --- queries -------------------------------------------------------------------------
-
-    def status(self, *, timeout: float | None = None) -> bs.GetStatusResponse:
-        """The server's TWS connection state, accounts, paper or live."""
-        result: bs.GetStatusResponse = self._unary("GetStatus", bs.GetStatusRequest(), timeout)
-        return result
-
-    def resolve_contract(
-        self, contract: contract_pb2.Contract | str, *, timeout: float | None = None
-    ) -> list[contract_pb2.ContractDetails]:
-        """Every contract matching a (possibly partial) spec; ContractNotFoundError if none."""
-        request = bs.ResolveContractRequest(contract=requests.as_contract(contract))
-        response: bs.ResolveContractResponse = self._unary("ResolveContract", request, timeout)
-        return list(response.matches)
-
-    def option_chain(
-        self, underlying: contract_pb2.Contract | str, *, timeout: float | None = None
-    ) -> bs.GetOptionChainResponse:
-        """Expiries, strikes and multipliers of an underlying (a symbol means a US stock)."""
-        request = bs.GetOptionChainRequest(underlying=requests.as_contract(underlying))
-        result: bs.GetOptionChainResponse = self._unary("GetOptionChain", request, timeout)
-        return result
-
-    def get_order(
-        self, order_id: str = "", *, request_id: str = "", timeout: float | None = None
-    ) -> order_pb2.Order:
-        """One order with its fills, by the server's order_id or by its request_id."""
-        if not order_id and not request_id:
-            raise ValueError("order_id or request_id is required")
-        request = bs.GetOrderRequest(order_id=order_id, request_id=request_id)
-        response: bs.GetOrderResponse = self._unary("GetOrder", request, timeout)
-        return response.order
-
-    def list_orders(
-        self,
-        filter: requests.OrderFilterArg = None,
-        account: str = "",
-        *,
-        page_size: int = 0,
-        timeout: float | None = None,
-    ) -> list[order_pb2.Order]:
-        """Orders, newest first: filter None/"all", "open" or "completed"; every page."""
-        orders: list[order_pb2.Order] = []
-        token = ""
-        while True:
-            request = bs.ListOrdersRequest(
-                filter=requests.order_filter(filter),
-                account=account,
-                page_size=page_size,
-                page_token=token,
-            )
-            response: bs.ListOrdersResponse = self._unary("ListOrders", request, timeout)
-            orders.extend(response.orders)
-            token = response.next_page_token
-            if not token:
-                return orders
-
-    def account(
-        self, account_id: str = "", *, timeout: float | None = None
-    ) -> list[account_pb2.AccountSummary]:
-        """Summary values of one account, or of every managed account."""
-        request = bs.GetAccountRequest(account_id=account_id)
-        response: bs.GetAccountResponse = self._unary("GetAccount", request, timeout)
-        return list(response.accounts)
-
-    def positions(
-        self, account_id: str = "", *, timeout: float | None = None
-    ) -> list[account_pb2.Position]:
-        request = bs.ListPositionsRequest(account_id=account_id)
-        response: bs.ListPositionsResponse = self._unary("ListPositions", request, timeout)
-        return list(response.positions)
-
-    def quote(
-        self, contract: contract_pb2.Contract | str, *, timeout: float | None = None
-    ) -> market_data_pb2.Quote:
-        request = bs.GetQuoteRequest(contract=requests.as_contract(contract))
-        response: bs.GetQuoteResponse = self._unary("GetQuote", request, timeout)
-        return response.quote
-
-    # --- commands (each with a request_id reused on retries) -----------------------------
-
-    def place_order(
-        self,
-        contract: contract_pb2.Contract | str,
-        spec: order_pb2.OrderSpec,
-        bracket: order_pb2.BracketSpec | None = None,
-        what_if: bool = False,
-        request_id: str | None = None,
-        *,
-        timeout: float | None = None,
-    ) -> bs.PlaceOrderResponse:
-        """Place an order (optionally a bracket); what_if only previews margin and commission."""
-        rid = requests.request_id_or_new(request_id)
-        request = requests.place_order(requests.as_contract(contract), spec, bracket, what_if, rid)
-        result: bs.PlaceOrderResponse = self._unary("PlaceOrder", request, timeout, rid)
-        return result
-
-    def modify_order(
-        self,
-        order_id: str,
-        *,
-        quantity: object = None,
-        limit_price: object = None,
-        stop_price: object = None,
-        trailing_amount: object = None,
-        trailing_percent: object = None,
-        tif: str | None = None,
-        request_id: str | None = None,
-        timeout: float | None = None,
-    ) -> order_pb2.Order:
-        """Change a working order; only the values given change."""
-        rid = requests.request_id_or_new(request_id)
-        request = requests.modify_order(
-            order_id,
-            rid,
-            quantity=quantity,
-            limit_price=limit_price,
-            stop_price=stop_price,
-            trailing_amount=trailing_amount,
-            trailing_percent=trailing_percent,
-            tif=tif,
-        )
-        response: bs.ModifyOrderResponse = self._unary("ModifyOrder", request, timeout, rid)
-        return response.order
-
-    def cancel_order(
-        self, order_id: str, *, request_id: str | None = None, timeout: float | None = None
-    ) -> order_pb2.Order:
-        """Request cancellation; the order comes back PENDING_CANCEL, CANCELLED or FILLED."""
-        rid = requests.request_id_or_new(request_id)
-        request = bs.CancelOrderRequest(request_id=rid, order_id=requests.check_order_id(order_id))
-        response: bs.CancelOrderResponse = self._unary("CancelOrder", request, timeout, rid)
-        return response.order
-
-    def cancel_all_orders(
-        self, *, request_id: str | None = None, timeout: float | None = None
-    ) -> list[str]:
-        """Cancel every working order of the session; returns the ids being cancelled."""
-        rid = requests.request_id_or_new(request_id)
-        request = bs.CancelAllOrdersRequest(request_id=rid)
-        response: bs.CancelAllOrdersResponse = self._unary("CancelAllOrders", request, timeout, rid)
-        return list(response.order_ids)
-
-    def halt_trading(
-        self, reason: str = "", *, request_id: str | None = None, timeout: float | None = None
-    ) -> bs.HaltTradingResponse:
-        """Engage the kill switch (admin): cancel every open order at TWS and refuse new ones
-        until resume_trading(). Returns the kill switch and the ids of the cancelled orders."""
-        rid = requests.request_id_or_new(request_id)
-        request = bs.HaltTradingRequest(request_id=rid, reason=reason)
-        result: bs.HaltTradingResponse = self._unary("HaltTrading", request, timeout, rid)
-        return result
-
-    def resume_trading(
-        self, *, request_id: str | None = None, timeout: float | None = None
-    ) -> bs.KillSwitch:
-        """Re-arm trading after halt_trading() (admin); returns the kill switch (not engaged)."""
-        rid = requests.request_id_or_new(request_id)
-        request = bs.ResumeTradingRequest(request_id=rid)
-        response: bs.ResumeTradingResponse = self._unary("ResumeTrading", request, timeout, rid)
-        return response.kill_switch
-
-    # --- streams -------------------------------------------------------------------------
-
-    def stream_quotes(self, contracts: Iterable[contract_pb2.Contract | str]) -> QuoteStream:
-        """Live quotes (batches, statuses, heartbeats, and StreamReconnected after a drop)."""
-        tracker = QuoteTracker(requests.contracts_list(contracts))
-        return ResumableStream(self._stream("StreamQuotes"), tracker, self.config)
-
-    def order_events(self, resume_after_sequence: int = 0, account: str = "") -> OrderEventStream:
-        """Order events after `resume_after_sequence` (0 = live only), resumed across drops."""
-        if resume_after_sequence < 0:
-            raise ValueError("resume_after_sequence must be >= 0")
-        tracker = OrderEventTracker(resume_after_sequence, account)
-        return ResumableStream(self._stream("StreamOrderEvents"), tracker, self.config)
+    stream_quotes = _iterating(AsyncBrokerClient.stream_quotes)
+    order_events = _iterating(AsyncBrokerClient.order_events)

@@ -7,12 +7,12 @@ resolves the rest (a partial spec may match several contracts: see ResolveContra
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ibkr_broker.v1 import contract_pb2
 
-from .convert import parse_action, parse_right, parse_sec_type, wire_decimal
+from .wire_values import parse_option_right, parse_order_action, parse_security_type, wire_decimal
 
 Contract = contract_pb2.Contract
 ComboLeg = contract_pb2.ComboLeg
@@ -94,7 +94,7 @@ def option(
         symbol=check_symbol(symbol),
         last_trade_date=check_date(last_trade_date),
         strike=positive_decimal(strike, "strike"),
-        right=parse_right(right),
+        right=parse_option_right(right),
         exchange=exchange,
         currency=currency,
         multiplier=positive_decimal(multiplier, "multiplier") if multiplier else "",
@@ -102,30 +102,44 @@ def option(
     )
 
 
+# Keys of a leg dict that describe the leg, not the leg's contract.
+LEG_KEYS = ("ratio", "action", "exchange")
+
+
 def combo_leg(leg: object, index: int = 0) -> contract_pb2.ComboLeg:
-    """A ComboLeg from a ComboLeg, a dict or a tuple (con_id or Contract, ratio, action[, exch])."""
+    """A ComboLeg from a ComboLeg, a dict or a tuple (target, ratio, action[, exchange]).
+
+    The target is the leg's con_id, a Contract, or a contract spec dict (keys as for
+    `contract_from_dict`; the server resolves it). A dict leg gives the target as "con_id",
+    "contract", or by its own contract keys: {"symbol": "SPY", "sec_type": "OPT", "strike":
+    450, ..., "ratio": 1, "action": "buy"}. ratio defaults to 1, exchange to SMART.
+    """
     name = f"legs[{index}]"
     if isinstance(leg, contract_pb2.ComboLeg):
         return leg
-    if isinstance(leg, dict):
+    if isinstance(leg, Mapping):
         parts: tuple[Any, ...] = (
-            leg.get("con_id", leg.get("contract")),
+            _leg_target(leg),
             leg.get("ratio", 1),
             leg.get("action"),
-            leg.get("exchange", "SMART"),
+            leg.get("exchange") or "SMART",
         )
     elif isinstance(leg, tuple | list) and len(leg) in (3, 4):
         parts = (*leg, "SMART") if len(leg) == 3 else tuple(leg)
     else:
         raise ValueError(f"{name} must be (con_id, ratio, action, exchange), got {leg!r}")
     target, ratio, action, exchange = parts
-    result = contract_pb2.ComboLeg(action=parse_action(action, f"{name}.action"))
+    result = contract_pb2.ComboLeg(action=parse_order_action(action, f"{name}.action"))
     if isinstance(target, contract_pb2.Contract):
         result.contract.CopyFrom(target)
+    elif isinstance(target, Mapping):
+        result.contract.CopyFrom(_leg_contract(target, name))
     elif isinstance(target, int) and not isinstance(target, bool) and target > 0:
         result.con_id = target
     else:
-        raise ValueError(f"{name}.con_id must be a positive int, got {target!r}")
+        raise ValueError(
+            f"{name}.con_id must be a positive int (or give the leg's contract), got {target!r}"
+        )
     if isinstance(ratio, bool) or not isinstance(ratio, int) or ratio <= 0:
         raise ValueError(f"{name}.ratio must be a positive int, got {ratio!r}")
     result.ratio = ratio
@@ -133,6 +147,28 @@ def combo_leg(leg: object, index: int = 0) -> contract_pb2.ComboLeg:
         raise ValueError(f"{name}.exchange must be a string, got {exchange!r}")
     result.exchange = exchange or "SMART"
     return result
+
+
+def _leg_target(leg: Mapping[str, Any]) -> object:
+    """A dict leg's con_id, its "contract", or (it has a symbol) its own contract keys."""
+    con_id = leg.get("con_id", leg.get("conId"))
+    if con_id is not None:
+        return con_id
+    if leg.get("contract") is not None:
+        return leg["contract"]
+    if "symbol" in leg:
+        return {k: v for k, v in leg.items() if k not in LEG_KEYS}
+    return None
+
+
+def _leg_contract(spec: Mapping[str, Any], name: str) -> contract_pb2.Contract:
+    try:
+        built = contract_from_dict(spec)
+    except ValueError as exc:
+        raise ValueError(f"{name}.{exc}") from None
+    if built.security_type == contract_pb2.SECURITY_TYPE_COMBO:
+        raise ValueError(f"{name}.sec_type: a leg cannot be a combo")
+    return built
 
 
 def combo(
@@ -151,13 +187,25 @@ def combo(
     )
 
 
+def contract_from_dict(spec: Mapping[str, Any]) -> contract_pb2.Contract:
+    """A contract from a dict: symbol, sec_type (or secType; default STK) and the keywords of
+    `contract` (the dicts the adapter returns for contracts are accepted as they are)."""
+    if not isinstance(spec, Mapping):
+        raise ValueError(f"contract must be a dict, got {spec!r}")
+    fields = {k: v for k, v in spec.items() if k not in ("symbol", "sec_type", "secType", "legs")}
+    symbol, sec_type = spec.get("symbol"), spec.get("sec_type", spec.get("secType")) or "STK"
+    if not isinstance(symbol, str):
+        raise ValueError(f"symbol must be a non-empty string, got {symbol!r}")
+    return contract(symbol, sec_type, **fields)
+
+
 def contract(symbol: str, sec_type: str = "STK", **fields: object) -> contract_pb2.Contract:
     """A (possibly partial) contract from keyword fields, e.g. for ResolveContract.
 
     Accepts snake_case and IB's camelCase names (see FIELD_ALIASES); None values are ignored.
     """
     result = contract_pb2.Contract(
-        symbol=check_symbol(symbol), security_type=parse_sec_type(sec_type)
+        symbol=check_symbol(symbol), security_type=parse_security_type(sec_type)
     )
     for key, value in fields.items():
         if value is None or value == "":
@@ -174,7 +222,7 @@ def contract(symbol: str, sec_type: str = "STK", **fields: object) -> contract_p
         elif target in ("strike", "multiplier"):
             setattr(result, target, positive_decimal(value, key))
         elif target == "right":
-            result.right = parse_right(value, key)
+            result.right = parse_option_right(value, key)
         elif isinstance(value, str):
             setattr(result, target, value)
         else:

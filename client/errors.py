@@ -5,7 +5,8 @@
     │   ├── ContractNotFoundError   reason CONTRACT_NOT_FOUND
     │   └── OrderNotFoundError      reason ORDER_NOT_FOUND
     ├── AmbiguousContractError      reason AMBIGUOUS_CONTRACT (a spec matched several contracts)
-    ├── OrderRejectedError          reason ORDER_REJECTED (by the server's checks or by IB)
+    ├── OrderRejectedError          reason ORDER_REJECTED (by the server's checks or by IB),
+    │   │                           or ORDER_NOT_CANCELLABLE (a cancel of a finished order)
     │   ├── RiskLimitError          reason RISK_* (a pre-trade limit; nothing reached TWS)
     │   └── TradingHaltedError      reason TRADING_HALTED (the kill switch is engaged)
     ├── InvalidOrderError           INVALID_ARGUMENT (`field` names the bad field when known)
@@ -156,6 +157,7 @@ _BY_REASON: dict[str, type[BrokerError]] = {
     "ORDER_NOT_FOUND": OrderNotFoundError,
     "AMBIGUOUS_CONTRACT": AmbiguousContractError,
     "ORDER_REJECTED": OrderRejectedError,
+    "ORDER_NOT_CANCELLABLE": OrderRejectedError,
     "TRADING_HALTED": TradingHaltedError,
     "INVALID_ARGUMENT": InvalidOrderError,
     "DUPLICATE_REQUEST": DuplicateRequestError,

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .adapter import BrokerAdapter
+from .broker_adapter import BrokerAdapter
 
 ENV_PATH = "IBKR_BROKER_ADAPTERS"
 CHECKOUT_REGISTRY = Path(__file__).resolve().parent.parent / "config" / "broker_adapters.json"

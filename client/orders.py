@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from ibkr_broker.v1 import contract_pb2, order_pb2
 
 from .contracts import check_date, check_symbol, positive_decimal
-from .convert import (
-    parse_action,
+from .wire_values import (
+    parse_option_right,
+    parse_order_action,
     parse_order_type,
-    parse_right,
-    parse_sec_type,
-    parse_tif,
+    parse_security_type,
+    parse_time_in_force,
     to_decimal,
     wire_decimal,
 )
@@ -128,10 +128,10 @@ def order_spec(
     """
     order_type = parse_order_type(type)
     spec = order_pb2.OrderSpec(
-        action=parse_action(side),
+        action=parse_order_action(side),
         quantity=positive_quantity(quantity),
         order_type=order_type,
-        time_in_force=parse_tif(tif),
+        time_in_force=parse_time_in_force(tif),
         account=_as_str(account, "account"),
         order_ref=_as_str(order_ref, "order_ref"),
         oca_group=_as_str(oca_group, "oca_group"),
@@ -252,7 +252,7 @@ def order_from_dict(order: Mapping[str, object]) -> PreparedOrder:
 
 
 def _contract(values: Mapping[str, object], key: Callable[[str], str]) -> contract_pb2.Contract:
-    sec_type = parse_sec_type(values.get("sec_type", "STK"), key("sec_type"))
+    sec_type = parse_security_type(values.get("sec_type", "STK"), key("sec_type"))
     if sec_type == contract_pb2.SECURITY_TYPE_COMBO:
         raise ValueError(f"{key('sec_type')} BAG: use place_multi_leg_order for combos")
     if sec_type == contract_pb2.SECURITY_TYPE_INDEX:
@@ -282,7 +282,7 @@ def _contract(values: Mapping[str, object], key: Callable[[str], str]) -> contra
             if field not in values:
                 raise ValueError(f"{key(field)} is required for {_code(sec_type)}")
         contract.strike = positive_decimal(values["strike"], key("strike"))
-        contract.right = parse_right(values["right"], key("right"))
+        contract.right = parse_option_right(values["right"], key("right"))
     else:
         for field in ("strike", "right"):
             if field in values:

@@ -1,4 +1,4 @@
-"""Server streams that re-open themselves after a drop, in a sync and an async flavour.
+"""Server streams that re-open themselves after a drop: one implementation, two faces.
 
 A stream dropped by the transport (UNAVAILABLE, RESOURCE_EXHAUSTED, a reset connection) is
 re-opened with backoff. The caller observes it: the stream yields one `StreamReconnected` item
@@ -7,6 +7,9 @@ Order-event streams resume with `resume_after_sequence` = the last sequence seen
 event at or below it, so nothing is lost or delivered twice. Quote streams restart (their
 sequence numbers start again at 1). Any other error, or `stream_retries` consecutive failed
 re-opens, ends the iteration with the mapped BrokerError.
+
+`AsyncResumableStream` does the work on an event loop; `ResumableStream` is its blocking face,
+which drives it on the client's private loop thread (see loop_thread).
 """
 
 from __future__ import annotations
@@ -14,16 +17,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import threading
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import grpc
 from ibkr_broker.v1 import broker_service_pb2, contract_pb2
 
-from .config import ClientConfig
+from .connection import ClientConfig
 from .errors import BrokerError, from_rpc_error
+from .loop_thread import BlockingIterator, LoopThread
 
 log = logging.getLogger("ibkr_broker.client")
 
@@ -114,7 +117,9 @@ class OrderEventTracker:
         return self.last_sequence
 
 
-class _Base(Generic[T]):
+class AsyncResumableStream(AsyncIterator["T | StreamReconnected"]):
+    """An async iterator; `cancel()` or `await aclose()` ends it cleanly. Use it on one loop."""
+
     def __init__(self, open_call: Callable[[Any], Any], tracker: Tracker[T], config: ClientConfig):
         self._open = open_call
         self._tracker = tracker
@@ -122,87 +127,6 @@ class _Base(Generic[T]):
         # Opened now, not at the first next(): the server starts following events from here.
         self._call: Any = open_call(tracker.request())
         self.reconnects = 0
-
-    def _dropped(self, exc: grpc.RpcError, failures: int) -> StreamReconnected:
-        """Raise the mapped error unless the stream should be re-opened; else log and mark."""
-        error = from_rpc_error(exc)
-        if not is_stream_drop(error) or failures >= self._config.stream_retries:
-            raise error from exc
-        self.reconnects += 1
-        resume = self._tracker.resume_point()
-        log.warning(
-            "%s stream dropped (%s); re-opening (attempt %d%s)",
-            self._tracker.name,
-            error.one_line(),
-            failures + 1,
-            f", resuming after sequence {resume}" if resume is not None else "",
-        )
-        return StreamReconnected(self._tracker.name, failures + 1, error, resume)
-
-
-class ResumableStream(_Base[T], Iterator["T | StreamReconnected"]):
-    """A blocking iterator; `cancel()` (from any thread) or `close()` ends it cleanly."""
-
-    def __init__(self, open_call: Callable[[Any], Any], tracker: Tracker[T], config: ClientConfig):
-        super().__init__(open_call, tracker, config)
-        self._stop = threading.Event()
-        self._items = self._run()
-
-    def __iter__(self) -> ResumableStream[T]:
-        return self
-
-    def __next__(self) -> T | StreamReconnected:
-        return next(self._items)
-
-    def __enter__(self) -> ResumableStream[T]:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def cancel(self) -> None:
-        """Stop the stream; a blocked `next()` in another thread then ends the iteration."""
-        self._stop.set()
-        call = self._call
-        if call is not None:
-            call.cancel()
-
-    def close(self) -> None:
-        self.cancel()
-        self._items.close()
-
-    def _run(self) -> Generator[T | StreamReconnected, None, None]:
-        failures = 0
-        marker: StreamReconnected | None = None
-        call = self._call
-        while not self._stop.is_set():
-            try:
-                for message in call:
-                    failures = 0
-                    if marker is not None:
-                        yield marker
-                        marker = None
-                    if self._tracker.accept(message):
-                        yield message
-                return  # the server ended the stream
-            except grpc.RpcError as exc:
-                if self._stop.is_set():
-                    return
-                marker = self._dropped(exc, failures)
-                self._stop.wait(self._config.backoff_delay(failures))
-                failures += 1
-            finally:
-                call.cancel()
-            if self._stop.is_set():
-                return
-            call = self._call = self._open(self._tracker.request())
-
-
-class AsyncResumableStream(_Base[T], AsyncIterator["T | StreamReconnected"]):
-    """An async iterator; `cancel()` or `await aclose()` ends it cleanly."""
-
-    def __init__(self, open_call: Callable[[Any], Any], tracker: Tracker[T], config: ClientConfig):
-        super().__init__(open_call, tracker, config)
         self._stopped = False
         self._items = self._run()
 
@@ -241,7 +165,7 @@ class AsyncResumableStream(_Base[T], AsyncIterator["T | StreamReconnected"]):
                         marker = None
                     if self._tracker.accept(message):
                         yield message
-                return
+                return  # the server ended the stream
             except asyncio.CancelledError:
                 if self._stopped:
                     return  # our own cancel() of the call
@@ -258,3 +182,56 @@ class AsyncResumableStream(_Base[T], AsyncIterator["T | StreamReconnected"]):
             if self._stopped:
                 return
             call = self._call = self._open(self._tracker.request())
+
+    def _dropped(self, exc: grpc.RpcError, failures: int) -> StreamReconnected:
+        """Raise the mapped error unless the stream should be re-opened; else log and mark."""
+        error = from_rpc_error(exc)
+        if not is_stream_drop(error) or failures >= self._config.stream_retries:
+            raise error from exc
+        self.reconnects += 1
+        resume = self._tracker.resume_point()
+        log.warning(
+            "%s stream dropped (%s); re-opening (attempt %d%s)",
+            self._tracker.name,
+            error.one_line(),
+            failures + 1,
+            f", resuming after sequence {resume}" if resume is not None else "",
+        )
+        return StreamReconnected(self._tracker.name, failures + 1, error, resume)
+
+
+class ResumableStream(BlockingIterator["T | StreamReconnected"]):
+    """The blocking face of an AsyncResumableStream running on a LoopThread.
+
+    A plain iterator for a `for` loop; `cancel()` (from any thread) or `close()` ends it
+    cleanly; a KeyboardInterrupt while it waits stops the stream and goes on up.
+    """
+
+    def __init__(self, stream: AsyncResumableStream[T], loop: LoopThread, owner: object) -> None:
+        super().__init__(stream, loop, owner)
+        self._stream = stream
+
+    @property
+    def reconnects(self) -> int:
+        return self._stream.reconnects
+
+    def __iter__(self) -> ResumableStream[T]:
+        return self
+
+    def __enter__(self) -> ResumableStream[T]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def cancel(self) -> None:
+        """Stop the stream; a blocked `next()` in another thread then ends the iteration."""
+        self._ended = True
+        self._loop.call_soon(self._stream.cancel)
+
+    def close(self) -> None:
+        self._abort()
+
+    def _abort(self) -> None:
+        self.cancel()
+        super()._abort()

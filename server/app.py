@@ -9,8 +9,10 @@ await app.stop()                   # drain streams, stop gRPC, disconnect from T
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -18,14 +20,19 @@ from grpc_reflection.v1alpha import reflection
 from ibkr_broker.v1 import broker_service_pb2, broker_service_pb2_grpc
 
 from .api.auth import AuthInterceptor
+from .api.observe import KINDS, CallObserver
 from .api.servicer import BrokerServicer
 from .audit import AuditLog
 from .config import Config, ConfigError, SecuritySettings, validate
 from .domain.model import ConnectionState, IbError
+from .order_log import OrderLog
 from .session.broker_session import BrokerSession
 from .session.ib_port import IbPort
 from .session.store import Store
 from .trading.trader import Trader
+
+if TYPE_CHECKING:
+    from .metrics import Metrics, MetricsEndpoint
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +56,14 @@ class BrokerApp:
         self.trader = Trader(self.session, config.risk)
         self.servicer = BrokerServicer(self.session, self.trader, config.server.heartbeat_interval)
         self.servicer.read_only = security.read_only
+        self.session.journal.listeners.append(OrderLog(self.session.orders.all()))
         self._health = health.aio.HealthServicer()
+        self.metrics, self.metrics_endpoint = self._metrics(gateway)
+        interceptors: list[grpc.aio.ServerInterceptor] = [AuthInterceptor(security, self.audit)]
+        if self.metrics is not None:  # first, so that refused calls are counted too
+            interceptors.insert(0, CallObserver(self.metrics.on_call))
         self.server = grpc.aio.server(
-            interceptors=[AuthInterceptor(security, self.audit)],
+            interceptors=interceptors,
             options=[
                 ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                 ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -66,6 +78,28 @@ class BrokerApp:
         self.port = 0
         self._stopped = asyncio.Event()
         self._health_tasks: set[asyncio.Task[None]] = set()
+
+    def _metrics(self, gateway: IbPort) -> tuple[Metrics | None, MetricsEndpoint | None]:
+        """Prometheus series and their endpoint when [metrics] listen is set."""
+        if not self.config.metrics.listen:
+            return None, None
+        from .metrics import Metrics, MetricsEndpoint, Readings
+
+        metrics = Metrics()
+        session, trader = self.session, self.trader
+        metrics.watch(
+            session,
+            Readings(
+                connected=lambda: session.ready,
+                market_data_lines=lambda: session.market_data.lines,
+                quote_subscribers=lambda: session.market_data.subscriber_count,
+                quotes_conflated=lambda: session.market_data.coalesced_total,
+                decode_errors=lambda: int(getattr(gateway, "decode_errors", 0)),  # IbGateway's
+                trading_halted=lambda: trader.kill_switch.engaged,
+            ),
+        )
+        metrics.initialize(rpc_methods(), [f.name for f in dataclasses.fields(self.config.risk)])
+        return metrics, MetricsEndpoint(metrics)
 
     async def start(self) -> None:
         await self._set_health(False)
@@ -84,6 +118,14 @@ class BrokerApp:
             self.audit.close()
             raise OSError(f"cannot listen on {listen}: the address is in use or not available")
         await self.server.start()
+        if self.metrics_endpoint is not None:
+            try:
+                await self.metrics_endpoint.start(self.config.metrics.listen)
+            except OSError:
+                await self.server.stop(None)
+                self.store.close()
+                self.audit.close()
+                raise
         await self.session.start()
         log.info("serving %s on port %d", SERVICE_NAME, self.port)
 
@@ -111,11 +153,22 @@ class BrokerApp:
         await self._set_health(False)
         self.servicer.draining.set()
         await self.server.stop(self.config.server.drain_timeout)
+        if self.metrics_endpoint is not None:
+            await self.metrics_endpoint.stop()
         await self.session.stop()
         self.audit.close()
 
     async def wait_stopped(self) -> None:
         await self._stopped.wait()
+
+
+def rpc_methods() -> list[tuple[str, str, str]]:
+    """(kind, service, method) of every BrokerService RPC, kinds as CallObserver names them."""
+    service = broker_service_pb2.DESCRIPTOR.services_by_name["BrokerService"]
+    return [
+        (KINDS[(m.client_streaming, m.server_streaming)][0], service.full_name, m.name)
+        for m in service.methods
+    ]
 
 
 def server_credentials(security: SecuritySettings) -> grpc.ServerCredentials | None:

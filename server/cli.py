@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
+import shlex
+import shutil
 import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from . import logs
 from .config import Config, ConfigError, load, validate
 
 
@@ -30,7 +32,18 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         help="start the embedded TWS simulator and connect to it (no IB account)",
     )
     p.add_argument("--sim-seed", type=int, default=1, help="simulator random seed (default 1)")
+    p.add_argument(
+        "--metrics",
+        metavar="HOST:PORT",
+        help="serve Prometheus metrics at http://HOST:PORT/metrics (default off)",
+    )
     p.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR")
+    p.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        help="text (default) or json: one JSON object per line (time, level, logger, message, "
+        "fields)",
+    )
     return p.parse_args(list(argv))
 
 
@@ -41,6 +54,10 @@ def apply_args(config: Config, args: argparse.Namespace) -> Config:
         config = config.with_overrides("server", data_dir=args.data_dir)
     if args.log_level:
         config = config.with_overrides("server", log_level=args.log_level.upper())
+    if args.log_format:
+        config = config.with_overrides("server", log_format=args.log_format)
+    if args.metrics:
+        config = config.with_overrides("metrics", listen=args.metrics)
     if args.client_id is not None:
         config = config.with_overrides("tws", client_id=args.client_id)
     if args.tws:
@@ -85,7 +102,11 @@ async def serve(config: Config, sim_seed: int | None) -> None:
         flush=True,
     )
     print(f"  {security_summary(config)}", flush=True)
-    print(f"  try: ibkr-broker status --target {where}    (Ctrl-C to stop)", flush=True)
+    if app.metrics_endpoint is not None:
+        m_host = config.metrics.listen.rpartition(":")[0]
+        print(f"  metrics: http://{m_host}:{app.metrics_endpoint.port}/metrics", flush=True)
+    print("  try it from another terminal (Ctrl-C here stops the server):", flush=True)
+    print(f"    {client_command()} status --target {where}", flush=True)
     try:
         await stop.wait()
     finally:
@@ -93,6 +114,23 @@ async def serve(config: Config, sim_seed: int | None) -> None:
         await app.stop()
         if simulator is not None:
             await simulator.stop()
+
+
+def client_command() -> str:
+    """The client command as this user can paste it: `ibkr-broker` when the one on PATH is this
+    environment's, else the script beside this Python (e.g. .venv/bin/ibkr-broker), else
+    `python -m ibkr_broker` of this interpreter."""
+    script = Path(sys.executable).parent / "ibkr-broker"
+    if not script.exists():
+        return f"{shlex.quote(sys.executable)} -m ibkr_broker"
+    on_path = shutil.which("ibkr-broker")
+    if on_path is not None and Path(on_path).resolve() == script.resolve():
+        return "ibkr-broker"
+    try:
+        shown = str(script.relative_to(Path.cwd()))
+    except ValueError:  # not below the working directory: the absolute path
+        shown = str(script)
+    return shlex.quote(shown if "/" in shown else f"./{shown}")
 
 
 def security_summary(config: Config) -> str:
@@ -115,11 +153,7 @@ def main(argv: Sequence[str]) -> int:
     except ConfigError as exc:
         print(f"ibkr-broker serve: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=getattr(logging, config.server.log_level, logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("ibapi").setLevel(logging.WARNING)  # it logs every message it sends
+    logs.configure(config.server.log_level, config.server.log_format)
     try:
         asyncio.run(serve(config, args.sim_seed if args.sim else None))
     except ConfigError as exc:

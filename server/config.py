@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .session.config import SessionConfig
+from .session.session_config import SessionConfig
 from .trading import limits as risk
 from .trading.limits import RiskLimits
 
@@ -32,6 +32,7 @@ class ServerSettings:
     heartbeat_interval: float = 5.0
     drain_timeout: float = 5.0
     log_level: str = "INFO"
+    log_format: str = "text"  # "text" (for a terminal) or "json" (one object per line)
 
 
 @dataclass(frozen=True)
@@ -77,12 +78,18 @@ class SecuritySettings:
 
 
 @dataclass(frozen=True)
+class MetricsSettings:
+    listen: str = ""  # HOST:PORT of the Prometheus endpoint (/metrics); empty = off
+
+
+@dataclass(frozen=True)
 class Config:
     server: ServerSettings = field(default_factory=ServerSettings)
     tws: TwsSettings = field(default_factory=TwsSettings)
     trading: TradingSettings = field(default_factory=TradingSettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
     risk: RiskLimits = field(default_factory=RiskLimits)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
 
     def session_config(self) -> SessionConfig:
         t = self.tws
@@ -113,6 +120,7 @@ SECTIONS: dict[str, type[Any]] = {
     "trading": TradingSettings,
     "security": SecuritySettings,
     "risk": RiskLimits,
+    "metrics": MetricsSettings,
 }
 ROLES = ("read", "trade", "admin")
 ENV_PREFIX = "IBKR_BROKER_"
@@ -250,6 +258,14 @@ def validate(config: Config) -> None:
     host, _, port = config.server.listen.rpartition(":")
     if not host or not port.isdigit() or not 0 <= int(port) < 65536:
         raise ConfigError(f"server.listen: {config.server.listen!r} is not HOST:PORT")
+    if config.metrics.listen:
+        m_host, _, m_port = config.metrics.listen.rpartition(":")
+        if not m_host or not m_port.isdigit() or not 0 <= int(m_port) < 65536:
+            raise ConfigError(f"metrics.listen: {config.metrics.listen!r} is not HOST:PORT")
+    if config.server.log_format not in ("text", "json"):
+        raise ConfigError(
+            f"server.log_format: {config.server.log_format!r} is not one of text, json"
+        )
     if config.server.heartbeat_interval <= 0:
         raise ConfigError("server.heartbeat_interval: must be positive")
     if not config.trading.paper_trading and not config.trading.allow_live:
@@ -323,11 +339,11 @@ def _validate_risk(section: str, r: RiskLimits) -> None:
     for name in ("max_open_orders", "max_orders_per_minute"):
         if getattr(r, name) < 0:
             raise ConfigError(f"{section}.{name}: must not be negative (0 = no limit)")
-    for sec_type in r.allowed_security_types:
-        if sec_type not in risk.SECURITY_TYPES:
+    for security_type in r.allowed_security_types:
+        if security_type not in risk.SECURITY_TYPES:
             known = " ".join(sorted(risk.SECURITY_TYPES))
             raise ConfigError(
-                f"{section}.allowed_security_types: {sec_type!r} is not one of {known}"
+                f"{section}.allowed_security_types: {security_type!r} is not one of {known}"
             )
     for symbol in r.allowed_symbols:
         if not symbol.strip() or symbol != symbol.strip().upper():

@@ -7,6 +7,7 @@ load ibapi and `--help` is instant.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 from collections.abc import Sequence
 
@@ -24,19 +25,32 @@ CLIENT_COMMANDS = {
     for name, text in {
         "status": "connection state, accounts, paper or live",
         "contract": "resolve a contract: contract SYMBOL",
-        "chain": "option chain of an underlying: chain SYMBOL",
+        "chain": "option chain of an underlying (expiries, strikes): chain SYMBOL",
+        "quote": "a quote snapshot: quote SYMBOL",
         "quotes": "live quotes: quotes SYMBOL...",
         "account": "account summary values",
         "positions": "positions with market value and PnL",
         "orders": "open and completed orders",
+        "order": "one order with its fills: order ORDER_ID",
         "buy": "place a buy order",
         "sell": "place a sell order",
+        "combo": "place a combo order: combo buy|sell SYMBOL QTY --leg ... --leg ...",
+        "modify": "change a working order: modify ORDER_ID --limit P ...",
         "cancel": "cancel an order: cancel ORDER_ID",
         "halt": "kill switch (admin): cancel all orders, refuse new ones",
         "resume": "re-arm trading after halt (admin)",
     }.items()
 }
-COMMANDS = {**SERVER_COMMANDS, **CLIENT_COMMANDS}
+# Needs the `mcp` extra; takes the rest of the command line like the server commands.
+AGENT_COMMANDS = {
+    "mcp": ("ibkr_broker.client.mcp_server.cli", "serve the broker's tools to MCP agents"),
+}
+COMMANDS = {**SERVER_COMMANDS, **CLIENT_COMMANDS, **AGENT_COMMANDS}
+# What the `server` extra installs, by import name: the server commands check them up front (some
+# are imported only once the server starts, too late for a clear message).
+SERVER_EXTRA_MODULES = (
+    "ibapi", "grpc_health", "grpc_reflection", "grpc_status", "cryptography", "prometheus_client",
+)  # fmt: skip
 
 
 def usage() -> str:
@@ -49,6 +63,19 @@ def usage() -> str:
     ]
     lines += [f"  {name:<10} {text}" for name, (_, text) in COMMANDS.items()]
     return "\n".join(lines)
+
+
+def not_available(command: str, exc: ImportError) -> str:
+    """Why a subcommand cannot run: a missing extra (and how to install it) or a broken install."""
+    missing = exc.name or ""
+    if missing == "ibkr_broker" or missing.startswith("ibkr_broker."):
+        return f"not available: {exc} (the installation is incomplete: reinstall ibkr-broker)"
+    if command in SERVER_COMMANDS:
+        return (
+            f"needs the server extra ({exc}): pip install 'ibkr-broker[server]' "
+            "(with the command-line tables: 'ibkr-broker[server,cli]')"
+        )
+    return f"not available: {exc} (pip install 'ibkr-broker[cli]' adds the client's extras)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -65,9 +92,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     module_name = COMMANDS[command][0]
     try:
+        if command in SERVER_COMMANDS:
+            for name in SERVER_EXTRA_MODULES:
+                if importlib.util.find_spec(name) is None:
+                    raise ModuleNotFoundError(f"No module named {name!r}", name=name)
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        print(f"ibkr-broker {command}: not available: {exc}", file=sys.stderr)
+        print(f"ibkr-broker {command}: {not_available(command, exc)}", file=sys.stderr)
         return 2
     run = module.main
     # Client subcommands share one module that takes the subcommand name; others take the rest.

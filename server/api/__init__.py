@@ -1,1 +1,2 @@
-"""gRPC servicers: check the caller, validate, call the session, translate."""
+"""gRPC servicers: check the caller, validate, call the trader or the session,
+translate; one error boundary (errors.py)."""

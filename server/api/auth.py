@@ -14,7 +14,6 @@ authentication is off and current_principal() is None.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import contextvars
 import hashlib
@@ -28,11 +27,11 @@ from typing import Any, NoReturn, Protocol
 from urllib.parse import unquote
 
 import grpc
-from google.rpc import error_details_pb2, status_pb2
 
 from ..audit import AuditLog
 from ..trading.limits import RiskLimits
 from .errors import status
+from .observe import call_result
 
 log = logging.getLogger(__name__)
 
@@ -327,7 +326,7 @@ class Gate:
     ) -> None:
         if not self.audited or self.owner.audit is None:
             return
-        code, reason = _result(context, error)
+        code, reason = call_result(context, error)
         self.owner.audit.call(
             method=self.method,
             token=principal.name if principal else "",
@@ -345,28 +344,6 @@ def _not_allowed(peer: str) -> Refused:
         "CLIENT_NOT_ALLOWED",
         f"client {peer} is not in security.allowed_clients",
     )
-
-
-def _result(context: grpc.aio.ServicerContext, error: BaseException | None) -> tuple[str, str]:
-    """(status code name, ErrorInfo reason) of a finished call."""
-    if isinstance(error, asyncio.CancelledError):
-        return ("CANCELLED", "")
-    if error is not None and not isinstance(error, grpc.aio.AbortError):
-        return ("UNKNOWN", "")  # gRPC answers an exception escaping the handler with UNKNOWN
-    code = context.code()
-    if not isinstance(code, grpc.StatusCode) or code is grpc.StatusCode.OK:
-        return ("OK", "") if error is None else ("UNKNOWN", "")
-    return (code.name, _reason(context.trailing_metadata()))
-
-
-def _reason(trailing: Sequence[tuple[str, str | bytes]] | None) -> str:
-    for key, value in trailing or ():
-        if key == "grpc-status-details-bin" and isinstance(value, bytes):
-            for detail in status_pb2.Status.FromString(value).details:
-                info = error_details_pb2.ErrorInfo()
-                if detail.Unpack(info):
-                    return str(info.reason)
-    return ""
 
 
 def _wrap(handler: grpc.RpcMethodHandler, gate: Gate) -> grpc.RpcMethodHandler:

@@ -25,8 +25,9 @@ from ..domain import errors
 from ..domain.model import ConnectionState, IbError, Quote
 from ..session.broker_session import BrokerSession
 from ..session.market_data import Subscriber
-from ..trading.trader import Modification, Trader
-from . import convert as cv
+from ..trading.order_terms import Modification
+from ..trading.trader import Trader
+from . import proto_convert as cv
 from . import validate as v
 from .auth import current_principal
 from .errors import streaming, unary
@@ -211,7 +212,7 @@ class BrokerServicer(broker_service_pb2_grpc.BrokerServiceServicer):
             raise errors.InvalidArgument("page_token", "not a token from a previous page")
         start = int(token or 0)
         orders = sorted(
-            self.session.orders.all(), key=lambda o: (o.created, _seq(o.order_id)), reverse=True
+            self.session.orders.all(), key=lambda o: (o.create_time, _seq(o.order_id)), reverse=True
         )
         if request.filter == order_pb2.ORDER_FILTER_OPEN:
             orders = [o for o in orders if not o.status.is_terminal]

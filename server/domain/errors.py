@@ -7,6 +7,7 @@
     │   └── OrderNotFound
     ├── AmbiguousContract        a spec that must be unique matched several contracts
     ├── OrderRejected            IB refused an order (201, 103, 110, 321, ...)
+    │   └── OrderNotCancellable  a cancel of an order that is already filled, cancelled, ...
     ├── TradingDisabled          safety checks (live account in paper mode, not ready to trade)
     │   └── TradingHalted        the kill switch is engaged (reason TRADING_HALTED)
     ├── RiskLimitBreached        a pre-trade risk limit; reason names it (RISK_MAX_ORDER_QUANTITY)
@@ -69,6 +70,12 @@ class AmbiguousContract(BrokerError):
 
 class OrderRejected(BrokerError):
     reason = "ORDER_REJECTED"
+
+
+class OrderNotCancellable(OrderRejected):
+    """CancelOrder of an order in a final status (FAILED_PRECONDITION); nothing was sent."""
+
+    reason = "ORDER_NOT_CANCELLABLE"
 
 
 class TradingDisabled(BrokerError):

@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 
 
-class SecType(enum.Enum):
+class SecurityType(enum.Enum):
     STOCK = "STK"
     OPTION = "OPT"
     FUTURE = "FUT"
@@ -22,18 +22,18 @@ class SecType(enum.Enum):
     FUTURE_OPTION = "FOP"
 
 
-class Right(enum.Enum):
+class OptionRight(enum.Enum):
     CALL = "C"
     PUT = "P"
 
 
-class Action(enum.Enum):
+class OrderAction(enum.Enum):
     BUY = "BUY"
     SELL = "SELL"
 
     @property
-    def opposite(self) -> Action:
-        return Action.SELL if self is Action.BUY else Action.BUY
+    def opposite(self) -> OrderAction:
+        return OrderAction.SELL if self is OrderAction.BUY else OrderAction.BUY
 
 
 class OrderType(enum.Enum):
@@ -120,7 +120,7 @@ class ComboLeg:
     """A leg by con_id, or by a contract the session resolves to one con_id."""
 
     ratio: int
-    action: Action
+    action: OrderAction
     con_id: int = 0
     contract: Contract | None = None
     exchange: str = "SMART"
@@ -129,7 +129,7 @@ class ComboLeg:
 @dataclass(frozen=True)
 class Contract:
     con_id: int = 0
-    sec_type: SecType | None = None
+    security_type: SecurityType | None = None
     symbol: str = ""
     exchange: str = ""
     primary_exchange: str = ""
@@ -139,12 +139,12 @@ class Contract:
     multiplier: str = ""
     last_trade_date: str = ""
     strike: Decimal | None = None
-    right: Right | None = None
+    right: OptionRight | None = None
     combo_legs: tuple[ComboLeg, ...] = ()
 
     @property
     def is_combo(self) -> bool:
-        return self.sec_type is SecType.COMBO
+        return self.security_type is SecurityType.COMBO
 
 
 @dataclass(frozen=True)
@@ -179,7 +179,7 @@ class OptionChain:
 class OrderSpec:
     """The terms a client asks for."""
 
-    action: Action
+    action: OrderAction
     quantity: Decimal
     order_type: OrderType
     account: str = ""
@@ -194,7 +194,7 @@ class OrderSpec:
 
 
 @dataclass(frozen=True)
-class Bracket:
+class BracketSpec:
     take_profit_limit_price: Decimal | None = None
     stop_loss_stop_price: Decimal | None = None
     stop_loss_limit_price: Decimal | None = None
@@ -204,8 +204,8 @@ class Bracket:
 class Execution:
     execution_id: str
     order_id: str
-    time: datetime
-    side: Action
+    execution_time: datetime
+    side: OrderAction
     quantity: Decimal
     price: Decimal
     exchange: str
@@ -228,8 +228,8 @@ class Order:
     spec: OrderSpec
     account: str
     status: OrderStatus
-    created: datetime
-    updated: datetime
+    create_time: datetime
+    update_time: datetime
     filled_quantity: Decimal = Decimal(0)
     average_fill_price: Decimal | None = None
     ib_order_id: int = 0
@@ -280,7 +280,7 @@ class OrderEvent:
     sequence: int
     type: OrderEventType
     order: Order
-    time: datetime
+    event_time: datetime
     execution: Execution | None = None
     error: IbError | None = None
 
@@ -290,7 +290,7 @@ class AccountSummary:
     account_id: str
     currency: str = ""
     values: dict[str, Decimal] = field(default_factory=dict)  # IB tag -> value
-    updated: datetime | None = None
+    update_time: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -306,7 +306,7 @@ class Position:
 
 
 @dataclass(frozen=True)
-class Greeks:
+class OptionGreeks:
     implied_volatility: Decimal | None = None
     delta: Decimal | None = None
     gamma: Decimal | None = None
@@ -333,8 +333,8 @@ class Quote:
     close: Decimal | None = None
     last_trade_time: datetime | None = None
     market_data_type: MarketDataType = MarketDataType.LIVE
-    greeks: Greeks | None = None
-    updated: datetime | None = None
+    greeks: OptionGreeks | None = None
+    update_time: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -167,8 +167,9 @@ class Link:
         self.connection_time = shake.connection_time
         self.decoder: Any = None  # ibapi Decoder, set before start()
         self.reason = ""  # why the link ended (first close wins)
+        self.decode_errors = 0  # messages from TWS that failed to decode
         self.end_delivered = False  # touched only on the event loop by the gateway
-        self.ended = asyncio.Event()  # set on the loop once ConnectionClosed was delivered
+        self.ended = asyncio.Event()  # set on the loop once ConnectionClosedEvent was delivered
         self._framer = shake.framer
         self._early = shake.early_frames
         self._on_end = on_end
@@ -265,6 +266,7 @@ class Link:
         try:
             failure = decoder_loop(self.decoder, self.server_version, self._batches, self._stopped)
             if failure is not None:
+                self.decode_errors += 1
                 self.close(failure)
         except Exception:
             logger.exception("TWS decoder thread failed")

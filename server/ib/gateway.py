@@ -2,9 +2,9 @@
 
 Connect: `handshake()` (connection.py) opens the socket and exchanges versions on the event loop
 under one deadline; then an `EClient` is pointed at the new `Link` and sends startApi, and the
-link's reader and decoder threads start. Readiness (NextValidId, ManagedAccounts) follows as
-events. Every established connection ends with exactly one `ConnectionClosed`, delivered after
-the events of that connection; nothing of that connection is delivered after it.
+link's reader and decoder threads start. Readiness (NextValidIdEvent, ManagedAccountsEvent)
+follows as events. Every established connection ends with exactly one `ConnectionClosedEvent`,
+delivered after the events of that connection; nothing of that connection is delivered after it.
 
 Send methods run on the event loop and only write to the socket (`Link.sendMsg`, one lock, a
 send deadline). They raise `Unavailable` when there is no connection or the write fails, and
@@ -29,8 +29,8 @@ from ibapi.order_cancel import OrderCancel
 
 from ..domain.errors import BrokerError, InvalidArgument, Unavailable
 from ..domain.model import Contract, MarketDataType
-from ..session.ib_port import ConnectionClosed, EventSink, IbEvent, IbOrderRequest
-from . import convert
+from ..session.ib_port import ConnectionClosedEvent, EventSink, IbEvent, IbOrderRequest
+from . import ibapi_convert as convert
 from .connection import Handshake, Link, handshake
 from .wrapper import EventWrapper
 
@@ -90,6 +90,7 @@ class IbGateway:
         self._send_errors = _SendErrors()
         self._pending: asyncio.Task[Handshake] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._ended_decode_errors = 0  # of links that ended
 
     # --- IbPort: connection -------------------------------------------------------------------
 
@@ -100,6 +101,12 @@ class IbGateway:
     @property
     def is_connected(self) -> bool:
         return self._link is not None and self._link.isConnected()
+
+    @property
+    def decode_errors(self) -> int:
+        """Messages from TWS that failed to decode, over every link so far (for metrics)."""
+        current = self._last_link.decode_errors if self._last_link is not None else 0
+        return self._ended_decode_errors + current
 
     @property
     def link(self) -> Link | None:
@@ -162,6 +169,8 @@ class IbGateway:
         except RuntimeError as exc:  # cannot start a thread
             link.close_unstarted(f"cannot start the reader threads: {exc}")
             raise Unavailable(f"cannot start the TWS reader threads: {exc}") from exc
+        if self._last_link is not None:
+            self._ended_decode_errors += self._last_link.decode_errors
         self._link, self._last_link, self._client = link, link, client
         self._server_version = shake.server_version
         logger.info(
@@ -196,7 +205,7 @@ class IbGateway:
         """On the loop: forward an event of `link` unless that link already ended."""
         if link.end_delivered:
             return
-        if isinstance(event, ConnectionClosed):  # only ibapi itself would report this
+        if isinstance(event, ConnectionClosedEvent):  # only ibapi itself would report this
             link.close(event.reason)
             return
         try:
@@ -215,7 +224,7 @@ class IbGateway:
             logger.debug("event loop closed; TWS link end not delivered")
 
     def _link_ended(self, link: Link) -> None:
-        """On the loop: deliver the one ConnectionClosed of `link`."""
+        """On the loop: deliver the one ConnectionClosedEvent of `link`."""
         if link.end_delivered:
             return
         link.end_delivered = True
@@ -223,9 +232,9 @@ class IbGateway:
             self._link, self._client = None, None
         link.ended.set()
         try:
-            self._sink(ConnectionClosed(link.reason or "connection closed"))
+            self._sink(ConnectionClosedEvent(link.reason or "connection closed"))
         except Exception:
-            logger.exception("event sink failed on ConnectionClosed")
+            logger.exception("event sink failed on ConnectionClosedEvent")
 
     # --- sending -------------------------------------------------------------------------------
 
@@ -261,8 +270,10 @@ class IbGateway:
         ib_contract = convert.contract_to_ib(contract)
         self._send(lambda c: c.reqContractDetails(req_id, ib_contract))
 
-    def req_sec_def_opt_params(self, req_id: int, symbol: str, sec_type: str, con_id: int) -> None:
-        self._send(lambda c: c.reqSecDefOptParams(req_id, symbol, "", sec_type, con_id))
+    def req_sec_def_opt_params(
+        self, req_id: int, symbol: str, security_type: str, con_id: int
+    ) -> None:
+        self._send(lambda c: c.reqSecDefOptParams(req_id, symbol, "", security_type, con_id))
 
     def req_market_data_type(self, market_data_type: MarketDataType) -> None:
         self._send(lambda c: c.reqMarketDataType(market_data_type.value))

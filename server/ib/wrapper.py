@@ -27,35 +27,35 @@ from ibapi.wrapper import EWrapper
 
 from ..domain.model import MarketDataType
 from ..session.ib_port import (
-    AccountDownloadEnd,
-    AccountSummaryEnd,
+    AccountDownloadEndEvent,
+    AccountSummaryEndEvent,
     AccountSummaryEvent,
     AccountValueEvent,
-    ConnectionClosed,
-    ContractDetailsEnd,
+    ConnectionClosedEvent,
+    ContractDetailsEndEvent,
     ContractDetailsEvent,
-    CurrentTime,
+    CurrentTimeEvent,
     ErrorEvent,
-    ExecutionsEnd,
+    ExecutionsEndEvent,
     IbEvent,
-    ManagedAccounts,
+    ManagedAccountsEvent,
     MarketDataTypeEvent,
-    NextValidId,
-    OpenOrderEnd,
+    NextValidIdEvent,
+    OpenOrderEndEvent,
     OpenOrderEvent,
-    OptionChainEnd,
+    OptionChainEndEvent,
     OptionChainEvent,
     OrderStatusEvent,
     PortfolioEvent,
-    PositionEnd,
+    PositionEndEvent,
     PositionEvent,
-    TickOptionComputation,
-    TickPrice,
-    TickSize,
-    TickSnapshotEnd,
-    TickString,
+    TickOptionComputationEvent,
+    TickPriceEvent,
+    TickSizeEvent,
+    TickSnapshotEndEvent,
+    TickStringEvent,
 )
-from . import convert
+from . import ibapi_convert as convert
 
 logger = logging.getLogger(__name__)
 
@@ -115,16 +115,16 @@ class EventWrapper(EWrapper):  # type: ignore[misc]
 
     @_guarded
     def connectionClosed(self) -> None:
-        self._post(ConnectionClosed("connection closed"))
+        self._post(ConnectionClosedEvent("connection closed"))
 
     @_guarded
     def nextValidId(self, orderId: int) -> None:
-        self._post(NextValidId(int(orderId)))
+        self._post(NextValidIdEvent(int(orderId)))
 
     @_guarded
     def managedAccounts(self, accountsList: str) -> None:
         accounts = tuple(a.strip() for a in accountsList.split(",") if a.strip())
-        self._post(ManagedAccounts(accounts))
+        self._post(ManagedAccountsEvent(accounts))
 
     @_guarded
     def error(
@@ -141,7 +141,7 @@ class EventWrapper(EWrapper):  # type: ignore[misc]
 
     @_guarded
     def currentTime(self, time: int) -> None:
-        self._post(CurrentTime(datetime.fromtimestamp(int(time), UTC)))
+        self._post(CurrentTimeEvent(datetime.fromtimestamp(int(time), UTC)))
 
     # --- contracts ----------------------------------------------------------------------------
 
@@ -155,7 +155,7 @@ class EventWrapper(EWrapper):  # type: ignore[misc]
 
     @_guarded
     def contractDetailsEnd(self, reqId: int) -> None:
-        self._post(ContractDetailsEnd(int(reqId)))
+        self._post(ContractDetailsEndEvent(int(reqId)))
 
     @_guarded
     def securityDefinitionOptionParameter(
@@ -175,7 +175,7 @@ class EventWrapper(EWrapper):  # type: ignore[misc]
 
     @_guarded
     def securityDefinitionOptionParameterEnd(self, reqId: int) -> None:
-        self._post(OptionChainEnd(int(reqId)))
+        self._post(OptionChainEndEvent(int(reqId)))
 
     # --- orders -------------------------------------------------------------------------------
 
@@ -204,7 +204,7 @@ class EventWrapper(EWrapper):  # type: ignore[misc]
 
     @_guarded
     def openOrderEnd(self) -> None:
-        self._post(OpenOrderEnd())
+        self._post(OpenOrderEndEvent())
 
     @_guarded
     def orderStatus(
@@ -243,7 +243,7 @@ class EventWrapper(EWrapper):  # type: ignore[misc]
 
     @_guarded
     def execDetailsEnd(self, reqId: int) -> None:
-        self._post(ExecutionsEnd(int(reqId)))
+        self._post(ExecutionsEndEvent(int(reqId)))
 
     @_guarded
     def commissionAndFeesReport(self, commissionAndFeesReport: IbCommissionReport) -> None:
@@ -255,17 +255,17 @@ class EventWrapper(EWrapper):  # type: ignore[misc]
     def tickPrice(self, reqId: int, tickType: int, price: float, attrib: Any) -> None:
         value = convert.float_to_decimal(price)
         if value is not None:
-            self._post(TickPrice(reqId, tickType, value))
+            self._post(TickPriceEvent(reqId, tickType, value))
 
     @_guarded
     def tickSize(self, reqId: int, tickType: int, size: Decimal) -> None:
         value = convert.decimal_or_none(size)
         if value is not None:  # tickPrice without a size reports an unset one
-            self._post(TickSize(reqId, tickType, value))
+            self._post(TickSizeEvent(reqId, tickType, value))
 
     @_guarded
     def tickString(self, reqId: int, tickType: int, value: str) -> None:
-        self._post(TickString(int(reqId), int(tickType), value))
+        self._post(TickStringEvent(int(reqId), int(tickType), value))
 
     @_guarded
     def tickGeneric(self, reqId: int, tickType: int, value: float) -> None:
@@ -295,11 +295,11 @@ class EventWrapper(EWrapper):  # type: ignore[misc]
         greeks = convert.greeks_from_ib(
             impliedVol, delta, optPrice, pvDividend, gamma, vega, theta, undPrice
         )
-        self._post(TickOptionComputation(int(reqId), int(tickType), greeks))
+        self._post(TickOptionComputationEvent(int(reqId), int(tickType), greeks))
 
     @_guarded
     def tickSnapshotEnd(self, reqId: int) -> None:
-        self._post(TickSnapshotEnd(int(reqId)))
+        self._post(TickSnapshotEndEvent(int(reqId)))
 
     @_guarded
     def marketDataType(self, reqId: int, marketDataType: int) -> None:
@@ -342,7 +342,7 @@ class EventWrapper(EWrapper):  # type: ignore[misc]
 
     @_guarded
     def accountDownloadEnd(self, accountName: str) -> None:
-        self._post(AccountDownloadEnd(accountName))
+        self._post(AccountDownloadEndEvent(accountName))
 
     @_guarded
     def position(
@@ -359,7 +359,7 @@ class EventWrapper(EWrapper):  # type: ignore[misc]
 
     @_guarded
     def positionEnd(self) -> None:
-        self._post(PositionEnd())
+        self._post(PositionEndEvent())
 
     @_guarded
     def accountSummary(self, reqId: int, account: str, tag: str, value: str, currency: str) -> None:
@@ -367,4 +367,4 @@ class EventWrapper(EWrapper):  # type: ignore[misc]
 
     @_guarded
     def accountSummaryEnd(self, reqId: int) -> None:
-        self._post(AccountSummaryEnd(int(reqId)))
+        self._post(AccountSummaryEndEvent(int(reqId)))

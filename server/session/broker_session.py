@@ -25,13 +25,14 @@ from ..domain.model import (
     MarketDataType,
 )
 from . import ib_port as g
-from .config import LIVE_PORTS, SessionConfig
 from .journal import OrderJournal
 from .market_data import MarketDataHub
 from .orders import OrderBook
 from .pacing import TokenBucket
 from .queries import Queries, Tick
-from .requests import RequestRegistry
+from .reconcile import Reconciliation
+from .request_registry import RequestRegistry
+from .session_config import LIVE_PORTS, SessionConfig
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -77,8 +78,8 @@ class BrokerSession:
         self._got_accounts = False
         self._run_task: asyncio.Task[None] | None = None
         self._stopping = False
-        # While reconciling after (re)connect: when it started and the IB ids TWS reported open.
-        self._reconciling: tuple[datetime, set[int]] | None = None
+        # The reconciliation after the latest (re)connect (reported in one log line).
+        self._reconciling: Reconciliation | None = None
         self._handler_table = self._handlers()
         gateway.set_event_sink(self._on_event)
 
@@ -150,24 +151,27 @@ class BrokerSession:
         if self._closed.is_set():
             raise Unavailable("TWS closed the connection during start-up")
         await self._send(self.gateway.req_market_data_type, MarketDataType(c.market_data_type))
+        reconnect = self.connect_time is not None
         self.connect_time = datetime.now(UTC)
         self._set_state(ConnectionState.READY)
         self._ready.set()
-        await self._after_ready()
+        await self._after_ready(reconnect)
 
     async def _wait_handshake(self) -> None:
         while not (self._got_id and self._got_accounts) and not self._closed.is_set():
             self._handshake_progress.clear()
             await self._handshake_progress.wait()
 
-    async def _after_ready(self) -> None:
+    async def _after_ready(self, reconnect: bool) -> None:
         """Restore what the previous connection had and catch up on missed order events."""
         restored = await self.market_data.restore()
         if self.accounts:
             await self._send(self.gateway.req_account_updates, True, self.accounts[0])
-        self._reconciling = (datetime.now(UTC), set())
+        rec = Reconciliation(datetime.now(UTC), reconnect, subscriptions_restored=restored)
+        self._reconciling = rec
         await self._send(self.gateway.req_open_orders)
         pending = self.requests.register("executions")
+        rec.executions_req_id = pending.req_id
         await self._send(self.gateway.req_executions, pending.req_id)
         log.info(
             "TWS session ready: accounts %s, %d subscriptions restored",
@@ -263,31 +267,31 @@ class BrokerSession:
     def _handlers(self) -> dict[type[g.IbEvent], Callable[[Any], None]]:
         """Where each kind of IB event goes: the one table of the kinds the session uses."""
         return {
-            g.TickPrice: self._on_tick,
-            g.TickSize: self._on_tick,
-            g.TickString: self._on_tick,
-            g.TickOptionComputation: self._on_tick,
-            g.TickSnapshotEnd: self.queries.on_snapshot_end,
+            g.TickPriceEvent: self._on_tick,
+            g.TickSizeEvent: self._on_tick,
+            g.TickStringEvent: self._on_tick,
+            g.TickOptionComputationEvent: self._on_tick,
+            g.TickSnapshotEndEvent: self.queries.on_snapshot_end,
             g.MarketDataTypeEvent: self.market_data.on_market_data_type,
             g.OrderStatusEvent: self._on_order_status,
             g.OpenOrderEvent: self._on_open_order,
-            g.OpenOrderEnd: self._on_open_order_end,
-            g.ExecutionEvent: self.orders.on_execution,
+            g.OpenOrderEndEvent: self._on_open_order_end,
+            g.ExecutionEvent: self._on_execution,
             g.CommissionEvent: self.orders.on_commission,
             g.ErrorEvent: self._on_error,
             g.ContractDetailsEvent: self.queries.on_item,
             g.OptionChainEvent: self.queries.on_item,
             g.AccountSummaryEvent: self.queries.on_item,
-            g.ContractDetailsEnd: self.queries.on_items_end,
-            g.OptionChainEnd: self.queries.on_items_end,
-            g.AccountSummaryEnd: self.queries.on_items_end,
-            g.ExecutionsEnd: self.queries.on_items_end,
+            g.ContractDetailsEndEvent: self.queries.on_items_end,
+            g.OptionChainEndEvent: self.queries.on_items_end,
+            g.AccountSummaryEndEvent: self.queries.on_items_end,
+            g.ExecutionsEndEvent: self._on_executions_end,
             g.PositionEvent: self.queries.on_position,
-            g.PositionEnd: self.queries.on_position_end,
+            g.PositionEndEvent: self.queries.on_position_end,
             g.PortfolioEvent: self.queries.on_portfolio,
-            g.NextValidId: self._on_next_valid_id,
-            g.ManagedAccounts: self._on_managed_accounts,
-            g.ConnectionClosed: self._on_closed,
+            g.NextValidIdEvent: self._on_next_valid_id,
+            g.ManagedAccountsEvent: self._on_managed_accounts,
+            g.ConnectionClosedEvent: self._on_closed,
         }
 
     def _on_event(self, ev: g.IbEvent) -> None:
@@ -310,26 +314,34 @@ class BrokerSession:
     def _on_open_order(self, ev: g.OpenOrderEvent) -> None:
         self._bump_order_id(ev.ib_order_id)
         if self._reconciling is not None:
-            self._reconciling[1].add(ev.ib_order_id)
+            self._reconciling.open_order(ev.ib_order_id)
         self.orders.on_open_order(ev)
 
-    def _on_open_order_end(self, _ev: g.OpenOrderEnd) -> None:
+    def _on_open_order_end(self, _ev: g.OpenOrderEndEvent) -> None:
         if self._reconciling is not None:
-            started, seen = self._reconciling
-            self._reconciling = None
-            self.orders.mark_missing(seen, started)
+            self._reconciling.open_orders_end(self.orders.mark_missing)
 
-    def _on_next_valid_id(self, ev: g.NextValidId) -> None:
-        self.next_valid_id = ev.order_id
+    def _on_execution(self, ev: g.ExecutionEvent) -> None:
+        new = self.orders.on_execution(ev)
+        if self._reconciling is not None:
+            self._reconciling.execution(new)
+
+    def _on_executions_end(self, ev: g.ExecutionsEndEvent) -> None:
+        self.queries.on_items_end(ev)
+        if self._reconciling is not None:
+            self._reconciling.executions_end(ev.req_id)
+
+    def _on_next_valid_id(self, ev: g.NextValidIdEvent) -> None:
+        self.next_valid_id = ev.ib_order_id
         self._got_id = True
         self._handshake_progress.set()
 
-    def _on_managed_accounts(self, ev: g.ManagedAccounts) -> None:
+    def _on_managed_accounts(self, ev: g.ManagedAccountsEvent) -> None:
         self.accounts = ev.accounts
         self._got_accounts = bool(ev.accounts)
         self._handshake_progress.set()
 
-    def _on_closed(self, _ev: g.ConnectionClosed) -> None:
+    def _on_closed(self, _ev: g.ConnectionClosedEvent) -> None:
         self._closed.set()
         self._handshake_progress.set()
 

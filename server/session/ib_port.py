@@ -16,12 +16,12 @@ from decimal import Decimal
 from typing import Protocol
 
 from ..domain.model import (
-    Action,
     Contract,
     ContractDetails,
-    Greeks,
     MarketDataType,
     OptionChain,
+    OptionGreeks,
+    OrderAction,
     OrderPreview,
     OrderSpec,
 )
@@ -49,17 +49,17 @@ class IbEvent:
 
 
 @dataclass(frozen=True)
-class ConnectionClosed(IbEvent):
+class ConnectionClosedEvent(IbEvent):
     reason: str
 
 
 @dataclass(frozen=True)
-class NextValidId(IbEvent):
-    order_id: int
+class NextValidIdEvent(IbEvent):
+    ib_order_id: int  # the lowest IB order id TWS accepts next
 
 
 @dataclass(frozen=True)
-class ManagedAccounts(IbEvent):
+class ManagedAccountsEvent(IbEvent):
     accounts: tuple[str, ...]
 
 
@@ -78,7 +78,7 @@ class ContractDetailsEvent(IbEvent):
 
 
 @dataclass(frozen=True)
-class ContractDetailsEnd(IbEvent):
+class ContractDetailsEndEvent(IbEvent):
     req_id: int
 
 
@@ -89,7 +89,7 @@ class OptionChainEvent(IbEvent):
 
 
 @dataclass(frozen=True)
-class OptionChainEnd(IbEvent):
+class OptionChainEndEvent(IbEvent):
     req_id: int
 
 
@@ -100,7 +100,7 @@ class OpenOrderEvent(IbEvent):
     client_id: int
     parent_ib_order_id: int
     contract: Contract
-    action: Action
+    action: OrderAction
     quantity: Decimal
     order_type: str
     limit_price: Decimal | None
@@ -112,7 +112,7 @@ class OpenOrderEvent(IbEvent):
 
 
 @dataclass(frozen=True)
-class OpenOrderEnd(IbEvent):
+class OpenOrderEndEvent(IbEvent):
     pass
 
 
@@ -137,10 +137,10 @@ class ExecutionEvent(IbEvent):
     perm_id: int
     client_id: int
     exec_id: str
-    time: datetime
+    execution_time: datetime
     account: str
     exchange: str
-    side: Action
+    side: OrderAction
     shares: Decimal
     price: Decimal
     cum_qty: Decimal
@@ -150,7 +150,7 @@ class ExecutionEvent(IbEvent):
 
 
 @dataclass(frozen=True)
-class ExecutionsEnd(IbEvent):
+class ExecutionsEndEvent(IbEvent):
     req_id: int
 
 
@@ -163,35 +163,35 @@ class CommissionEvent(IbEvent):
 
 
 @dataclass(frozen=True)
-class TickPrice(IbEvent):
+class TickPriceEvent(IbEvent):
     req_id: int
     tick_type: int  # 1 bid, 2 ask, 4 last, 6 high, 7 low, 9 close, 14 open; 66.. delayed
     price: Decimal
 
 
 @dataclass(frozen=True)
-class TickSize(IbEvent):
+class TickSizeEvent(IbEvent):
     req_id: int
     tick_type: int  # 0 bid size, 3 ask size, 5 last size, 8 volume, delayed 69..74
     size: Decimal
 
 
 @dataclass(frozen=True)
-class TickString(IbEvent):
+class TickStringEvent(IbEvent):
     req_id: int
     tick_type: int  # 45 last timestamp (epoch seconds), delayed 88
     value: str
 
 
 @dataclass(frozen=True)
-class TickOptionComputation(IbEvent):
+class TickOptionComputationEvent(IbEvent):
     req_id: int
     tick_type: int  # 10 bid, 11 ask, 12 last, 13 model; delayed 80..83
-    greeks: Greeks
+    greeks: OptionGreeks
 
 
 @dataclass(frozen=True)
-class TickSnapshotEnd(IbEvent):
+class TickSnapshotEndEvent(IbEvent):
     req_id: int
 
 
@@ -222,7 +222,7 @@ class PortfolioEvent(IbEvent):
 
 
 @dataclass(frozen=True)
-class AccountDownloadEnd(IbEvent):
+class AccountDownloadEndEvent(IbEvent):
     account: str
 
 
@@ -235,7 +235,7 @@ class PositionEvent(IbEvent):
 
 
 @dataclass(frozen=True)
-class PositionEnd(IbEvent):
+class PositionEndEvent(IbEvent):
     pass
 
 
@@ -249,12 +249,12 @@ class AccountSummaryEvent(IbEvent):
 
 
 @dataclass(frozen=True)
-class AccountSummaryEnd(IbEvent):
+class AccountSummaryEndEvent(IbEvent):
     req_id: int
 
 
 @dataclass(frozen=True)
-class CurrentTime(IbEvent):
+class CurrentTimeEvent(IbEvent):
     time: datetime  # TWS's clock (answer to reqCurrentTime), UTC
 
 
@@ -276,12 +276,13 @@ class IbPort(Protocol):
         """Open the socket and do the API handshake (startApi sent) within `timeout` seconds.
 
         Raises `Unavailable` when refused, timed out or closed during the handshake. Readiness
-        (NextValidId and ManagedAccounts) arrives afterwards as events. A ConnectionClosed event
-        is delivered whenever an established connection ends, however it ends.
+        (NextValidIdEvent and ManagedAccountsEvent) arrives afterwards as events. A
+        ConnectionClosedEvent is delivered whenever an established connection ends, however it
+        ends.
         """
 
     async def disconnect(self) -> None:
-        """Close the connection (a ConnectionClosed event follows if it was open)."""
+        """Close the connection (a ConnectionClosedEvent event follows if it was open)."""
 
     def req_ids(self) -> None: ...
 
@@ -290,7 +291,7 @@ class IbPort(Protocol):
     def req_contract_details(self, req_id: int, contract: Contract) -> None: ...
 
     def req_sec_def_opt_params(
-        self, req_id: int, symbol: str, sec_type: str, con_id: int
+        self, req_id: int, symbol: str, security_type: str, con_id: int
     ) -> None: ...
 
     def req_market_data_type(self, market_data_type: MarketDataType) -> None: ...

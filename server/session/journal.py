@@ -8,12 +8,15 @@ silently.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from ..domain.errors import JournalGap
 from ..domain.model import Execution, IbError, Order, OrderEvent, OrderEventType
+
+log = logging.getLogger(__name__)
 
 
 class OrderJournal:
@@ -27,6 +30,9 @@ class OrderJournal:
         self._last = first_sequence
         self._changed = asyncio.Event()
         self._on_append = on_append
+        # Called with every event after it is appended (the app's metrics and order log); a
+        # listener that raises is logged and never stops the order path.
+        self.listeners: list[Callable[[OrderEvent], None]] = []
 
     @property
     def last_sequence(self) -> int:
@@ -46,6 +52,11 @@ class OrderJournal:
             self._on_append(self._last)
         self._changed.set()
         self._changed = asyncio.Event()
+        for listener in self.listeners:
+            try:
+                listener(event)
+            except Exception:
+                log.exception("order event listener failed on event %d", event.sequence)
         return event
 
     def since(self, after: int) -> list[OrderEvent]:

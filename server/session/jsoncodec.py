@@ -1,4 +1,8 @@
-"""Domain dataclasses to JSON and back, exactly (Decimal as strings, enums by value)."""
+"""Domain dataclasses to JSON and back, exactly (Decimal as strings, enums by value).
+
+Stores written before a field was renamed still load: `RENAMED` maps the old key to the new
+one, per class.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +15,17 @@ from decimal import Decimal
 from functools import cache
 from typing import Any, TypeVar
 
+from ..domain.model import Contract, Execution, Order
+
 T = TypeVar("T")
 
 
 _PLAIN = (str, int, float, bool, type(None))
+RENAMED: dict[type, dict[str, str]] = {  # old JSON key -> field (issue 9: the proto's names)
+    Order: {"created": "create_time", "updated": "update_time"},
+    Execution: {"time": "execution_time"},
+    Contract: {"sec_type": "security_type"},
+}
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
@@ -61,8 +72,10 @@ def from_jsonable(tp: Any, data: Any) -> Any:
         return {k: from_jsonable(val, v) for k, v in data.items()}
     if dataclasses.is_dataclass(tp):
         hints = _hints(typing.cast(type, tp))
+        renamed = RENAMED.get(typing.cast(type, tp), {})
+        fields = {renamed.get(k, k): v for k, v in data.items()}
         factory: Any = tp
-        return factory(**{k: from_jsonable(hints[k], v) for k, v in data.items() if k in hints})
+        return factory(**{k: from_jsonable(hints[k], v) for k, v in fields.items() if k in hints})
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         return tp(data)
     if tp is Decimal:

@@ -19,19 +19,19 @@ from typing import Any
 from ..domain import errors
 from ..domain.model import (
     Contract,
-    Greeks,
     IbError,
     MarketDataType,
+    OptionGreeks,
     Quote,
     QuoteStatus,
     SubscriptionState,
 )
 from .ib_port import (
     MarketDataTypeEvent,
-    TickOptionComputation,
-    TickPrice,
-    TickSize,
-    TickString,
+    TickOptionComputationEvent,
+    TickPriceEvent,
+    TickSizeEvent,
+    TickStringEvent,
 )
 
 # IB tick types -> Quote field (live and delayed numbers).
@@ -65,7 +65,7 @@ LAST_TIMESTAMP_TICKS = {45, 88}
 MODEL_GREEKS_TICKS = {13, 83}
 ANY_GREEKS_TICKS = {10, 11, 12, 13, 80, 81, 82, 83}
 
-Tick = TickPrice | TickSize | TickString | TickOptionComputation
+Tick = TickPriceEvent | TickSizeEvent | TickStringEvent | TickOptionComputationEvent
 MAX_STATUSES = 64  # per subscriber; older status messages are dropped first
 
 
@@ -78,10 +78,10 @@ class Subscription:
         self.subscribers: set[Subscriber] = set()
         self.values: dict[str, Any] = {}
         self.market_data_type = MarketDataType.LIVE
-        self.greeks: Greeks | None = None
+        self.greeks: OptionGreeks | None = None
         self.state = SubscriptionState.SUBSCRIBED
         self.error: IbError | None = None
-        self.updated: datetime | None = None
+        self.update_time: datetime | None = None
         self.version = 0
         self._cached: Quote | None = None
         self._cached_version = -1
@@ -93,7 +93,7 @@ class Subscription:
                 symbol=self.contract.symbol,
                 market_data_type=self.market_data_type,
                 greeks=self.greeks,
-                updated=self.updated,
+                update_time=self.update_time,
                 **self.values,
             )
             self._cached_version = self.version
@@ -104,17 +104,17 @@ class Subscription:
 
     def apply(self, ev: Tick) -> bool:
         """Take one tick into the latest values; False when it carries nothing we keep."""
-        if isinstance(ev, TickPrice):
+        if isinstance(ev, TickPriceEvent):
             name = PRICE_TICKS.get(ev.tick_type)
             if name is None or (ev.price <= 0 and name in ("bid", "ask")):
                 return False
             self.values[name] = ev.price
-        elif isinstance(ev, TickSize):
+        elif isinstance(ev, TickSizeEvent):
             name = SIZE_TICKS.get(ev.tick_type)
             if name is None:
                 return False
             self.values[name] = ev.size
-        elif isinstance(ev, TickString):
+        elif isinstance(ev, TickStringEvent):
             if ev.tick_type not in LAST_TIMESTAMP_TICKS or not ev.value.isdigit():
                 return False
             self.values["last_trade_time"] = datetime.fromtimestamp(int(ev.value), UTC)
@@ -123,7 +123,7 @@ class Subscription:
                 return False
             if ev.tick_type in MODEL_GREEKS_TICKS or self.greeks is None:
                 self.greeks = ev.greeks
-        self.updated = datetime.now(UTC)
+        self.update_time = datetime.now(UTC)
         self.version += 1
         return True
 
@@ -140,12 +140,15 @@ class Subscriber:
         self.coalesced = 0
         self.wake = asyncio.Event()
 
-    def notify(self, sub: Subscription) -> None:
-        if sub.contract.con_id in self.dirty:
+    def notify(self, sub: Subscription) -> bool:
+        """Mark `sub` as news; True when an unread update of it was replaced (coalesced)."""
+        coalesced = sub.contract.con_id in self.dirty
+        if coalesced:
             self.coalesced += 1
         else:
             self.dirty[sub.contract.con_id] = sub
         self.wake.set()
+        return coalesced
 
     def notify_status(self, status: QuoteStatus) -> None:
         self.statuses.append(status)
@@ -172,14 +175,25 @@ class MarketDataHub:
         self._cancel = cancel
         self._by_con_id: dict[int, Subscription] = {}
         self._by_req_id: dict[int, Subscription] = {}
+        self.coalesced_total = 0  # updates replaced in a mailbox before they were read, ever
 
     @property
     def subscriptions(self) -> list[Subscription]:
         return list(self._by_con_id.values())
 
+    @property
+    def lines(self) -> int:
+        """Market-data lines held at IB now (live requests; none while disconnected)."""
+        return len(self._by_req_id)
+
+    @property
+    def subscriber_count(self) -> int:
+        """Quote streams subscribed to at least one contract."""
+        return len({s for sub in self._by_con_id.values() for s in sub.subscribers})
+
     def latest(self, con_id: int) -> Quote | None:
         sub = self._by_con_id.get(con_id)
-        return sub.quote() if sub and sub.updated else None
+        return sub.quote() if sub and sub.update_time else None
 
     async def subscribe(self, subscriber: Subscriber, contracts: list[Contract]) -> None:
         for contract in contracts:
@@ -192,7 +206,7 @@ class MarketDataHub:
                 await self._send(sub.req_id, contract)
             else:
                 sub.subscribers.add(subscriber)
-                if sub.updated:
+                if sub.update_time:
                     subscriber.notify(sub)
             subscriber.notify_status(sub.status())
 
@@ -214,7 +228,8 @@ class MarketDataHub:
         if sub.state not in (SubscriptionState.SUBSCRIBED, SubscriptionState.DELAYED):
             self._set_state(sub, SubscriptionState.SUBSCRIBED, None)
         for subscriber in sub.subscribers:
-            subscriber.notify(sub)
+            if subscriber.notify(sub):
+                self.coalesced_total += 1
 
     def on_market_data_type(self, ev: MarketDataTypeEvent) -> None:
         sub = self._by_req_id.get(ev.req_id)

@@ -21,7 +21,7 @@ from ..domain.model import (
     OrderEventType,
     OrderPreview,
     OrderStatus,
-    SecType,
+    SecurityType,
 )
 from ..domain.order_state import advance, status_after_fill
 from .ib_port import (
@@ -113,7 +113,7 @@ class OrderBook:
 
     def reject(self, order: Order, error: IbError) -> Order:
         updated = dataclasses.replace(
-            order, status=OrderStatus.REJECTED, last_error=error, updated=now()
+            order, status=OrderStatus.REJECTED, last_error=error, update_time=now()
         )
         self._commit(updated, OrderEventType.STATUS_CHANGED)
         return updated
@@ -155,16 +155,17 @@ class OrderBook:
         self._update(order, updated)
         self._ack(updated)
 
-    def on_execution(self, ev: ExecutionEvent) -> None:
+    def on_execution(self, ev: ExecutionEvent) -> bool:
+        """Apply a fill; True when it was new (not a replay) and of one of our orders."""
         if ev.exec_id in self._exec_owner:
-            return  # already known (a replay from reqExecutions after a reconnect)
+            return False  # already known (a replay from reqExecutions after a reconnect)
         order = self._match(ev.ib_order_id, ev.order_ref)
         if order is None:
-            return
+            return False
         execution = Execution(
             execution_id=ev.exec_id,
             order_id=order.order_id,
-            time=ev.time,
+            execution_time=ev.execution_time,
             side=ev.side,
             quantity=ev.shares,
             price=ev.price,
@@ -175,7 +176,7 @@ class OrderBook:
             average_price=ev.avg_price,
         )
         self._exec_owner[ev.exec_id] = order.order_id
-        counts = not order.contract.is_combo or ev.contract.sec_type is SecType.COMBO
+        counts = not order.contract.is_combo or ev.contract.security_type is SecurityType.COMBO
         filled, avg = order.filled_quantity, order.average_fill_price
         if counts and ev.cum_qty > filled:
             filled, avg = ev.cum_qty, ev.avg_price
@@ -189,10 +190,11 @@ class OrderBook:
             average_fill_price=avg,
             status=status,
             perm_id=ev.perm_id or order.perm_id,
-            updated=now(),
+            update_time=now(),
         )
         self._commit(updated, OrderEventType.FILL, execution=execution)
         self._ack(updated)
+        return True
 
     def on_commission(self, ev: CommissionEvent) -> None:
         order_id = self._exec_owner.get(ev.exec_id)
@@ -208,7 +210,9 @@ class OrderBook:
                     commission_currency=ev.currency,
                     realized_pnl=ev.realized_pnl,
                 )
-                updated = dataclasses.replace(order, executions=tuple(executions), updated=now())
+                updated = dataclasses.replace(
+                    order, executions=tuple(executions), update_time=now()
+                )
                 self._commit(updated, OrderEventType.COMMISSION, execution=executions[i])
                 return
 
@@ -230,7 +234,7 @@ class OrderBook:
             status = advance(order.status, OrderStatus.REJECTED)
         else:
             status = order.status
-        updated = dataclasses.replace(order, status=status, last_error=error, updated=now())
+        updated = dataclasses.replace(order, status=status, last_error=error, update_time=now())
         self._commit(updated, OrderEventType.ERROR, error=error)
         fut = self._acks.get(ev.req_id)
         if fut and not fut.done():
@@ -244,12 +248,14 @@ class OrderBook:
         """After a (re)connect: orders we think are working that TWS no longer lists as open
         become INACTIVE (a late execution from reqExecutions can still move them to FILLED)."""
         missing = [
-            o for o in self.open_orders() if o.created < since and o.ib_order_id not in open_at_tws
+            o
+            for o in self.open_orders()
+            if o.create_time < since and o.ib_order_id not in open_at_tws
         ]
         error = IbError(0, "not open at TWS after reconnect: cancelled or expired meanwhile")
         for order in missing:
             updated = dataclasses.replace(
-                order, status=OrderStatus.INACTIVE, last_error=error, updated=now()
+                order, status=OrderStatus.INACTIVE, last_error=error, update_time=now()
             )
             self._commit(updated, OrderEventType.STATUS_CHANGED)
         if missing:
@@ -277,7 +283,7 @@ class OrderBook:
 
     def _update(self, old: Order, new: Order) -> None:
         if new != old:
-            self._commit(dataclasses.replace(new, updated=now()), OrderEventType.STATUS_CHANGED)
+            self._commit(dataclasses.replace(new, update_time=now()), OrderEventType.STATUS_CHANGED)
 
     def _index(self, order: Order) -> None:
         self._orders[order.order_id] = order

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 
 class TokenBucket:
@@ -24,6 +25,13 @@ class TokenBucket:
         self._stamp = time.monotonic()
         self._lock = asyncio.Lock()
         self.sent = 0
+        self.on_wait: Callable[[float], None] | None = None  # seconds each message waited
+
+    def _granted(self, waited: float) -> None:
+        self._tokens -= 1
+        self.sent += 1
+        if self.on_wait is not None:
+            self.on_wait(waited)
 
     def _refill(self) -> None:
         now = time.monotonic()
@@ -34,13 +42,12 @@ class TokenBucket:
         if not self._lock.locked():  # fast path: a token is there and nobody is queued
             self._refill()
             if self._tokens >= 1:
-                self._tokens -= 1
-                self.sent += 1
+                self._granted(0.0)
                 return
+        started = time.monotonic()
         async with self._lock:
             self._refill()
             if self._tokens < 1:
                 await asyncio.sleep((1 - self._tokens) / self.rate)
                 self._refill()
-            self._tokens -= 1
-            self.sent += 1
+            self._granted(time.monotonic() - started)

@@ -16,7 +16,7 @@ from typing import Any
 from ..domain.model import AccountSummary, Contract, ContractDetails, OptionChain, Position, Quote
 from . import ib_port as g
 from .market_data import Subscription
-from .requests import Pending, RequestRegistry
+from .request_registry import Pending, RequestRegistry
 
 SUMMARY_TAGS = (
     "NetLiquidation,TotalCashValue,BuyingPower,AvailableFunds,ExcessLiquidity,"
@@ -24,7 +24,7 @@ SUMMARY_TAGS = (
 )
 
 Send = Callable[..., Awaitable[None]]  # the session's paced send: send(method, *args)
-Tick = g.TickPrice | g.TickSize | g.TickString | g.TickOptionComputation
+Tick = g.TickPriceEvent | g.TickSizeEvent | g.TickStringEvent | g.TickOptionComputationEvent
 
 
 class Queries:
@@ -64,12 +64,12 @@ class Queries:
         return [e.details for e in events]
 
     async def option_chains(self, underlying: Contract) -> list[OptionChain]:
-        sec_type = underlying.sec_type.value if underlying.sec_type else "STK"
+        security_type = underlying.security_type.value if underlying.security_type else "STK"
         events = await self.request(
             "option chain",
             self.gateway.req_sec_def_opt_params,
             underlying.symbol,
-            sec_type,
+            security_type,
             underlying.con_id,
         )
         return [e.chain for e in events]
@@ -148,7 +148,11 @@ class Queries:
             pending.items.append(ev)
 
     def on_items_end(
-        self, ev: g.ContractDetailsEnd | g.OptionChainEnd | g.AccountSummaryEnd | g.ExecutionsEnd
+        self,
+        ev: g.ContractDetailsEndEvent
+        | g.OptionChainEndEvent
+        | g.AccountSummaryEndEvent
+        | g.ExecutionsEndEvent,
     ) -> None:
         pending = self.requests.get(ev.req_id)
         if pending:
@@ -158,7 +162,7 @@ class Queries:
         if self._positions:
             self._positions.items.append(ev)
 
-    def on_position_end(self, _ev: g.PositionEnd) -> None:
+    def on_position_end(self, _ev: g.PositionEndEvent) -> None:
         if self._positions:
             self._positions.finish(self._positions.items)
 
@@ -173,7 +177,7 @@ class Queries:
         snap.apply(ev)
         return True
 
-    def on_snapshot_end(self, ev: g.TickSnapshotEnd) -> None:
+    def on_snapshot_end(self, ev: g.TickSnapshotEndEvent) -> None:
         snap = self._snapshots.pop(ev.req_id, None)
         pending = self.requests.get(ev.req_id) if snap is not None else None
         if snap is not None and pending:

@@ -29,7 +29,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Protocol
 
 from ..domain.errors import RiskLimitBreached
-from ..domain.model import Action, Contract, OrderSpec, Quote
+from ..domain.model import Contract, OrderAction, OrderSpec, Quote
 
 SECURITY_TYPES = frozenset({"STK", "OPT", "FUT", "CASH", "IND", "BAG", "FOP"})
 WINDOW_SECONDS = 60.0
@@ -137,10 +137,10 @@ def check_instrument(
     limits: EffectiveLimits, sec_types: Iterable[str], symbols: Iterable[str]
 ) -> None:
     """Every security type and symbol the order trades must be allowed (when a list is set)."""
-    for sec_type in sec_types:
-        if limits.allowed_security_types and sec_type not in limits.allowed_security_types:
-            text = f"security type {sec_type} is not allowed"
-            raise breach(limits, "allowed_security_types", sec_type, text)
+    for security_type in sec_types:
+        if limits.allowed_security_types and security_type not in limits.allowed_security_types:
+            text = f"security type {security_type} is not allowed"
+            raise breach(limits, "allowed_security_types", security_type, text)
     for symbol in symbols:
         if limits.allowed_symbols and symbol.upper() not in limits.allowed_symbols:
             raise breach(limits, "allowed_symbols", symbol, f"symbol {symbol!r} is not allowed")
@@ -208,11 +208,11 @@ def multiplier(contract: Contract) -> Decimal:
     return value if value.is_finite() and value > 0 else Decimal(1)
 
 
-def market_price(action: Action, quote: Quote | None) -> Decimal | None:
+def market_price(action: OrderAction, quote: Quote | None) -> Decimal | None:
     """What the market asks (buy) or bids (sell); else the last trade; else the close."""
     if quote is None:
         return None
-    side = quote.ask if action is Action.BUY else quote.bid
+    side = quote.ask if action is OrderAction.BUY else quote.bid
     for value in (side, quote.last, quote.close):
         if value is not None and value > 0:
             return value
@@ -227,7 +227,7 @@ def order_price(spec: OrderSpec, quote: Quote | None) -> Decimal | None:
     if spec.limit_price is not None:
         return abs(spec.limit_price)
     market = market_price(spec.action, quote)
-    if spec.stop_price is not None and spec.action is Action.BUY:
+    if spec.stop_price is not None and spec.action is OrderAction.BUY:
         return max(spec.stop_price, market) if market is not None else spec.stop_price
     return market
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from ..domain import errors
-from ..domain.model import Action, Contract, Order, OrderSpec
+from ..domain.model import Contract, Order, OrderAction, OrderSpec
 from ..session.broker_session import BrokerSession
 from . import limits as risk
 from .limits import Caller, EffectiveLimits, RiskLimits
@@ -88,9 +88,11 @@ class RiskGate:
 
     # --- the parts ------------------------------------------------------------------------------
 
-    async def _legs(self, contract: Contract, action: Action, limits: EffectiveLimits) -> list[Leg]:
+    async def _legs(
+        self, contract: Contract, action: OrderAction, limits: EffectiveLimits
+    ) -> list[Leg]:
         """The instruments traded; combo legs are looked up only when a limit needs them."""
-        sign = Decimal(1) if action is Action.BUY else Decimal(-1)
+        sign = Decimal(1) if action is OrderAction.BUY else Decimal(-1)
         if not contract.is_combo:
             return [Leg(contract, sign)]
         need_details = bool(
@@ -103,7 +105,7 @@ class RiskGate:
             leg_contract = Contract(con_id=leg.con_id)
             if need_details:
                 leg_contract = await self._resolve(leg_contract)
-            leg_sign = sign if leg.action is Action.BUY else -sign
+            leg_sign = sign if leg.action is OrderAction.BUY else -sign
             legs.append(Leg(leg_contract, leg_sign * leg.ratio))
         return legs
 
@@ -116,7 +118,7 @@ class RiskGate:
         parts += [leg.contract for leg in legs]
         risk.check_instrument(
             limits,
-            [c.sec_type.value for c in parts if c.sec_type is not None],
+            [c.security_type.value for c in parts if c.security_type is not None],
             [c.symbol for c in parts if c.symbol],
         )
 
@@ -179,13 +181,15 @@ class RiskGate:
             )
 
 
-def exposure(contract: Contract, action: Action, quantity: Decimal) -> list[tuple[int, Decimal]]:
+def exposure(
+    contract: Contract, action: OrderAction, quantity: Decimal
+) -> list[tuple[int, Decimal]]:
     """(con_id, signed quantity) of every instrument an order of `quantity` units trades."""
-    sign = Decimal(1) if action is Action.BUY else Decimal(-1)
+    sign = Decimal(1) if action is OrderAction.BUY else Decimal(-1)
     if not contract.is_combo:
         return [(contract.con_id, sign * quantity)]
     return [
-        (leg.con_id, (sign if leg.action is Action.BUY else -sign) * leg.ratio * quantity)
+        (leg.con_id, (sign if leg.action is OrderAction.BUY else -sign) * leg.ratio * quantity)
         for leg in contract.combo_legs
     ]
 

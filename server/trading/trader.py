@@ -18,15 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import hashlib
 import json
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from ..domain import errors
 from ..domain.model import (
-    Bracket,
+    BracketSpec,
     ComboLeg,
     Contract,
     IbError,
@@ -34,14 +32,20 @@ from ..domain.model import (
     OrderPreview,
     OrderSpec,
     OrderStatus,
-    OrderType,
-    TimeInForce,
 )
 from ..session.broker_session import BrokerSession
 from ..session.ib_port import IbOrderRequest
 from ..session.orders import ORDER_REF_PREFIX
 from .killswitch import KillSwitch, KillSwitchState
 from .limits import Caller, RiskLimits
+from .order_terms import (
+    Modification,
+    apply_modification,
+    bracket_children,
+    describe,
+    fingerprint,
+    reduces_only,
+)
 from .risk_gate import RiskGate
 
 
@@ -56,21 +60,6 @@ class Placed:
 class Halted:
     kill_switch: KillSwitchState
     cancelled_order_ids: tuple[str, ...]
-
-
-@dataclasses.dataclass(frozen=True)
-class Modification:
-    quantity: Decimal | None = None
-    limit_price: Decimal | None = None
-    stop_price: Decimal | None = None
-    trailing_amount: Decimal | None = None
-    trailing_percent: Decimal | None = None
-    time_in_force: TimeInForce | None = None
-
-
-def fingerprint(*parts: Any) -> str:
-    """A digest of a request's content (frozen dataclasses have a deterministic repr)."""
-    return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
 class Trader:
@@ -183,7 +172,7 @@ class Trader:
         request_id: str,
         contract: Contract,
         spec: OrderSpec,
-        bracket: Bracket | None = None,
+        bracket: BracketSpec | None = None,
         what_if: bool = False,
         caller: Caller | None = None,
     ) -> Placed:
@@ -274,8 +263,8 @@ class Trader:
             spec=dataclasses.replace(spec, account=account),
             account=account,
             status=OrderStatus.PENDING_SUBMIT,
-            created=now,
-            updated=now,
+            create_time=now,
+            update_time=now,
             ib_order_id=self.session.allocate_ib_order_id(),
         )
 
@@ -350,9 +339,13 @@ class Trader:
             order = self.session.orders.get(order_id)
             if order is None:
                 raise errors.OrderNotFound(f"no order {order_id!r}")
+            if order.status.is_terminal:  # refused before the request id is used
+                status = order.status.name.lower()
+                raise errors.OrderNotCancellable(
+                    f"order {order.order_id} is {status}: it cannot be cancelled",
+                    metadata={"order_id": order.order_id, "status": status},
+                )
             self._claim(request_id, "CancelOrder", print_, order.order_id)
-            if order.status.is_terminal:
-                return Placed(order)
             fut = self.session.orders.expect_ack(order.ib_order_id)
             await self.session.cancel_order(order.ib_order_id)
             return Placed(await self._await(fut, "cancel"))
@@ -410,64 +403,3 @@ class Trader:
             request_id, "ResumeTrading", "", run, KillSwitchState.from_json
         )
         return state
-
-
-# --- pure helpers -----------------------------------------------------------------------------
-
-
-def describe(contract: Contract) -> str:
-    parts = [contract.sec_type.value if contract.sec_type else "", contract.symbol]
-    if contract.con_id:
-        parts.append(f"con_id {contract.con_id}")
-    if contract.last_trade_date:
-        parts.append(contract.last_trade_date)
-    if contract.strike is not None:
-        parts.append(str(contract.strike))
-    if contract.right:
-        parts.append(contract.right.value)
-    return " ".join(p for p in parts if p)
-
-
-def bracket_children(parent: OrderSpec, bracket: Bracket, oca: str) -> list[OrderSpec]:
-    """Take-profit and stop-loss exits of `parent`, one-cancels-all in group `oca`."""
-    exit_action = parent.action.opposite
-    children = []
-    if bracket.take_profit_limit_price is not None:
-        children.append(
-            OrderSpec(
-                action=exit_action,
-                quantity=parent.quantity,
-                order_type=OrderType.LIMIT,
-                limit_price=bracket.take_profit_limit_price,
-                time_in_force=TimeInForce.GTC,
-                account=parent.account,
-                oca_group=oca,
-            )
-        )
-    if bracket.stop_loss_stop_price is not None:
-        stop_limit = bracket.stop_loss_limit_price is not None
-        children.append(
-            OrderSpec(
-                action=exit_action,
-                quantity=parent.quantity,
-                order_type=OrderType.STOP_LIMIT if stop_limit else OrderType.STOP,
-                stop_price=bracket.stop_loss_stop_price,
-                limit_price=bracket.stop_loss_limit_price,
-                time_in_force=TimeInForce.GTC,
-                account=parent.account,
-                oca_group=oca,
-            )
-        )
-    return children
-
-
-def reduces_only(old: OrderSpec, new: OrderSpec) -> bool:
-    """True when a modification only lowers the quantity (allowed while trading is halted)."""
-    return new.quantity <= old.quantity and dataclasses.replace(new, quantity=old.quantity) == old
-
-
-def apply_modification(spec: OrderSpec, change: Modification) -> OrderSpec:
-    updates = {k: v for k, v in dataclasses.asdict(change).items() if v is not None}
-    if not updates:
-        raise errors.InvalidArgument("order_id", "nothing to modify: every field is empty")
-    return dataclasses.replace(spec, **updates)

@@ -20,6 +20,8 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ibkr_broker.client import ClientConfig
+
 from tests.waiting import wait_until_sync
 
 from .server_env import ServerEnv
@@ -72,6 +74,13 @@ class TcpProxy:
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
+
+
+def fast_config(target: str, **changes: Any) -> ClientConfig:
+    """Client settings for tests: a 10 s deadline and short backoffs."""
+    values: dict[str, Any] = {"target": target, "timeout": 10.0, "backoff": 0.02,
+                              "max_backoff": 0.1, **changes}  # fmt: skip
+    return ClientConfig(**values)
 
 
 class ThreadedServerEnv:

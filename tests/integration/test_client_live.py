@@ -15,9 +15,9 @@ import pytest
 from ibkr_broker.client import (
     AsyncBrokerClient,
     BrokerClient,
-    ClientConfig,
     ContractNotFoundError,
     IBKRAdapter,
+    InvalidOrderError,
     OrderRejectedError,
     StreamReconnected,
     order_spec,
@@ -27,6 +27,7 @@ from ibkr_broker.client import cli as client_cli
 from ibkr_broker.v1 import order_pb2
 
 from .client_env import ThreadedServerEnv, wait_for
+from .client_env import fast_config as fast
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -35,12 +36,6 @@ pytestmark = pytest.mark.timeout(90)
 def env(tmp_path: Path) -> Iterator[ThreadedServerEnv]:
     with ThreadedServerEnv(tmp_path) as running:
         yield running
-
-
-def fast(target: str, **changes: Any) -> ClientConfig:
-    values: dict[str, Any] = {"target": target, "timeout": 10.0, "backoff": 0.02,
-                              "max_backoff": 0.1, **changes}  # fmt: skip
-    return ClientConfig(**values)
 
 
 @pytest.fixture
@@ -161,6 +156,30 @@ def test_adapter_options_and_combo(adapter: IBKRAdapter) -> None:
     assert adapter.get_order(spread["order_id"])["sec_type"] == "BAG"
 
 
+def test_adapter_combo_by_leg_contract_specs(adapter: IBKRAdapter) -> None:
+    chain = adapter.option_chain("AAPL")
+    expiry = chain["expirations"][0]
+    low, high = chain["strikes"][len(chain["strikes"]) // 2 : len(chain["strikes"]) // 2 + 2]
+    spec = {"symbol": "AAPL", "secType": "OPT", "lastTradeDate": expiry, "right": "C"}
+    legs = [{**spec, "strike": low, "action": "buy"}, {**spec, "strike": high, "action": "sell"}]
+    combo = adapter.create_combo_contract("AAPL", legs)
+    spread = adapter.place_multi_leg_order(combo, "buy", 1)
+    settled(adapter, spread["order_id"])
+    resolved = [
+        adapter.resolve_contract("AAPL", "OPT", lastTradeDate=expiry, strike=k, right="C")[0]
+        for k in (low, high)
+    ]
+    placed = adapter.get_order(spread["order_id"])["contract"]
+    assert placed["sec_type"] == "BAG" and [leg["con_id"] for leg in placed["legs"]] == [
+        match["con_id"] for match in resolved
+    ]
+    with pytest.raises(InvalidOrderError) as caught:
+        adapter.place_multi_leg_order(
+            adapter.create_combo_contract("AAPL", [legs[0], {**legs[1], "strike": "1.5"}]), "buy", 1
+        )
+    assert caught.value.field == "contract.combo_legs[1].contract"
+
+
 def test_adapter_rejection_carries_ib_code(env: ThreadedServerEnv, adapter: IBKRAdapter) -> None:
     env.call(lambda: env.sim.reject_next_order("no buying power"))
     with pytest.raises(OrderRejectedError) as caught:
@@ -190,8 +209,8 @@ class LoseFirstResponse:
         self.rpc = rpc
         self.lost = 0
 
-    def __call__(self, request: Any, **kwargs: Any) -> Any:
-        response = self.rpc(request, **kwargs)
+    async def __call__(self, request: Any, **kwargs: Any) -> Any:
+        response = await self.rpc(request, **kwargs)
         if self.lost == 0:
             self.lost += 1
             raise _Unavailable()
@@ -213,8 +232,9 @@ def test_a_lost_response_is_retried_with_the_same_request_id_and_places_one_orde
     env: ThreadedServerEnv,
 ) -> None:
     with BrokerClient(config=fast(env.target)) as client:
-        lossy = LoseFirstResponse(client._stub.PlaceOrder)
-        client._stub.PlaceOrder = lossy
+        stub = client._core._stub  # the blocking client runs the async core's calls
+        lossy = LoseFirstResponse(stub.PlaceOrder)
+        stub.PlaceOrder = lossy
         before = sim_order_count(env)
         response = client.place_order(stock("AAPL"), order_spec("buy", 3))
         assert lossy.lost == 1
@@ -344,7 +364,7 @@ def test_every_cli_subcommand(env: ThreadedServerEnv, capsys: pytest.CaptureFixt
     open_orders = data("orders", "--open")
     assert resting["order_id"] in {o["order_id"] for o in open_orders}
     assert bought["order_id"] in ok("orders")
-    assert "cancel requested" in ok("cancel", resting["order_id"])
+    assert f"order {resting['order_id']} cancelled" in ok("cancel", resting["order_id"])
     code, _, err = run_cli(env, capsys, "buy", "NOSUCH", "1")
     assert code == 1 and err.count("\n") == 1 and "CONTRACT_NOT_FOUND" in err
     env.call(lambda: env.sim.reject_next_order("no buying power"))

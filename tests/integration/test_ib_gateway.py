@@ -16,13 +16,13 @@ from typing import Any, TypeVar
 import pytest
 from ibkr_broker.server.domain.errors import DeadlineExceeded, InvalidArgument, Unavailable
 from ibkr_broker.server.domain.model import (
-    Action,
     Contract,
     MarketDataType,
+    OptionRight,
+    OrderAction,
     OrderSpec,
     OrderType,
-    Right,
-    SecType,
+    SecurityType,
     TimeInForce,
 )
 from ibkr_broker.server.ib import IbGateway
@@ -32,7 +32,7 @@ from ibkr_broker.server.session.ib_port import IbOrderRequest
 pytestmark = pytest.mark.timeout(30)
 
 E = TypeVar("E")
-AAPL = Contract(symbol="AAPL", sec_type=SecType.STOCK)
+AAPL = Contract(symbol="AAPL", security_type=SecurityType.STOCK)
 
 
 def frame(*fields: object) -> bytes:
@@ -181,7 +181,7 @@ async def connected(tws: ScriptedTws, rec: Recorder, client_id: int = 7) -> IbGa
     gateway = IbGateway()
     gateway.set_event_sink(rec)
     await gateway.connect("127.0.0.1", tws.port, client_id, 5.0)
-    await rec.first(g.ManagedAccounts)
+    await rec.first(g.ManagedAccountsEvent)
     return gateway
 
 
@@ -200,8 +200,8 @@ async def test_connect_handshake_and_ready_events(tws: ScriptedTws) -> None:
     try:
         assert gateway.server_version == 178
         assert tws.requests[0] == ["71", "2", "7", ""]  # startApi with our client id
-        assert rec.of(g.NextValidId) == [g.NextValidId(1)]
-        assert rec.of(g.ManagedAccounts) == [g.ManagedAccounts(("DU123",))]
+        assert rec.of(g.NextValidIdEvent) == [g.NextValidIdEvent(1)]
+        assert rec.of(g.ManagedAccountsEvent) == [g.ManagedAccountsEvent(("DU123",))]
         assert rec.threads == {threading.get_ident()}  # delivered on the event loop thread
         assert sorted(t.name for t in ib_threads()) == ["ib-7-decoder", "ib-7-reader"]
     finally:
@@ -215,7 +215,7 @@ async def test_messages_right_after_the_version_reply_are_kept() -> None:
         rec = Recorder()
         gateway = await connected(tws, rec)
         try:
-            assert rec.of(g.NextValidId) == [g.NextValidId(77)]
+            assert rec.of(g.NextValidIdEvent) == [g.NextValidIdEvent(77)]
         finally:
             await gateway.disconnect()
 
@@ -296,26 +296,26 @@ async def test_server_close_delivers_exactly_one_connection_closed(tws: Scripted
     assert link is not None
     tws.send(b"".join(tick_price(1, f"{100 + i}.5") for i in range(1000)))
     tws.drop()
-    closed = await rec.first(g.ConnectionClosed)
+    closed = await rec.first(g.ConnectionClosedEvent)
     assert closed.reason == "connection closed by TWS"
     assert link.join(5.0) and ib_threads() == []
     await gateway.disconnect()  # nothing left to close: no second event
     await _flush_loop()
-    assert rec.counts[g.ConnectionClosed] == 1
+    assert rec.counts[g.ConnectionClosedEvent] == 1
     assert rec.events[-1] is closed  # after every event of the connection ...
-    assert len(rec.of(g.TickPrice)) == 1000  # ... which were all delivered first
+    assert len(rec.of(g.TickPriceEvent)) == 1000  # ... which were all delivered first
     assert not gateway.is_connected
     with pytest.raises(Unavailable):
         gateway.req_positions()
 
-    # a new connection has its own ConnectionClosed
+    # a new connection has its own ConnectionClosedEvent
     await gateway.connect("127.0.0.1", tws.port, 7, 5.0)
-    await rec.wait(lambda: rec.counts[g.ManagedAccounts] == 2, what="second ready")
+    await rec.wait(lambda: rec.counts[g.ManagedAccountsEvent] == 2, what="second ready")
     tws.drop()
-    await rec.wait(lambda: rec.counts[g.ConnectionClosed] == 2, what="second close")
+    await rec.wait(lambda: rec.counts[g.ConnectionClosedEvent] == 2, what="second close")
     await gateway.disconnect()
     await _flush_loop()
-    assert rec.counts[g.ConnectionClosed] == 2
+    assert rec.counts[g.ConnectionClosedEvent] == 2
 
 
 async def test_disconnect_is_idempotent_and_concurrent_safe(tws: ScriptedTws) -> None:
@@ -323,14 +323,14 @@ async def test_disconnect_is_idempotent_and_concurrent_safe(tws: ScriptedTws) ->
     gateway = await connected(tws, rec)
     await asyncio.gather(gateway.disconnect(), gateway.disconnect(), gateway.disconnect())
     await gateway.disconnect()
-    assert rec.of(g.ConnectionClosed) == [g.ConnectionClosed("disconnect requested")]
+    assert rec.of(g.ConnectionClosedEvent) == [g.ConnectionClosedEvent("disconnect requested")]
     assert ib_threads() == []
     await asyncio.wait_for(tws.client_gone.wait(), 5)
     await _flush_loop()
-    assert rec.counts[g.ConnectionClosed] == 1
+    assert rec.counts[g.ConnectionClosedEvent] == 1
     with pytest.raises(Unavailable, match="not connected"):
         gateway.place_order(
-            5, AAPL, IbOrderRequest(OrderSpec(Action.BUY, Decimal(1), OrderType.MARKET))
+            5, AAPL, IbOrderRequest(OrderSpec(OrderAction.BUY, Decimal(1), OrderType.MARKET))
         )
 
 
@@ -342,13 +342,13 @@ async def test_send_failure_ends_the_connection(tws: ScriptedTws) -> None:
     link.sock.shutdown(socket.SHUT_WR)  # the next write fails (EPIPE)
     with pytest.raises(Unavailable, match="lost while sending"):
         gateway.req_positions()
-    closed = await rec.first(g.ConnectionClosed)
+    closed = await rec.first(g.ConnectionClosedEvent)
     assert closed.reason.startswith("send failed")
     with pytest.raises(Unavailable, match="not connected"):
         gateway.req_positions()
     await gateway.disconnect()
     await _flush_loop()
-    assert rec.counts[g.ConnectionClosed] == 1 and ib_threads() == []
+    assert rec.counts[g.ConnectionClosedEvent] == 1 and ib_threads() == []
 
 
 async def test_malformed_message_ends_the_connection(tws: ScriptedTws) -> None:
@@ -356,13 +356,13 @@ async def test_malformed_message_ends_the_connection(tws: ScriptedTws) -> None:
     rec = Recorder()
     gateway = await connected(tws, rec)
     tws.send(tick_price(1, "10.5") + frame(1, 6, "abc", 1, "1.0", 1, 0) + tick_price(1, "11.5"))
-    closed = await rec.first(g.ConnectionClosed)
+    closed = await rec.first(g.ConnectionClosedEvent)
     assert closed.reason.startswith("decode failure in message id 1")
-    assert [e.price for e in rec.of(g.TickPrice)] == [Decimal("10.5")]
+    assert [e.price for e in rec.of(g.TickPriceEvent)] == [Decimal("10.5")]
     await asyncio.wait_for(tws.client_gone.wait(), 5)
     await gateway.disconnect()
     await _flush_loop()
-    assert rec.counts[g.ConnectionClosed] == 1 and ib_threads() == []
+    assert rec.counts[g.ConnectionClosedEvent] == 1 and ib_threads() == []
 
 
 async def test_unknown_message_id_is_an_error_event_not_a_failure(tws: ScriptedTws) -> None:
@@ -370,7 +370,7 @@ async def test_unknown_message_id_is_an_error_event_not_a_failure(tws: ScriptedT
     gateway = await connected(tws, rec)
     try:
         tws.send(frame(999, 1, "x") + frame(58, 1, 1, 9) + tick_price(3, "1.25"))
-        await rec.first(g.TickPrice)
+        await rec.first(g.TickPriceEvent)
         assert [e.code for e in rec.of(g.ErrorEvent)] == [505]
         assert rec.of(g.MarketDataTypeEvent) == []  # type 9 is not a MarketDataType: dropped
         assert gateway.is_connected
@@ -405,7 +405,7 @@ async def test_burst_of_200k_ticks_is_ingested_fast() -> None:
 
     def sink(event: g.IbEvent) -> None:
         counts[type(event)] += 1
-        if counts[g.TickPrice] == count:
+        if counts[g.TickPriceEvent] == count:
             done.set()
 
     async with ScriptedTws() as tws:
@@ -417,13 +417,13 @@ async def test_burst_of_200k_ticks_is_ingested_fast() -> None:
             tws.send(burst)
             await asyncio.wait_for(done.wait(), count / 30_000)
             elapsed = time.monotonic() - started
-            assert counts[g.TickSize] >= count - 1  # ibapi adds the size of each bid tick
+            assert counts[g.TickSizeEvent] >= count - 1  # ibapi adds the size of each bid tick
             print(
                 f"ingested {count} tickPrice messages in {elapsed:.2f}s: {count / elapsed:,.0f}/s"
             )
         finally:
             await gateway.disconnect()
-        assert counts[g.TickPrice] == count and counts[g.ConnectionClosed] == 1
+        assert counts[g.TickPriceEvent] == count and counts[g.ConnectionClosedEvent] == 1
 
 
 # --- requests on the wire ----------------------------------------------------------------------
@@ -434,7 +434,7 @@ async def test_place_order_writes_place_order(tws: ScriptedTws) -> None:
     gateway = await connected(tws, rec)
     try:
         spec = OrderSpec(
-            Action.BUY,
+            OrderAction.BUY,
             Decimal("100"),
             OrderType.LIMIT,
             limit_price=Decimal("187.25"),
@@ -455,10 +455,10 @@ async def test_place_order_writes_place_order(tws: ScriptedTws) -> None:
 
 _OPTION = Contract(
     symbol="AAPL",
-    sec_type=SecType.OPTION,
+    security_type=SecurityType.OPTION,
     last_trade_date="20261218",
     strike=Decimal("150"),
-    right=Right.CALL,
+    right=OptionRight.CALL,
     multiplier="100",
 )
 
@@ -513,7 +513,9 @@ async def test_encoding_errors_raise_instead_of_error_events(tws: ScriptedTws) -
     gateway = await connected(tws, rec)
     try:
         with pytest.raises(InvalidArgument):
-            gateway.req_contract_details(1, Contract(symbol="ÄPPLE", sec_type=SecType.STOCK))
+            gateway.req_contract_details(
+                1, Contract(symbol="ÄPPLE", security_type=SecurityType.STOCK)
+            )
         assert rec.of(g.ErrorEvent) == []
         assert gateway.is_connected
     finally:
@@ -539,8 +541,8 @@ async def _sim_gateway(sim: Any, rec: Recorder, client_id: int = 3) -> IbGateway
     gateway = IbGateway()
     gateway.set_event_sink(rec)
     await gateway.connect("127.0.0.1", sim.port, client_id, 5.0)
-    await rec.first(g.NextValidId)
-    await rec.first(g.ManagedAccounts)
+    await rec.first(g.NextValidIdEvent)
+    await rec.first(g.ManagedAccountsEvent)
     return gateway
 
 
@@ -549,34 +551,34 @@ async def test_simulator_contract_quotes_and_a_market_order(sim: Any) -> None:
     rec = Recorder()
     gateway = await _sim_gateway(sim, rec)
     try:
-        assert rec.of(g.ManagedAccounts)[0].accounts == ("DU1234567",)
+        assert rec.of(g.ManagedAccountsEvent)[0].accounts == ("DU1234567",)
         await rec.wait(lambda: {2104, 2106, 2158} <= {e.code for e in rec.of(g.ErrorEvent)})
 
         # contract details
         gateway.req_contract_details(10, AAPL)
-        await rec.first(g.ContractDetailsEnd, lambda e: e.req_id == 10)
+        await rec.first(g.ContractDetailsEndEvent, lambda e: e.req_id == 10)
         [details] = rec.of(g.ContractDetailsEvent, lambda e: e.req_id == 10)
         aapl = details.details.contract
-        assert aapl.con_id == 265598 and aapl.sec_type is SecType.STOCK
+        assert aapl.con_id == 265598 and aapl.security_type is SecurityType.STOCK
         assert details.details.long_name == "APPLE INC"
         assert details.details.min_tick == Decimal("0.01")
         assert aapl.primary_exchange == "NASDAQ"
 
         # market data
         gateway.req_mkt_data(20, aapl, False)
-        await rec.first(g.TickPrice, lambda e: e.req_id == 20 and e.tick_type == 1)
-        await rec.first(g.TickPrice, lambda e: e.req_id == 20 and e.tick_type == 2)
-        await rec.first(g.TickSize, lambda e: e.req_id == 20 and e.tick_type == 0)
+        await rec.first(g.TickPriceEvent, lambda e: e.req_id == 20 and e.tick_type == 1)
+        await rec.first(g.TickPriceEvent, lambda e: e.req_id == 20 and e.tick_type == 2)
+        await rec.first(g.TickSizeEvent, lambda e: e.req_id == 20 and e.tick_type == 0)
         assert rec.of(g.MarketDataTypeEvent, lambda e: e.req_id == 20)[0].market_data_type is (
             MarketDataType.LIVE
         )
-        await rec.first(g.TickString, lambda e: e.req_id == 20 and e.tick_type == 45)
+        await rec.first(g.TickStringEvent, lambda e: e.req_id == 20 and e.tick_type == 45)
         gateway.cancel_mkt_data(20)
 
         # a market order: open order, status, execution, then its commission
-        order_id = rec.of(g.NextValidId)[0].order_id
+        order_id = rec.of(g.NextValidIdEvent)[0].ib_order_id
         order = IbOrderRequest(
-            OrderSpec(Action.BUY, Decimal(100), OrderType.MARKET), order_ref="test-ref-1"
+            OrderSpec(OrderAction.BUY, Decimal(100), OrderType.MARKET), order_ref="test-ref-1"
         )
         gateway.place_order(order_id, aapl, order)
         filled = await rec.first(
@@ -588,21 +590,21 @@ async def test_simulator_contract_quotes_and_a_market_order(sim: Any) -> None:
         commission = await rec.first(g.CommissionEvent)
         [execution] = rec.of(g.ExecutionEvent)
         assert (execution.req_id, execution.ib_order_id) == (-1, order_id)
-        assert execution.side is Action.BUY and execution.shares == Decimal(100)
+        assert execution.side is OrderAction.BUY and execution.shares == Decimal(100)
         assert execution.order_ref == "test-ref-1" and execution.contract.con_id == 265598
-        assert execution.time.tzinfo is not None and execution.account == "DU1234567"
+        assert execution.execution_time.tzinfo is not None and execution.account == "DU1234567"
         assert commission.exec_id == execution.exec_id
         assert commission.commission > 0 and commission.currency == "USD"
         assert rec.events.index(execution) < rec.events.index(commission)
         opened = rec.of(g.OpenOrderEvent, lambda e: e.ib_order_id == order_id)
         assert opened and opened[0].order_ref == "test-ref-1" and opened[0].preview is None
-        assert opened[0].quantity == Decimal(100) and opened[0].action is Action.BUY
+        assert opened[0].quantity == Decimal(100) and opened[0].action is OrderAction.BUY
 
         # what-if: a preview, nothing placed
         gateway.place_order(
             order_id + 1,
             aapl,
-            IbOrderRequest(OrderSpec(Action.BUY, Decimal(10), OrderType.MARKET), what_if=True),
+            IbOrderRequest(OrderSpec(OrderAction.BUY, Decimal(10), OrderType.MARKET), what_if=True),
         )
         preview = await rec.first(
             g.OpenOrderEvent, lambda e: e.ib_order_id == order_id + 1 and e.preview is not None
@@ -612,26 +614,26 @@ async def test_simulator_contract_quotes_and_a_market_order(sim: Any) -> None:
 
         # positions, executions, account summary, option chain, the clock
         gateway.req_positions()
-        await rec.first(g.PositionEnd)
+        await rec.first(g.PositionEndEvent)
         [position] = rec.of(g.PositionEvent, lambda e: e.contract.con_id == 265598)
         assert position.position == Decimal(100) and position.average_cost > 0
         gateway.req_executions(30)
-        await rec.first(g.ExecutionsEnd, lambda e: e.req_id == 30)
+        await rec.first(g.ExecutionsEndEvent, lambda e: e.req_id == 30)
         assert len(rec.of(g.ExecutionEvent, lambda e: e.req_id == 30)) == 1
         gateway.req_account_summary(31, "NetLiquidation,TotalCashValue")
-        await rec.first(g.AccountSummaryEnd, lambda e: e.req_id == 31)
+        await rec.first(g.AccountSummaryEndEvent, lambda e: e.req_id == 31)
         tags = {e.tag for e in rec.of(g.AccountSummaryEvent, lambda e: e.req_id == 31)}
         assert tags == {"NetLiquidation", "TotalCashValue"}
         gateway.req_sec_def_opt_params(32, "AAPL", "STK", 265598)
-        await rec.first(g.OptionChainEnd, lambda e: e.req_id == 32)
+        await rec.first(g.OptionChainEndEvent, lambda e: e.req_id == 32)
         [chain] = rec.of(g.OptionChainEvent, lambda e: e.req_id == 32)
         assert chain.chain.underlying_con_id == 265598 and chain.chain.strikes
         assert all(isinstance(s, Decimal) for s in chain.chain.strikes)
         gateway.req_current_time()
-        await rec.first(g.CurrentTime)
+        await rec.first(g.CurrentTimeEvent)
     finally:
         await gateway.disconnect()
-    assert rec.counts[g.ConnectionClosed] == 1
+    assert rec.counts[g.ConnectionClosedEvent] == 1
 
 
 @pytest.mark.timeout(60)
@@ -643,24 +645,24 @@ async def test_simulator_option_greeks_and_cancel(sim: Any) -> None:
         [chain] = [(await rec.first(g.OptionChainEvent)).chain]
         option = Contract(
             symbol="AAPL",
-            sec_type=SecType.OPTION,
+            security_type=SecurityType.OPTION,
             last_trade_date=chain.expirations[0],
             strike=chain.strikes[len(chain.strikes) // 2],
-            right=Right.CALL,
+            right=OptionRight.CALL,
             multiplier="100",
         )
         gateway.req_contract_details(2, option)
         details = (await rec.first(g.ContractDetailsEvent, lambda e: e.req_id == 2)).details
-        assert details.contract.right is Right.CALL and details.underlying_con_id == 265598
+        assert details.contract.right is OptionRight.CALL and details.underlying_con_id == 265598
         gateway.req_mkt_data(3, details.contract, False)
         tick = await rec.first(
-            g.TickOptionComputation, lambda e: e.req_id == 3 and e.greeks.delta is not None
+            g.TickOptionComputationEvent, lambda e: e.req_id == 3 and e.greeks.delta is not None
         )
         assert tick.greeks.delta is not None and 0 < tick.greeks.delta < 1
 
-        order_id = rec.of(g.NextValidId)[0].order_id
+        order_id = rec.of(g.NextValidIdEvent)[0].ib_order_id
         low = IbOrderRequest(
-            OrderSpec(Action.BUY, Decimal(10), OrderType.LIMIT, limit_price=Decimal("1.00"))
+            OrderSpec(OrderAction.BUY, Decimal(10), OrderType.LIMIT, limit_price=Decimal("1.00"))
         )
         gateway.place_order(order_id, AAPL, low)
         await rec.first(g.OrderStatusEvent, lambda e: e.ib_order_id == order_id)
@@ -679,9 +681,9 @@ async def test_simulator_drop_delivers_one_connection_closed(sim: Any) -> None:
     link = gateway.link
     assert link is not None
     assert sim.drop_all() == 1
-    closed = await rec.first(g.ConnectionClosed)
+    closed = await rec.first(g.ConnectionClosedEvent)
     assert closed.reason == "connection closed by TWS"
     assert link.join(5.0)
     await gateway.disconnect()
     await _flush_loop()
-    assert rec.counts[g.ConnectionClosed] == 1
+    assert rec.counts[g.ConnectionClosedEvent] == 1

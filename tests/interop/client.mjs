@@ -38,7 +38,7 @@ const quotes = await new Promise((resolve, reject) => {
   const stream = client.streamQuotes({ contracts: [aapl] });
   const seen = [];
   stream.on("data", (msg) => {
-    if (msg.payload === "quotes") seen.push(...msg.quotes.quotes);
+    if (msg.payload === "quotes") seen.push(...msg.quotes.quotes.filter((q) => q.bid));
     if (seen.length >= 2) { stream.cancel(); resolve(seen); }
   });
   stream.on("error", (err) => (err.code === grpc.status.CANCELLED ? null : reject(err)));

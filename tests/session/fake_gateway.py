@@ -13,20 +13,20 @@ from typing import Any
 
 from ibkr_broker.server.domain.errors import Unavailable
 from ibkr_broker.server.domain.model import (
-    Action,
     Contract,
     ContractDetails,
     MarketDataType,
+    OrderAction,
     OrderPreview,
     OrderType,
-    SecType,
+    SecurityType,
 )
 from ibkr_broker.server.session import ib_port as g
-from ibkr_broker.server.session.config import SessionConfig
+from ibkr_broker.server.session.session_config import SessionConfig
 
 AAPL = Contract(
     con_id=265598,
-    sec_type=SecType.STOCK,
+    security_type=SecurityType.STOCK,
     symbol="AAPL",
     exchange="SMART",
     primary_exchange="NASDAQ",
@@ -34,7 +34,7 @@ AAPL = Contract(
 )
 MSFT = Contract(
     con_id=272093,
-    sec_type=SecType.STOCK,
+    security_type=SecurityType.STOCK,
     symbol="MSFT",
     exchange="SMART",
     primary_exchange="NASDAQ",
@@ -81,7 +81,7 @@ class FakeGateway:
 
     def drop(self) -> None:
         self.connected = False
-        self.emit(g.ConnectionClosed("dropped by test"))
+        self.emit(g.ConnectionClosedEvent("dropped by test"))
 
     # --- Gateway ------------------------------------------------------------------------------
 
@@ -97,15 +97,15 @@ class FakeGateway:
         if self.refuse_connect:
             raise Unavailable("connection refused")
         self.connected = True
-        self.emit(g.NextValidId(self.next_id))
-        self.emit(g.ManagedAccounts(self.accounts))
+        self.emit(g.NextValidIdEvent(self.next_id))
+        self.emit(g.ManagedAccountsEvent(self.accounts))
         self.emit(g.ErrorEvent(-1, 2104, "Market data farm connection is OK:usfarm"))
 
     async def disconnect(self) -> None:
         self.calls.append(("disconnect", ()))
         if self.connected:
             self.connected = False
-            self.emit(g.ConnectionClosed("disconnect()"))
+            self.emit(g.ConnectionClosedEvent("disconnect()"))
 
     def _record(self, name: str, *args: Any) -> None:
         if not self.connected:
@@ -125,11 +125,13 @@ class FakeGateway:
                 not contract.con_id and c.symbol == contract.symbol
             ):
                 self.emit(g.ContractDetailsEvent(req_id, ContractDetails(c, Decimal("0.01"))))
-        self.emit(g.ContractDetailsEnd(req_id))
+        self.emit(g.ContractDetailsEndEvent(req_id))
 
-    def req_sec_def_opt_params(self, req_id: int, symbol: str, sec_type: str, con_id: int) -> None:
-        self._record("req_sec_def_opt_params", req_id, symbol, sec_type, con_id)
-        self.emit(g.OptionChainEnd(req_id))
+    def req_sec_def_opt_params(
+        self, req_id: int, symbol: str, security_type: str, con_id: int
+    ) -> None:
+        self._record("req_sec_def_opt_params", req_id, symbol, security_type, con_id)
+        self.emit(g.OptionChainEndEvent(req_id))
 
     def req_market_data_type(self, market_data_type: MarketDataType) -> None:
         self._record("req_market_data_type", market_data_type)
@@ -137,9 +139,9 @@ class FakeGateway:
     def req_mkt_data(self, req_id: int, contract: Contract, snapshot: bool) -> None:
         self._record("req_mkt_data", req_id, contract, snapshot)
         if snapshot:
-            self.emit(g.TickPrice(req_id, 1, Decimal("100.01")))
-            self.emit(g.TickPrice(req_id, 2, Decimal("100.03")))
-            self.emit(g.TickSnapshotEnd(req_id))
+            self.emit(g.TickPriceEvent(req_id, 1, Decimal("100.01")))
+            self.emit(g.TickPriceEvent(req_id, 2, Decimal("100.03")))
+            self.emit(g.TickSnapshotEndEvent(req_id))
 
     def cancel_mkt_data(self, req_id: int) -> None:
         self._record("cancel_mkt_data", req_id)
@@ -228,7 +230,7 @@ class FakeGateway:
             datetime.now(UTC),
             order.spec.account,
             "ISLAND",
-            Action.BUY if order.spec.action is Action.BUY else Action.SELL,
+            OrderAction.BUY if order.spec.action is OrderAction.BUY else OrderAction.SELL,
             shares,
             price,
             cum_qty if cum_qty is not None else shares,
@@ -251,11 +253,11 @@ class FakeGateway:
 
     def req_open_orders(self) -> None:
         self._record("req_open_orders")
-        self.emit(g.OpenOrderEnd())
+        self.emit(g.OpenOrderEndEvent())
 
     def req_executions(self, req_id: int) -> None:
         self._record("req_executions", req_id)
-        self.emit(g.ExecutionsEnd(req_id))
+        self.emit(g.ExecutionsEndEvent(req_id))
 
     def req_account_updates(self, subscribe: bool, account: str) -> None:
         self._record("req_account_updates", subscribe, account)
@@ -263,13 +265,13 @@ class FakeGateway:
     def req_positions(self) -> None:
         self._record("req_positions")
         self.emit(g.PositionEvent(self.accounts[0], AAPL, Decimal(10), Decimal("150.5")))
-        self.emit(g.PositionEnd())
+        self.emit(g.PositionEndEvent())
 
     def req_account_summary(self, req_id: int, tags: str) -> None:
         self._record("req_account_summary", req_id, tags)
         for tag, value in (("NetLiquidation", "1000000.00"), ("TotalCashValue", "998000.5")):
             self.emit(g.AccountSummaryEvent(req_id, self.accounts[0], tag, value, "USD"))
-        self.emit(g.AccountSummaryEnd(req_id))
+        self.emit(g.AccountSummaryEndEvent(req_id))
 
     def cancel_account_summary(self, req_id: int) -> None:
         self._record("cancel_account_summary", req_id)

@@ -9,31 +9,32 @@ from pathlib import Path
 import pytest
 from ibkr_broker.server.domain import errors
 from ibkr_broker.server.domain.model import (
-    Action,
-    Bracket,
+    BracketSpec,
     ComboLeg,
     ConnectionState,
     Contract,
+    OrderAction,
     OrderSpec,
     OrderStatus,
     OrderType,
-    SecType,
+    SecurityType,
     SubscriptionState,
 )
 from ibkr_broker.server.session import ib_port as g
 from ibkr_broker.server.session.broker_session import BrokerSession
-from ibkr_broker.server.session.config import SessionConfig
 from ibkr_broker.server.session.market_data import Subscriber
+from ibkr_broker.server.session.session_config import SessionConfig
 from ibkr_broker.server.session.store import Store
-from ibkr_broker.server.trading.trader import Modification, Trader
+from ibkr_broker.server.trading.order_terms import Modification
+from ibkr_broker.server.trading.trader import Trader
 
 from tests.waiting import wait_until
 
 from .fake_gateway import AAPL, FAST, MSFT, FakeGateway
 
-MKT_BUY = OrderSpec(Action.BUY, Decimal(10), OrderType.MARKET)
-LMT_SELL = OrderSpec(Action.SELL, Decimal(5), OrderType.LIMIT, limit_price=Decimal("250.5"))
-SPEC_AAPL = Contract(sec_type=SecType.STOCK, symbol="AAPL")
+MKT_BUY = OrderSpec(OrderAction.BUY, Decimal(10), OrderType.MARKET)
+LMT_SELL = OrderSpec(OrderAction.SELL, Decimal(5), OrderType.LIMIT, limit_price=Decimal("250.5"))
+SPEC_AAPL = Contract(security_type=SecurityType.STOCK, symbol="AAPL")
 
 
 async def start(
@@ -178,7 +179,7 @@ async def test_quotes_share_one_subscription_and_coalesce(env) -> None:  # type:
     assert gw.count("req_mkt_data") == 2  # one per contract, not per subscriber
     req_aapl = gw.args("req_mkt_data")[0][0]
     for i in range(100):
-        gw.emit(g.TickPrice(req_aapl, 1, Decimal(100) + Decimal(i) / 100))
+        gw.emit(g.TickPriceEvent(req_aapl, 1, Decimal(100) + Decimal(i) / 100))
     await wait_until(
         lambda: (q := hub.latest(AAPL.con_id)) is not None and q.bid == Decimal("100.99")
     )
@@ -207,13 +208,13 @@ async def test_not_subscribed_and_line_limit_become_statuses(env) -> None:  # ty
 
 async def test_bracket_sends_parent_then_children_transmitting_last(env) -> None:  # type: ignore[no-untyped-def]
     _, trader, gw = env
-    spec = OrderSpec(Action.BUY, Decimal(1), OrderType.LIMIT, limit_price=Decimal(100))
-    placed = await trader.place("br", SPEC_AAPL, spec, Bracket(Decimal(110), Decimal(95), None))
+    spec = OrderSpec(OrderAction.BUY, Decimal(1), OrderType.LIMIT, limit_price=Decimal(100))
+    placed = await trader.place("br", SPEC_AAPL, spec, BracketSpec(Decimal(110), Decimal(95), None))
     sent = gw.args("place_order")
     assert [s[2].spec.order_type.value for s in sent] == ["LMT", "LMT", "STP"]
     assert [s[2].transmit for s in sent] == [False, False, True]
     assert {s[2].parent_ib_order_id for s in sent[1:]} == {sent[0][0]}
-    assert sent[1][2].spec.action is Action.SELL
+    assert sent[1][2].spec.action is OrderAction.SELL
     assert sent[1][2].spec.oca_group == sent[2][2].spec.oca_group
     assert len(placed.bracket_orders) == 2
 
@@ -240,14 +241,18 @@ async def test_what_if_places_nothing(env) -> None:  # type: ignore[no-untyped-d
 async def test_combo_legs_by_contract_are_resolved(env) -> None:  # type: ignore[no-untyped-def]
     _, trader, gw = env
     combo = Contract(
-        sec_type=SecType.COMBO,
+        security_type=SecurityType.COMBO,
         symbol="AAPL",
         combo_legs=(
-            ComboLeg(1, Action.BUY, contract=Contract(sec_type=SecType.STOCK, symbol="AAPL")),
-            ComboLeg(1, Action.SELL, con_id=MSFT.con_id),
+            ComboLeg(
+                1,
+                OrderAction.BUY,
+                contract=Contract(security_type=SecurityType.STOCK, symbol="AAPL"),
+            ),
+            ComboLeg(1, OrderAction.SELL, con_id=MSFT.con_id),
         ),
     )
-    spec = OrderSpec(Action.BUY, Decimal(1), OrderType.LIMIT, limit_price=Decimal("-1.5"))
+    spec = OrderSpec(OrderAction.BUY, Decimal(1), OrderType.LIMIT, limit_price=Decimal("-1.5"))
     await trader.place("combo", combo, spec)
     _, contract, _ = gw.args("place_order")[0]
     assert [leg.con_id for leg in contract.combo_legs] == [AAPL.con_id, MSFT.con_id]
@@ -291,7 +296,7 @@ async def test_account_positions_and_snapshot(env) -> None:  # type: ignore[no-u
 async def test_unknown_contract_and_request_deadline(env) -> None:  # type: ignore[no-untyped-def]
     session, trader, gw = env
     with pytest.raises(errors.ContractNotFound):
-        await trader.resolve_one(Contract(sec_type=SecType.STOCK, symbol="NOPE"))
+        await trader.resolve_one(Contract(security_type=SecurityType.STOCK, symbol="NOPE"))
     gw.req_sec_def_opt_params = lambda *a: None  # TWS never answers
     with pytest.raises(errors.DeadlineExceeded):
         await session.queries.option_chains(AAPL)
@@ -310,7 +315,7 @@ async def test_orders_gone_from_tws_after_reconnect_become_inactive_then_late_fi
         gw.calls.append(("req_open_orders", ()))
         ib_id, contract, order = sent[kept.ib_order_id]
         gw.emit(gw.open_order(ib_id, contract, order, "Submitted"))
-        gw.emit(g.OpenOrderEnd())
+        gw.emit(g.OpenOrderEndEvent())
 
     gw.req_open_orders = open_orders_after_reconnect
     gw.drop()

@@ -12,20 +12,21 @@ from typing import Any
 import pytest
 from ibkr_broker.server.domain import errors
 from ibkr_broker.server.domain.model import (
-    Action,
-    Bracket,
+    BracketSpec,
     ConnectionState,
     Contract,
+    OrderAction,
     OrderSpec,
     OrderStatus,
     OrderType,
-    SecType,
+    SecurityType,
 )
 from ibkr_broker.server.session import ib_port as g
 from ibkr_broker.server.session.broker_session import BrokerSession
 from ibkr_broker.server.session.store import Store
 from ibkr_broker.server.trading.killswitch import KillSwitchState
-from ibkr_broker.server.trading.trader import Modification, Trader
+from ibkr_broker.server.trading.order_terms import Modification
+from ibkr_broker.server.trading.trader import Trader
 
 from tests.waiting import wait_until
 
@@ -33,8 +34,8 @@ from .fake_gateway import FAST, FakeGateway
 
 pytestmark = pytest.mark.timeout(30)
 
-STOCK = Contract(sec_type=SecType.STOCK, symbol="AAPL")
-RESTING = OrderSpec(Action.BUY, Decimal(5), OrderType.LIMIT, limit_price=Decimal("50"))
+STOCK = Contract(security_type=SecurityType.STOCK, symbol="AAPL")
+RESTING = OrderSpec(OrderAction.BUY, Decimal(5), OrderType.LIMIT, limit_price=Decimal("50"))
 
 
 @pytest.fixture
@@ -151,7 +152,7 @@ async def test_a_halt_between_the_sends_of_a_bracket_stops_the_rest(make: Any) -
         trader.kill_switch.state = dataclasses.replace(trader.kill_switch.state, engaged=True)
 
     gw.place_order = halt_after_first  # type: ignore[method-assign]
-    bracket = Bracket(take_profit_limit_price=Decimal(70), stop_loss_stop_price=Decimal(40))
+    bracket = BracketSpec(take_profit_limit_price=Decimal(70), stop_loss_stop_price=Decimal(40))
     with pytest.raises(errors.TradingHalted):
         await trader.place("b1", STOCK, RESTING, bracket)
     assert gw.count("place_order") == 1  # the parent only, not transmitted (transmit=False)

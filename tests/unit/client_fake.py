@@ -20,7 +20,7 @@ import grpc
 from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
-from ibkr_broker.client.config import ClientConfig
+from ibkr_broker.client.connection import ENV, ClientConfig
 from ibkr_broker.v1 import (
     account_pb2,
     broker_service_pb2_grpc,
@@ -32,6 +32,9 @@ from ibkr_broker.v1 import (
 from ibkr_broker.v1 import (
     broker_service_pb2 as bs,
 )
+
+# The environment variables the client reads (tests clear them: see conftest.no_client_env).
+CLIENT_ENV = tuple(ENV.values())
 
 
 @dataclass
@@ -118,6 +121,8 @@ class FakeBroker(broker_service_pb2_grpc.BrokerServiceServicer):
     quote_messages: list[bs.StreamQuotesResponse] = field(default_factory=list)
     quote_drops: list[int | None] = field(default_factory=list)
     hold_streams_open: bool = False
+    hold_status: bool = False  # GetStatus waits like a held stream (for interrupting a call)
+    holding: int = 0  # calls held open right now (they end when the client cancels them)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -145,6 +150,8 @@ class FakeBroker(broker_service_pb2_grpc.BrokerServiceServicer):
 
     def GetStatus(self, request: Any, context: grpc.ServicerContext) -> Any:
         self._enter("GetStatus", request, context)
+        if self.hold_status:
+            self._hold(context)  # answers only once the client gives up on the call
         return self.status
 
     def ResolveContract(self, request: Any, context: grpc.ServicerContext) -> Any:
@@ -391,8 +398,14 @@ class FakeBroker(broker_service_pb2_grpc.BrokerServiceServicer):
     def _hold(self, context: grpc.ServicerContext) -> None:
         done = threading.Event()
         context.add_callback(done.set)
-        if context.is_active():
-            done.wait(timeout=30)
+        with self._lock:
+            self.holding += 1
+        try:
+            if context.is_active():
+                done.wait(timeout=30)
+        finally:
+            with self._lock:
+                self.holding -= 1
 
     def StreamQuotes(self, request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
         self._enter("StreamQuotes", request, context)

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from ibkr_broker.server.api import convert as cv
+from ibkr_broker.server.api import proto_convert as cv
 from ibkr_broker.server.api.errors import to_status
 from ibkr_broker.server.domain import errors
 from ibkr_broker.v1 import common_pb2, contract_pb2, order_pb2

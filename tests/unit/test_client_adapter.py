@@ -25,17 +25,10 @@ from tests.unit.client_fake import (
     order_event,
     quote,
     quote_batch,
-    running_fake,
 )
 
 pytestmark = pytest.mark.timeout(20)
 C = grpc.StatusCode
-
-
-@pytest.fixture
-def server() -> Iterator[FakeServer]:
-    with running_fake() as running:
-        yield running
 
 
 @pytest.fixture
@@ -387,3 +380,121 @@ def test_config_builds_the_client(server: FakeServer) -> None:
 def test_broker_adapter_is_abstract() -> None:
     with pytest.raises(TypeError):
         BrokerAdapter()  # type: ignore[abstract]
+
+
+def test_combo_legs_by_contract_spec(server: FakeServer, adapter: IBKRAdapter) -> None:
+    call = {"symbol": "SPY", "secType": "OPT", "lastTradeDate": "20260116", "strike": 450,
+            "right": "C", "action": "buy"}  # fmt: skip
+    put = ({"symbol": "SPY", "sec_type": "OPT", "expiry": "20260116", "strike": "440",
+            "right": "PUT"}, 2, "sell")  # fmt: skip
+    combo = adapter.create_combo_contract("SPY", [call, put, {"con_id": 756733, "action": "buy"}])
+    legs = combo["legs"]
+    assert [(leg["con_id"], leg["ratio"], leg["action"]) for leg in legs] == [
+        (None, 1, "buy"), (None, 2, "sell"), (756733, 1, "buy"),
+    ]  # fmt: skip
+    assert legs[0]["contract"]["strike"] == 450 and legs[1]["contract"]["right"] == "P"
+    adapter.place_multi_leg_order(combo, "buy", 1, limit_price="1.25")
+    sent = server.broker.calls_of("PlaceOrder")[-1].request.contract.combo_legs
+    assert [leg.HasField("contract") for leg in sent] == [True, True, False]
+    assert (sent[0].contract.symbol, sent[0].contract.strike, sent[0].con_id) == ("SPY", "450", 0)
+    assert sent[1].contract.right == contract_pb2.OPTION_RIGHT_PUT and sent[1].ratio == 2
+    assert sent[1].contract.last_trade_date == "20260116"
+
+
+@pytest.mark.parametrize(
+    ("legs", "message"),
+    [
+        ([{"symbol": "SPY", "secType": "OPT", "strike": -1, "action": "buy"}, (1, 1, "sell")],
+         r"^legs\[0\]\.strike must be positive"),
+        ([(1, 1, "buy"), {"symbol": "SPY", "secType": "BAG", "action": "sell"}],
+         r"^legs\[1\]\.sec_type: a leg cannot be a combo"),
+        ([(1, 1, "buy"), {"symbol": "", "action": "sell"}], r"^legs\[1\]\.symbol"),
+        ([(1, 1, "buy"), {"ratio": 1, "action": "sell"}], r"^legs\[1\]\.con_id"),
+        ([(1, 1, "buy"), ({"symbol": "SPY", "colour": "red"}, 1, "sell")], r"^legs\[1\]\..*colour"),
+    ],
+)  # fmt: skip
+def test_bad_leg_specs_name_the_leg(
+    server: FakeServer, adapter: IBKRAdapter, legs: list[Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        adapter.create_combo_contract("SPY", legs)
+    assert server.broker.calls == []
+
+
+SHARED_NAMES = (
+    "status", "resolve_contract", "option_chain", "get_order", "list_orders", "account",
+    "positions", "quote", "place_order", "modify_order", "cancel_order", "cancel_all_orders",
+    "halt_trading", "resume_trading", "stream_quotes", "order_events",
+)  # fmt: skip
+
+
+def test_the_adapter_and_the_client_use_one_set_of_names() -> None:
+    for name in SHARED_NAMES:
+        assert callable(getattr(IBKRAdapter, name)) and callable(getattr(BrokerClient, name))
+    for old, new in [("get_status", "status"), ("get_account", "account"),
+                     ("get_accounts", "accounts"), ("get_positions", "positions"),
+                     ("get_option_chain", "option_chain"), ("get_quote", "quote")]:  # fmt: skip
+        assert getattr(IBKRAdapter, old) is getattr(IBKRAdapter, new)
+
+
+def test_new_names_answer_like_the_old_ones(server: FakeServer, adapter: IBKRAdapter) -> None:
+    assert adapter.status() == adapter.get_status()
+    assert adapter.account() == adapter.get_account()
+    assert adapter.positions() == adapter.get_positions()
+    assert adapter.option_chain("AAPL") == adapter.get_option_chain("AAPL")
+    assert adapter.quote("AAPL")["bid"] == adapter.get_quote("AAPL")["bid"] == Decimal("189.99")
+
+
+def test_timeouts_by_new_or_old_name(server: FakeServer) -> None:
+    client = BrokerClient(config=server.config())
+    with IBKRAdapter({"timeouts": {"quote": 2, "get_positions": 3}}, client=client) as adapter:
+        assert adapter._t("quote") == adapter._t("get_quote") == 2
+        assert adapter._t("positions") == 3
+    with pytest.raises(ValueError, match="same method"):
+        IBKRAdapter({"timeouts": {"quote": 2, "get_quote": 3}}, client=client)
+
+
+def test_another_adapter_gets_the_new_names_from_its_get_methods() -> None:
+    class Paper(BrokerAdapter):
+        def auth(self) -> bool:
+            return True
+
+        def get_account(self) -> dict[str, Any]:
+            return {"cash": Decimal(1)}
+
+        def get_positions(self) -> list[dict[str, Any]]:
+            return []
+
+        def place_order(self, order: Any) -> dict[str, Any]:
+            return dict(order)
+
+        def cancel_order(self, order_id: str) -> dict[str, Any]:
+            return {}
+
+        def get_order(self, order_id: str) -> dict[str, Any]:
+            return {}
+
+        def list_orders(self, status: str | None = None) -> list[dict[str, Any]]:
+            return []
+
+        def get_quote(self, symbol: str) -> dict[str, Any]:
+            return {"symbol": symbol}
+
+        def stream_quotes(self, symbols: Any) -> Any:
+            return iter(())
+
+        def resolve_contract(self, symbol: str, sec_type: str = "STK", **f: Any) -> Any:
+            return []
+
+        def get_option_chain(self, symbol: str) -> dict[str, Any]:
+            return {"symbol": symbol}
+
+        def create_combo_contract(self, symbol: str, legs: Any) -> dict[str, Any]:
+            return {}
+
+        def place_multi_leg_order(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+            return {}
+
+    paper = Paper()
+    assert paper.account() == {"cash": Decimal(1)} and paper.positions() == []
+    assert paper.quote("X") == {"symbol": "X"} == paper.option_chain("X")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import grpc
 import pytest
@@ -24,17 +24,10 @@ from tests.unit.client_fake import (
     order_event,
     quote,
     quote_batch,
-    running_fake,
 )
 
 pytestmark = pytest.mark.timeout(20)
 C = grpc.StatusCode
-
-
-@pytest.fixture
-def server() -> Iterator[FakeServer]:
-    with running_fake() as running:
-        yield running
 
 
 @pytest.fixture
@@ -128,3 +121,13 @@ async def test_aclose_via_context_manager(server: FakeServer, client: AsyncBroke
             break
     with pytest.raises(StopAsyncIteration):
         await stream.__anext__()
+
+
+async def test_closing_the_client_ends_its_open_streams(server: FakeServer) -> None:
+    server.broker.quote_messages = [quote_batch(1, quote("AAPL", "1", "2", "1"))]
+    server.broker.hold_streams_open = True
+    client = AsyncBrokerClient(config=server.config())
+    stream = client.stream_quotes(["AAPL"])
+    assert (await stream.__anext__()).sequence == 1  # type: ignore[union-attr]
+    await client.close()
+    assert [item async for item in stream] == []

@@ -38,20 +38,10 @@ from tests.unit.client_fake import (
     running_fake,
 )
 
-pytestmark = pytest.mark.timeout(20)
+pytestmark = [pytest.mark.timeout(20), pytest.mark.usefixtures("no_client_env")]
 C = grpc.StatusCode
 
 
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("TARGET", "TOKEN", "CA_CERT", "CLIENT_CERT", "CLIENT_KEY", "TIMEOUT"):
-        monkeypatch.delenv(f"IBKR_BROKER_{name}", raising=False)
-
-
-@pytest.fixture
-def server() -> Iterator[FakeServer]:
-    with running_fake() as running:
-        yield running
 
 
 @pytest.fixture

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import grpc
 import pytest
 from google.protobuf import any_pb2
@@ -26,16 +24,10 @@ from ibkr_broker.client.errors import (
     UnavailableError,
 )
 
-from tests.unit.client_fake import Failure, FakeServer, running_fake
+from tests.unit.client_fake import Failure, FakeServer
 
 pytestmark = pytest.mark.timeout(20)
 C = grpc.StatusCode
-
-
-@pytest.fixture
-def server() -> Iterator[FakeServer]:
-    with running_fake() as running:
-        yield running
 
 
 @pytest.mark.parametrize(

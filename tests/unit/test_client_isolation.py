@@ -6,12 +6,11 @@ import json
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 
 import grpc
 import pytest
 
-from tests.unit.client_fake import Failure, FakeServer, running_fake
+from tests.unit.client_fake import Failure, FakeServer
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -38,12 +37,6 @@ BLOCKER = textwrap.dedent(
         raise SystemExit("ibapi should not be importable here")
     """
 )
-
-
-@pytest.fixture
-def server() -> Iterator[FakeServer]:
-    with running_fake() as running:
-        yield running
 
 
 def run_child(code: str) -> subprocess.CompletedProcess[str]:

@@ -20,16 +20,16 @@ from ibapi.execution import Execution as IbExecution
 from ibapi.order_state import OrderState
 from ibkr_broker.server.domain.errors import InvalidArgument
 from ibkr_broker.server.domain.model import (
-    Action,
     ComboLeg,
     Contract,
+    OptionRight,
+    OrderAction,
     OrderSpec,
     OrderType,
-    Right,
-    SecType,
+    SecurityType,
     TimeInForce,
 )
-from ibkr_broker.server.ib import convert
+from ibkr_broker.server.ib import ibapi_convert as convert
 from ibkr_broker.server.session.ib_port import IbOrderRequest
 
 pytestmark = pytest.mark.timeout(60)
@@ -42,16 +42,16 @@ _prices = st.decimals(
 
 @st.composite
 def contracts(draw: st.DrawFn) -> Contract:
-    sec_type = draw(st.none() | st.sampled_from(list(SecType)))
+    security_type = draw(st.none() | st.sampled_from(list(SecurityType)))
     legs: tuple[ComboLeg, ...] = ()
-    if sec_type is SecType.COMBO:
+    if security_type is SecurityType.COMBO:
         legs = tuple(
             draw(
                 st.lists(
                     st.builds(
                         ComboLeg,
                         ratio=st.integers(1, 10),
-                        action=st.sampled_from(list(Action)),
+                        action=st.sampled_from(list(OrderAction)),
                         con_id=st.integers(1, 2**31 - 2),
                         exchange=st.sampled_from(["SMART", "CBOE", "ISE"]),
                     ),
@@ -62,7 +62,7 @@ def contracts(draw: st.DrawFn) -> Contract:
         )
     return Contract(
         con_id=draw(st.integers(0, 2**31 - 2)),
-        sec_type=sec_type,
+        security_type=security_type,
         symbol=draw(_names),
         exchange=draw(st.sampled_from(["SMART", "NYSE", "CBOE", "NASDAQ", "GLOBEX"])),
         primary_exchange=draw(st.sampled_from(["", "NASDAQ", "NYSE", "ARCA"])),
@@ -72,7 +72,7 @@ def contracts(draw: st.DrawFn) -> Contract:
         multiplier=draw(st.sampled_from(["", "100", "50", "0.1"])),
         last_trade_date=draw(st.sampled_from(["", "20261218", "202612"])),
         strike=draw(st.none() | _prices),
-        right=draw(st.none() | st.sampled_from(list(Right))),
+        right=draw(st.none() | st.sampled_from(list(OptionRight))),
         combo_legs=legs,
     )
 
@@ -86,7 +86,7 @@ def test_contract_round_trip_through_ibapi(contract: Contract) -> None:
 
 
 def test_contract_to_ib_defaults() -> None:
-    ib = convert.contract_to_ib(Contract(symbol="AAPL", sec_type=SecType.STOCK))
+    ib = convert.contract_to_ib(Contract(symbol="AAPL", security_type=SecurityType.STOCK))
     assert (ib.symbol, ib.secType, ib.exchange, ib.currency) == ("AAPL", "STK", "SMART", "USD")
     assert ib.strike == UNSET_DOUBLE and ib.right == "" and ib.comboLegs == []
 
@@ -94,10 +94,10 @@ def test_contract_to_ib_defaults() -> None:
 def test_option_contract_to_ib() -> None:
     contract = Contract(
         symbol="AAPL",
-        sec_type=SecType.OPTION,
+        security_type=SecurityType.OPTION,
         last_trade_date="20261218",
         strike=Decimal("150.5"),
-        right=Right.PUT,
+        right=OptionRight.PUT,
         multiplier="100",
     )
     ib = convert.contract_to_ib(contract)
@@ -109,10 +109,10 @@ def test_combo_legs_to_ib() -> None:
     leg_contract = Contract(con_id=111)
     contract = Contract(
         symbol="AAPL",
-        sec_type=SecType.COMBO,
+        security_type=SecurityType.COMBO,
         combo_legs=(
-            ComboLeg(ratio=1, action=Action.BUY, con_id=222, exchange=""),
-            ComboLeg(ratio=2, action=Action.SELL, contract=leg_contract),
+            ComboLeg(ratio=1, action=OrderAction.BUY, con_id=222, exchange=""),
+            ComboLeg(ratio=2, action=OrderAction.SELL, contract=leg_contract),
         ),
     )
     legs = convert.contract_to_ib(contract).comboLegs
@@ -125,8 +125,8 @@ def test_combo_legs_to_ib() -> None:
 def test_combo_leg_without_con_id_is_invalid() -> None:
     contract = Contract(
         symbol="AAPL",
-        sec_type=SecType.COMBO,
-        combo_legs=(ComboLeg(ratio=1, action=Action.BUY, contract=Contract(symbol="AAPL")),),
+        security_type=SecurityType.COMBO,
+        combo_legs=(ComboLeg(ratio=1, action=OrderAction.BUY, contract=Contract(symbol="AAPL")),),
     )
     with pytest.raises(InvalidArgument):
         convert.contract_to_ib(contract)
@@ -137,8 +137,8 @@ def test_contract_from_ib_sentinels_and_spellings() -> None:
     ib.secType, ib.symbol, ib.right = "WAR", "XYZ", "CALL"
     contract = convert.contract_from_ib(ib)
     assert contract.strike is None  # UNSET_DOUBLE
-    assert contract.sec_type is None  # a type the domain does not know
-    assert contract.right is Right.CALL
+    assert contract.security_type is None  # a type the domain does not know
+    assert contract.right is OptionRight.CALL
     ib.strike, ib.right = 0.0, "?"
     assert convert.contract_from_ib(ib).strike is None
     assert convert.contract_from_ib(ib).right is None
@@ -146,7 +146,7 @@ def test_contract_from_ib_sentinels_and_spellings() -> None:
     leg.conId, leg.ratio, leg.action, leg.exchange = 5, 1, "SELL", "SMART"
     ib.comboLegs = [leg]
     assert convert.contract_from_ib(ib).combo_legs == (
-        ComboLeg(ratio=1, action=Action.SELL, con_id=5, exchange="SMART"),
+        ComboLeg(ratio=1, action=OrderAction.SELL, con_id=5, exchange="SMART"),
     )
 
 
@@ -226,10 +226,10 @@ def test_decimal_values() -> None:
 
 
 def test_actions() -> None:
-    assert convert.action_from_ib("BOT") is Action.BUY
-    assert convert.action_from_ib("SLD") is Action.SELL
-    assert convert.action_from_ib("BUY") is Action.BUY
-    assert convert.action_from_ib("SSHORT") is Action.SELL
+    assert convert.action_from_ib("BOT") is OrderAction.BUY
+    assert convert.action_from_ib("SLD") is OrderAction.SELL
+    assert convert.action_from_ib("BUY") is OrderAction.BUY
+    assert convert.action_from_ib("SSHORT") is OrderAction.SELL
     with pytest.raises(ValueError):
         convert.action_from_ib("HOLD")
 
@@ -239,7 +239,7 @@ def test_actions() -> None:
 
 def test_order_to_ib() -> None:
     spec = OrderSpec(
-        action=Action.SELL,
+        action=OrderAction.SELL,
         quantity=Decimal("12.5"),
         order_type=OrderType.STOP_LIMIT,
         limit_price=Decimal("101.23"),
@@ -274,12 +274,12 @@ def test_order_to_ib() -> None:
 
 def test_trailing_orders_send_the_amount_as_aux_price_and_the_percent() -> None:
     by_amount = OrderSpec(
-        Action.SELL, Decimal(1), OrderType.TRAILING_STOP, trailing_amount=Decimal("0.5")
+        OrderAction.SELL, Decimal(1), OrderType.TRAILING_STOP, trailing_amount=Decimal("0.5")
     )
     order = convert.order_to_ib(IbOrderRequest(by_amount))
     assert (order.orderType, order.auxPrice, order.trailingPercent) == ("TRAIL", 0.5, UNSET_DOUBLE)
     by_percent = OrderSpec(
-        Action.SELL,
+        OrderAction.SELL,
         Decimal(1),
         OrderType.TRAILING_STOP_LIMIT,
         limit_price=Decimal(99),
@@ -295,7 +295,9 @@ def test_trailing_orders_send_the_amount_as_aux_price_and_the_percent() -> None:
 
 
 def test_market_order_leaves_prices_unset() -> None:
-    order = convert.order_to_ib(IbOrderRequest(OrderSpec(Action.BUY, Decimal(1), OrderType.MARKET)))
+    order = convert.order_to_ib(
+        IbOrderRequest(OrderSpec(OrderAction.BUY, Decimal(1), OrderType.MARKET))
+    )
     assert order.lmtPrice == UNSET_DOUBLE and order.auxPrice == UNSET_DOUBLE
     assert (order.transmit, order.whatIf, order.parentId, order.ocaGroup) == (True, False, 0, "")
 
@@ -323,10 +325,10 @@ class _Errors:
 @given(
     price=_prices,
     quantity=st.decimals(min_value=Decimal("0.01"), max_value=Decimal("1000000"), places=2),
-    action=st.sampled_from(list(Action)),
+    action=st.sampled_from(list(OrderAction)),
 )
 def test_order_encodes_exactly_on_the_wire(
-    price: Decimal, quantity: Decimal, action: Action
+    price: Decimal, quantity: Decimal, action: OrderAction
 ) -> None:
     """The real ibapi encoder writes the decimal the session asked for, not a float artefact."""
     errors = _Errors()
@@ -337,7 +339,7 @@ def test_order_encodes_exactly_on_the_wire(
     request = IbOrderRequest(
         OrderSpec(action, quantity, OrderType.LIMIT, limit_price=price), order_ref="r"
     )
-    contract = Contract(symbol="AAPL", sec_type=SecType.STOCK)
+    contract = Contract(symbol="AAPL", security_type=SecurityType.STOCK)
     client.placeOrder(7, convert.contract_to_ib(contract), convert.order_to_ib(request))
     assert errors.errors == []
     fields = capture.sent[0][4:].split(b"\0")
@@ -390,14 +392,14 @@ def _execution(side: str, time: str) -> tuple[IbContract, IbExecution]:
 def test_execution_from_ib() -> None:
     contract, execution = _execution("BOT", "20260112 09:30:00 US/Eastern")
     event = convert.execution_from_ib(-1, contract, execution)
-    assert event.side is Action.BUY
-    assert event.time == datetime(2026, 1, 12, 14, 30, tzinfo=UTC)
+    assert event.side is OrderAction.BUY
+    assert event.execution_time == datetime(2026, 1, 12, 14, 30, tzinfo=UTC)
     assert (event.req_id, event.ib_order_id, event.perm_id, event.client_id) == (-1, 5, 99, 7)
     assert (event.shares, event.price, event.cum_qty) == (Decimal(100), Decimal("187.25"), 100)
     assert event.contract.con_id == 265598 and event.contract.strike is None
     assert event.order_ref == "req-1" and event.account == "DU123"
     contract, execution = _execution("SLD", "1768228200")
-    assert convert.execution_from_ib(3, contract, execution).side is Action.SELL
+    assert convert.execution_from_ib(3, contract, execution).side is OrderAction.SELL
 
 
 def test_commission_from_ib() -> None:

@@ -20,19 +20,19 @@ from ibkr_broker.client.errors import (
 from ibkr_broker.server.api.errors import to_status
 from ibkr_broker.server.domain.errors import RiskLimitBreached, TradingHalted
 from ibkr_broker.server.domain.model import (
-    Action,
     ComboLeg,
     Contract,
+    OrderAction,
     OrderSpec,
     OrderType,
     Quote,
-    SecType,
+    SecurityType,
 )
 from ibkr_broker.server.trading import limits as risk
 from ibkr_broker.server.trading.killswitch import KillSwitchState
 from ibkr_broker.server.trading.limits import RiskLimits
+from ibkr_broker.server.trading.order_terms import reduces_only
 from ibkr_broker.server.trading.risk_gate import exposure, raises_price
-from ibkr_broker.server.trading.trader import reduces_only
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -194,30 +194,34 @@ QUOTE = Quote(con_id=1, symbol="AAPL", bid=Decimal("99"), ask=Decimal("101"), la
 @pytest.mark.parametrize(
     ("spec", "quote", "price"),
     [
-        (OrderSpec(Action.BUY, Decimal(1), OrderType.MARKET), QUOTE, Decimal(101)),
-        (OrderSpec(Action.SELL, Decimal(1), OrderType.MARKET), QUOTE, Decimal(99)),
+        (OrderSpec(OrderAction.BUY, Decimal(1), OrderType.MARKET), QUOTE, Decimal(101)),
+        (OrderSpec(OrderAction.SELL, Decimal(1), OrderType.MARKET), QUOTE, Decimal(99)),
         (
-            OrderSpec(Action.SELL, Decimal(1), OrderType.LIMIT, limit_price=Decimal(120)),
+            OrderSpec(OrderAction.SELL, Decimal(1), OrderType.LIMIT, limit_price=Decimal(120)),
             None,
             Decimal(120),
         ),
         (
-            OrderSpec(Action.BUY, Decimal(1), OrderType.STOP, stop_price=Decimal(130)),
+            OrderSpec(OrderAction.BUY, Decimal(1), OrderType.STOP, stop_price=Decimal(130)),
             QUOTE,
             Decimal(130),
         ),
         (
-            OrderSpec(Action.BUY, Decimal(1), OrderType.MARKET),
+            OrderSpec(OrderAction.BUY, Decimal(1), OrderType.MARKET),
             Quote(con_id=1, symbol="AAPL", last=Decimal(97)),
             Decimal(97),
         ),
         (
-            OrderSpec(Action.SELL, Decimal(1), OrderType.MARKET),
+            OrderSpec(OrderAction.SELL, Decimal(1), OrderType.MARKET),
             Quote(con_id=1, symbol="AAPL", close=Decimal(95)),
             Decimal(95),
         ),
-        (OrderSpec(Action.BUY, Decimal(1), OrderType.MARKET), Quote(con_id=1, symbol="X"), None),
-        (OrderSpec(Action.BUY, Decimal(1), OrderType.MARKET), None, None),
+        (
+            OrderSpec(OrderAction.BUY, Decimal(1), OrderType.MARKET),
+            Quote(con_id=1, symbol="X"),
+            None,
+        ),
+        (OrderSpec(OrderAction.BUY, Decimal(1), OrderType.MARKET), None, None),
     ],
 )
 def test_order_price(spec: OrderSpec, quote: Quote | None, price: Decimal | None) -> None:
@@ -226,7 +230,7 @@ def test_order_price(spec: OrderSpec, quote: Quote | None, price: Decimal | None
 
 
 def test_multiplier_and_notional() -> None:
-    option = Contract(con_id=5, sec_type=SecType.OPTION, symbol="AAPL", multiplier="100")
+    option = Contract(con_id=5, security_type=SecurityType.OPTION, symbol="AAPL", multiplier="100")
     assert risk.multiplier(option) == 100
     assert risk.multiplier(Contract(symbol="AAPL")) == 1
     assert risk.multiplier(Contract(symbol="X", multiplier="junk")) == 1
@@ -236,19 +240,22 @@ def test_multiplier_and_notional() -> None:
 
 def test_combo_exposure_is_per_leg_and_signed() -> None:
     combo = Contract(
-        sec_type=SecType.COMBO,
+        security_type=SecurityType.COMBO,
         symbol="AAPL",
-        combo_legs=(ComboLeg(1, Action.BUY, con_id=11), ComboLeg(2, Action.SELL, con_id=12)),
+        combo_legs=(
+            ComboLeg(1, OrderAction.BUY, con_id=11),
+            ComboLeg(2, OrderAction.SELL, con_id=12),
+        ),
     )
-    assert exposure(combo, Action.BUY, Decimal(3)) == [(11, Decimal(3)), (12, Decimal(-6))]
-    assert exposure(combo, Action.SELL, Decimal(3)) == [(11, Decimal(-3)), (12, Decimal(6))]
-    assert exposure(Contract(con_id=7), Action.SELL, Decimal(4)) == [(7, Decimal(-4))]
+    assert exposure(combo, OrderAction.BUY, Decimal(3)) == [(11, Decimal(3)), (12, Decimal(-6))]
+    assert exposure(combo, OrderAction.SELL, Decimal(3)) == [(11, Decimal(-3)), (12, Decimal(6))]
+    assert exposure(Contract(con_id=7), OrderAction.SELL, Decimal(4)) == [(7, Decimal(-4))]
 
 
 def test_which_modifications_count_as_more_risk() -> None:
-    spec = OrderSpec(Action.BUY, Decimal(10), OrderType.LIMIT, limit_price=Decimal(100))
-    lower = OrderSpec(Action.BUY, Decimal(5), OrderType.LIMIT, limit_price=Decimal(100))
-    pricier = OrderSpec(Action.BUY, Decimal(10), OrderType.LIMIT, limit_price=Decimal(101))
+    spec = OrderSpec(OrderAction.BUY, Decimal(10), OrderType.LIMIT, limit_price=Decimal(100))
+    lower = OrderSpec(OrderAction.BUY, Decimal(5), OrderType.LIMIT, limit_price=Decimal(100))
+    pricier = OrderSpec(OrderAction.BUY, Decimal(10), OrderType.LIMIT, limit_price=Decimal(101))
     assert reduces_only(spec, lower) and not reduces_only(lower, spec)
     assert not reduces_only(spec, pricier) and reduces_only(spec, spec)
     assert raises_price(spec, pricier) and not raises_price(pricier, spec)

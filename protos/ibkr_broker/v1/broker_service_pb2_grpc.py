@@ -165,7 +165,8 @@ class BrokerServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CancelOrder(self, request, context):
-        """Requests cancellation of a working order.
+        """Requests cancellation of a working order. An order already filled, cancelled, rejected or
+        inactive cannot be cancelled: FAILED_PRECONDITION with reason ORDER_NOT_CANCELLABLE.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -27,7 +27,8 @@ type BrokerServiceClient interface {
 	PlaceOrder(ctx context.Context, in *PlaceOrderRequest, opts ...grpc.CallOption) (*PlaceOrderResponse, error)
 	// Changes the quantity, prices or time in force of a working order.
 	ModifyOrder(ctx context.Context, in *ModifyOrderRequest, opts ...grpc.CallOption) (*ModifyOrderResponse, error)
-	// Requests cancellation of a working order.
+	// Requests cancellation of a working order. An order already filled, cancelled, rejected or
+	// inactive cannot be cancelled: FAILED_PRECONDITION with reason ORDER_NOT_CANCELLABLE.
 	CancelOrder(ctx context.Context, in *CancelOrderRequest, opts ...grpc.CallOption) (*CancelOrderResponse, error)
 	// Requests cancellation of every working order of the session (IB global cancel).
 	CancelAllOrders(ctx context.Context, in *CancelAllOrdersRequest, opts ...grpc.CallOption) (*CancelAllOrdersResponse, error)
@@ -264,7 +265,8 @@ type BrokerServiceServer interface {
 	PlaceOrder(context.Context, *PlaceOrderRequest) (*PlaceOrderResponse, error)
 	// Changes the quantity, prices or time in force of a working order.
 	ModifyOrder(context.Context, *ModifyOrderRequest) (*ModifyOrderResponse, error)
-	// Requests cancellation of a working order.
+	// Requests cancellation of a working order. An order already filled, cancelled, rejected or
+	// inactive cannot be cancelled: FAILED_PRECONDITION with reason ORDER_NOT_CANCELLABLE.
 	CancelOrder(context.Context, *CancelOrderRequest) (*CancelOrderResponse, error)
 	// Requests cancellation of every working order of the session (IB global cancel).
 	CancelAllOrders(context.Context, *CancelAllOrdersRequest) (*CancelAllOrdersResponse, error)

@@ -1106,7 +1106,8 @@ export const BrokerService: GenService<{
     output: typeof ModifyOrderResponseSchema;
   },
   /**
-   * Requests cancellation of a working order.
+   * Requests cancellation of a working order. An order already filled, cancelled, rejected or
+   * inactive cannot be cancelled: FAILED_PRECONDITION with reason ORDER_NOT_CANCELLABLE.
    *
    * @generated from rpc ibkr_broker.v1.BrokerService.CancelOrder
    */

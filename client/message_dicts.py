@@ -1,20 +1,16 @@
-"""Pure functions between the v1 protos and plain Python: no I/O, no state.
+"""The v1 messages as plain dicts, for the adapter and the command line (pure, no I/O).
 
-Every decimal string becomes a `decimal.Decimal` (an empty string, "not known", becomes None);
-timestamps become timezone-aware `datetime` in UTC (unset: None); enums become short lowercase
-names ("filled", "buy", "limit", "day") except IB's own codes for security types ("STK", "OPT")
-and option rights ("C", "P"). Going the other way, `wire_decimal` turns a number given by a
-caller into the exact string the API wants, refusing NaN, infinities, booleans and junk.
+Values follow wire_values: decimals as `Decimal` (None when not known), times as aware UTC
+datetimes, enums as short lowercase names. `to_jsonable` makes any of these dicts JSON-ready.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-from google.protobuf.message import Message
 from ibkr_broker.v1 import (
     account_pb2,
     broker_service_pb2,
@@ -24,222 +20,22 @@ from ibkr_broker.v1 import (
     order_pb2,
 )
 
-Number = Decimal | int | float | str
-
-SEC_TYPES: dict[str, contract_pb2.SecurityType] = {
-    "STK": contract_pb2.SECURITY_TYPE_STOCK,
-    "OPT": contract_pb2.SECURITY_TYPE_OPTION,
-    "FUT": contract_pb2.SECURITY_TYPE_FUTURE,
-    "CASH": contract_pb2.SECURITY_TYPE_FOREX,
-    "IND": contract_pb2.SECURITY_TYPE_INDEX,
-    "BAG": contract_pb2.SECURITY_TYPE_COMBO,
-    "FOP": contract_pb2.SECURITY_TYPE_FUTURE_OPTION,
-}
-_SEC_TYPE_CODES: dict[int, str] = {v: k for k, v in SEC_TYPES.items()}
-
-RIGHTS: dict[str, contract_pb2.OptionRight] = {
-    "C": contract_pb2.OPTION_RIGHT_CALL,
-    "CALL": contract_pb2.OPTION_RIGHT_CALL,
-    "P": contract_pb2.OPTION_RIGHT_PUT,
-    "PUT": contract_pb2.OPTION_RIGHT_PUT,
-}
-_RIGHT_CODES: dict[int, str] = {
-    contract_pb2.OPTION_RIGHT_CALL: "C",
-    contract_pb2.OPTION_RIGHT_PUT: "P",
-}
-
-ACTIONS: dict[str, common_pb2.OrderAction] = {
-    "buy": common_pb2.ORDER_ACTION_BUY,
-    "sell": common_pb2.ORDER_ACTION_SELL,
-}
-
-ORDER_TYPES: dict[str, order_pb2.OrderType] = {
-    "market": order_pb2.ORDER_TYPE_MARKET,
-    "limit": order_pb2.ORDER_TYPE_LIMIT,
-    "stop": order_pb2.ORDER_TYPE_STOP,
-    "stop_limit": order_pb2.ORDER_TYPE_STOP_LIMIT,
-    "trailing_stop": order_pb2.ORDER_TYPE_TRAILING_STOP,
-    "trailing_stop_limit": order_pb2.ORDER_TYPE_TRAILING_STOP_LIMIT,
-}
-# IB's own spellings, accepted as input.
-ORDER_TYPE_ALIASES = {
-    "mkt": "market",
-    "lmt": "limit",
-    "stp": "stop",
-    "stp_lmt": "stop_limit",
-    "trail": "trailing_stop",
-    "trail_limit": "trailing_stop_limit",
-}
-
-TIME_IN_FORCE: dict[str, order_pb2.TimeInForce] = {
-    "day": order_pb2.TIME_IN_FORCE_DAY,
-    "gtc": order_pb2.TIME_IN_FORCE_GTC,
-    "ioc": order_pb2.TIME_IN_FORCE_IOC,
-    "fok": order_pb2.TIME_IN_FORCE_FOK,
-    "opg": order_pb2.TIME_IN_FORCE_OPG,
-}
-
-TERMINAL_STATUSES = frozenset(
-    {
-        order_pb2.ORDER_STATUS_FILLED,
-        order_pb2.ORDER_STATUS_CANCELLED,
-        order_pb2.ORDER_STATUS_REJECTED,
-        order_pb2.ORDER_STATUS_INACTIVE,
-    }
+from .streams import StreamReconnected
+from .wire_values import (
+    TERMINAL_STATUSES,
+    connection_state_name,
+    dec,
+    market_data_type_name,
+    option_right_code,
+    order_action_name,
+    order_event_type_name,
+    order_status_name,
+    order_type_name,
+    security_type_code,
+    subscription_state_name,
+    time_in_force_name,
+    time_of,
 )
-
-
-# --- decimals -------------------------------------------------------------------------------
-
-
-def dec(text: str) -> Decimal | None:
-    """A decimal string from the wire as a Decimal; "" (not known) as None."""
-    if not text:
-        return None
-    try:
-        return Decimal(text)
-    except InvalidOperation:
-        raise ValueError(f"the server sent a malformed decimal {text!r}") from None
-
-
-def to_decimal(value: object, name: str) -> Decimal:
-    """A caller's number (Decimal, int, float or numeric str) as a finite Decimal.
-
-    Floats go through their shortest repr, so 0.1 becomes Decimal("0.1"), not the binary
-    expansion. Raises ValueError naming `name` for booleans, NaN, infinities and non-numbers.
-    """
-    if isinstance(value, bool) or not isinstance(value, Decimal | int | float | str):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    try:
-        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    if not number.is_finite():
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    return number
-
-
-def wire_decimal(value: object, name: str) -> str:
-    """A caller's number as the API's exact decimal string ("100", "0.1", "-2.5")."""
-    number = to_decimal(value, name)
-    if number == 0:
-        return "0"
-    return format(number, "f")  # positional, never an exponent; exact (no context rounding)
-
-
-# --- enums ----------------------------------------------------------------------------------
-
-
-def _enum_name(enum_type: Any, prefix: str, value: int) -> str:
-    try:
-        name: str = enum_type.Name(value)
-    except ValueError:
-        return f"unknown_{value}"
-    return name.removeprefix(prefix).lower()
-
-
-def sec_type_code(value: int) -> str:
-    """SECURITY_TYPE_STOCK -> "STK"; unspecified -> ""."""
-    return _SEC_TYPE_CODES.get(value, "")
-
-
-def right_code(value: int) -> str | None:
-    """OPTION_RIGHT_CALL -> "C", OPTION_RIGHT_PUT -> "P", otherwise None."""
-    return _RIGHT_CODES.get(value)
-
-
-def order_status_name(value: int) -> str:
-    """ORDER_STATUS_PARTIALLY_FILLED -> "partially_filled"."""
-    return _enum_name(order_pb2.OrderStatus, "ORDER_STATUS_", value)
-
-
-def action_name(value: int) -> str:
-    return _enum_name(common_pb2.OrderAction, "ORDER_ACTION_", value)
-
-
-def order_type_name(value: int) -> str:
-    return _enum_name(order_pb2.OrderType, "ORDER_TYPE_", value)
-
-
-def tif_name(value: int) -> str:
-    return _enum_name(order_pb2.TimeInForce, "TIME_IN_FORCE_", value)
-
-
-def connection_state_name(value: int) -> str:
-    return _enum_name(common_pb2.ConnectionState, "CONNECTION_STATE_", value)
-
-
-def market_data_type_name(value: int) -> str:
-    return _enum_name(market_data_pb2.MarketDataType, "MARKET_DATA_TYPE_", value)
-
-
-def subscription_state_name(value: int) -> str:
-    return _enum_name(market_data_pb2.SubscriptionState, "SUBSCRIPTION_STATE_", value)
-
-
-def order_event_type_name(value: int) -> str:
-    return _enum_name(order_pb2.OrderEventType, "ORDER_EVENT_TYPE_", value)
-
-
-def _key(value: object, name: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{name} must be a non-empty string, got {value!r}")
-    return value.strip()
-
-
-def parse_sec_type(value: object, name: str = "sec_type") -> contract_pb2.SecurityType:
-    """ "STK", "opt", ... (IB codes, any case) to SecurityType."""
-    code = _key(value, name).upper()
-    if code not in SEC_TYPES:
-        raise ValueError(f"{name} must be one of {', '.join(SEC_TYPES)}, got {value!r}")
-    return SEC_TYPES[code]
-
-
-def parse_right(value: object, name: str = "right") -> contract_pb2.OptionRight:
-    """ "C", "P", "CALL", "PUT" (any case) to OptionRight."""
-    code = _key(value, name).upper()
-    if code not in RIGHTS:
-        raise ValueError(f"{name} must be C, P, CALL or PUT, got {value!r}")
-    return RIGHTS[code]
-
-
-def parse_action(value: object, name: str = "side") -> common_pb2.OrderAction:
-    """ "buy" / "sell" (any case) to OrderAction."""
-    code = _key(value, name).lower()
-    if code not in ACTIONS:
-        raise ValueError(f"{name} must be 'buy' or 'sell', got {value!r}")
-    return ACTIONS[code]
-
-
-def parse_order_type(value: object, name: str = "type") -> order_pb2.OrderType:
-    """ "market", "limit", "stop", "stop_limit", "trailing_stop", "trailing_stop_limit"
-    (any case; "-" or " " for "_"; IB's "MKT", "LMT", "STP", "STP LMT", "TRAIL" too)."""
-    code = _key(value, name).lower().replace("-", "_").replace(" ", "_")
-    code = ORDER_TYPE_ALIASES.get(code, code)
-    if code not in ORDER_TYPES:
-        raise ValueError(f"{name} must be one of {', '.join(ORDER_TYPES)}, got {value!r}")
-    return ORDER_TYPES[code]
-
-
-def parse_tif(value: object, name: str = "tif") -> order_pb2.TimeInForce:
-    """ "day", "gtc", "ioc", "fok", "opg" (any case) to TimeInForce."""
-    code = _key(value, name).lower()
-    if code not in TIME_IN_FORCE:
-        raise ValueError(f"{name} must be one of {', '.join(TIME_IN_FORCE)}, got {value!r}")
-    return TIME_IN_FORCE[code]
-
-
-# --- times ----------------------------------------------------------------------------------
-
-
-def time_of(message: Message, field: str) -> dt.datetime | None:
-    """The Timestamp field `field` of `message` as an aware UTC datetime; None when unset."""
-    if not message.HasField(field):
-        return None
-    stamp: Any = getattr(message, field)
-    result: dt.datetime = stamp.ToDatetime(tzinfo=dt.UTC)
-    return result
-
 
 # --- protos to dicts ------------------------------------------------------------------------
 
@@ -254,7 +50,7 @@ def contract_to_dict(c: contract_pb2.Contract) -> dict[str, Any]:
     result: dict[str, Any] = {
         "con_id": c.con_id or None,
         "symbol": c.symbol,
-        "sec_type": sec_type_code(c.security_type),
+        "sec_type": security_type_code(c.security_type),
         "exchange": c.exchange,
         "primary_exchange": c.primary_exchange,
         "currency": c.currency,
@@ -263,7 +59,7 @@ def contract_to_dict(c: contract_pb2.Contract) -> dict[str, Any]:
         "multiplier": dec(c.multiplier),
         "last_trade_date": c.last_trade_date,
         "strike": dec(c.strike),
-        "right": right_code(c.right),
+        "right": option_right_code(c.right),
     }
     if c.combo_legs:
         result["legs"] = [combo_leg_to_dict(leg) for leg in c.combo_legs]
@@ -274,7 +70,7 @@ def combo_leg_to_dict(leg: contract_pb2.ComboLeg) -> dict[str, Any]:
     result: dict[str, Any] = {
         "con_id": leg.con_id or None,
         "ratio": leg.ratio,
-        "action": action_name(leg.action),
+        "action": order_action_name(leg.action),
         "exchange": leg.exchange,
     }
     if leg.HasField("contract"):
@@ -328,7 +124,7 @@ def execution_to_dict(e: order_pb2.Execution) -> dict[str, Any]:
         "execution_id": e.execution_id,
         "order_id": e.order_id,
         "time": time_of(e, "execution_time"),
-        "side": action_name(e.side),
+        "side": order_action_name(e.side),
         "quantity": dec(e.quantity),
         "price": dec(e.price),
         "exchange": e.exchange,
@@ -351,15 +147,15 @@ def order_to_dict(o: order_pb2.Order) -> dict[str, Any]:
         "status": order_status_name(o.status),
         "is_terminal": o.status in TERMINAL_STATUSES,
         "symbol": o.contract.symbol,
-        "sec_type": sec_type_code(o.contract.security_type),
-        "side": action_name(spec.action),
+        "sec_type": security_type_code(o.contract.security_type),
+        "side": order_action_name(spec.action),
         "quantity": dec(spec.quantity),
         "type": order_type_name(spec.order_type),
         "limit_price": dec(spec.limit_price),
         "stop_price": dec(spec.stop_price),
         "trailing_amount": dec(spec.trailing_amount),
         "trailing_percent": dec(spec.trailing_percent),
-        "tif": tif_name(spec.time_in_force),
+        "tif": time_in_force_name(spec.time_in_force),
         "outside_rth": spec.outside_regular_hours,
         "order_ref": spec.order_ref,
         "oca_group": spec.oca_group,
@@ -381,7 +177,7 @@ def order_to_dict(o: order_pb2.Order) -> dict[str, Any]:
     }
 
 
-def preview_to_dict(p: order_pb2.OrderPreview) -> dict[str, Any]:
+def order_preview_to_dict(p: order_pb2.OrderPreview) -> dict[str, Any]:
     return {
         "initial_margin_change": dec(p.initial_margin_change),
         "maintenance_margin_change": dec(p.maintenance_margin_change),
@@ -399,14 +195,14 @@ def preview_to_dict(p: order_pb2.OrderPreview) -> dict[str, Any]:
 def place_order_response_to_dict(r: broker_service_pb2.PlaceOrderResponse) -> dict[str, Any]:
     """The order dict (or, for what-if, {"what_if": True, "status": "what_if", "preview": ...})."""
     if r.HasField("preview") and not r.HasField("order"):
-        return {"what_if": True, "status": "what_if", "preview": preview_to_dict(r.preview)}
+        return {"what_if": True, "status": "what_if", "preview": order_preview_to_dict(r.preview)}
     result = order_to_dict(r.order)
     result["what_if"] = False
     result["bracket_orders"] = [order_to_dict(o) for o in r.bracket_orders]
     return result
 
 
-def account_to_dict(a: account_pb2.AccountSummary) -> dict[str, Any]:
+def account_summary_to_dict(a: account_pb2.AccountSummary) -> dict[str, Any]:
     return {
         "account_id": a.account_id,
         "currency": a.currency,
@@ -454,7 +250,7 @@ def position_to_dict(p: account_pb2.Position) -> dict[str, Any]:
     }
 
 
-def greeks_to_dict(g: market_data_pb2.OptionGreeks) -> dict[str, Decimal | None]:
+def option_greeks_to_dict(g: market_data_pb2.OptionGreeks) -> dict[str, Decimal | None]:
     return {
         "implied_volatility": dec(g.implied_volatility),
         "delta": dec(g.delta),
@@ -484,7 +280,7 @@ def quote_to_dict(q: market_data_pb2.Quote) -> dict[str, Any]:
         "market_data_type": market_data_type_name(q.market_data_type),
         "last_trade_time": time_of(q, "last_trade_time"),
         "updated_at": time_of(q, "update_time"),
-        "greeks": greeks_to_dict(q.greeks) if q.HasField("greeks") else None,
+        "greeks": option_greeks_to_dict(q.greeks) if q.HasField("greeks") else None,
     }
 
 
@@ -520,7 +316,7 @@ def order_event_to_dict(e: order_pb2.OrderEvent) -> dict[str, Any]:
     }
 
 
-def status_to_dict(s: broker_service_pb2.GetStatusResponse) -> dict[str, Any]:
+def get_status_response_to_dict(s: broker_service_pb2.GetStatusResponse) -> dict[str, Any]:
     return {
         "connection_state": connection_state_name(s.connection_state),
         "ready": s.connection_state == common_pb2.CONNECTION_STATE_READY,
@@ -546,6 +342,54 @@ def kill_switch_to_dict(k: broker_service_pb2.KillSwitch) -> dict[str, Any]:
         "engaged_by": k.engaged_by,
         "engaged_at": time_of(k, "engage_time"),
     }
+
+
+# --- stream items to dicts -----------------------------------------------------------------
+
+
+def reconnected_to_dict(item: StreamReconnected) -> dict[str, Any]:
+    return {
+        "type": "reconnected",
+        "stream": item.stream,
+        "attempts": item.attempts,
+        "error": item.error.one_line(),
+        "resume_after_sequence": item.resume_after_sequence,
+    }
+
+
+def order_events_item_to_dicts(
+    item: broker_service_pb2.StreamOrderEventsResponse | StreamReconnected,
+) -> list[dict[str, Any]]:
+    """{"type": "order_event", "sequence", "event", "order", ...}, {"type": "session", ...}
+    or {"type": "reconnected", ...}; a heartbeat gives nothing."""
+    if isinstance(item, StreamReconnected):
+        return [reconnected_to_dict(item)]
+    if item.HasField("event"):
+        return [
+            {"type": "order_event", "sequence": item.sequence, **order_event_to_dict(item.event)}
+        ]
+    if item.HasField("status"):
+        status = session_status_to_dict(item.status)
+        return [{"type": "session", "sequence": item.sequence, **status}]
+    return []
+
+
+def quotes_item_to_dicts(
+    item: broker_service_pb2.StreamQuotesResponse | StreamReconnected,
+) -> list[dict[str, Any]]:
+    """One {"type": "quote", ...} per quote of a batch, {"type": "status", ...} or
+    {"type": "reconnected", ...}; a heartbeat gives nothing."""
+    if isinstance(item, StreamReconnected):
+        return [reconnected_to_dict(item)]
+    if item.HasField("quotes"):
+        return [
+            {"type": "quote", "sequence": item.sequence, **quote_to_dict(quote)}
+            for quote in item.quotes.quotes
+        ]
+    if item.HasField("status"):
+        status = quote_status_to_dict(item.status)
+        return [{"type": "status", "sequence": item.sequence, **status}]
+    return []
 
 
 # --- plain Python to JSON -------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Pure converters: exact decimals, enum names, protos to dicts, input parsing, JSON."""
+"""Pure converters (wire_values, message_dicts): exact decimals, enum names, protos to dicts,
+input parsing, JSON."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from ibkr_broker.client import combo, contract, convert, option, stock
+from ibkr_broker.client import combo, contract, message_dicts, option, stock, wire_values
 from ibkr_broker.client.orders import bracket, order_spec
 from ibkr_broker.v1 import common_pb2, contract_pb2, market_data_pb2, order_pb2
 
@@ -18,15 +19,15 @@ pytestmark = pytest.mark.timeout(30)
 
 @given(st.decimals(allow_nan=False, allow_infinity=False))
 def test_wire_decimal_round_trips_every_finite_decimal(value: Decimal) -> None:
-    text = convert.wire_decimal(value, "x")
+    text = wire_values.wire_decimal(value, "x")
     assert "E" not in text and "e" not in text
     assert Decimal(text) == value
-    assert convert.dec(text) == value
+    assert wire_values.dec(text) == value
 
 
 @given(st.floats(allow_nan=False, allow_infinity=False, width=64))
 def test_floats_are_taken_at_their_shortest_repr(value: float) -> None:
-    assert Decimal(convert.wire_decimal(value, "x")) == Decimal(repr(value))
+    assert Decimal(wire_values.wire_decimal(value, "x")) == Decimal(repr(value))
 
 
 @pytest.mark.parametrize(
@@ -35,46 +36,52 @@ def test_floats_are_taken_at_their_shortest_repr(value: float) -> None:
      (" 3 ", "3"), (Decimal("-2.5"), "-2.5")],
 )  # fmt: skip
 def test_wire_decimal_examples(given: object, wire: str) -> None:
-    assert convert.wire_decimal(given, "price") == wire
+    assert wire_values.wire_decimal(given, "price") == wire
 
 
 @pytest.mark.parametrize("bad", [True, None, "abc", "", float("nan"), float("inf"), "NaN", [1]])
 def test_to_decimal_refuses_non_numbers_naming_the_key(bad: object) -> None:
     with pytest.raises(ValueError, match=r"^limit_price "):
-        convert.to_decimal(bad, "limit_price")
+        wire_values.to_decimal(bad, "limit_price")
 
 
 def test_dec_of_wire_values() -> None:
-    assert convert.dec("") is None
-    assert convert.dec("101.25") == Decimal("101.25")
+    assert wire_values.dec("") is None
+    assert wire_values.dec("101.25") == Decimal("101.25")
     with pytest.raises(ValueError, match="malformed"):
-        convert.dec("1,5")
+        wire_values.dec("1,5")
 
 
 def test_enum_names() -> None:
-    assert convert.order_status_name(order_pb2.ORDER_STATUS_PARTIALLY_FILLED) == "partially_filled"
-    assert convert.order_status_name(99) == "unknown_99"
-    assert convert.action_name(common_pb2.ORDER_ACTION_SELL) == "sell"
-    assert convert.order_type_name(order_pb2.ORDER_TYPE_STOP_LIMIT) == "stop_limit"
-    assert convert.tif_name(order_pb2.TIME_IN_FORCE_GTC) == "gtc"
-    assert convert.connection_state_name(common_pb2.CONNECTION_STATE_READY) == "ready"
-    assert convert.sec_type_code(contract_pb2.SECURITY_TYPE_FUTURE_OPTION) == "FOP"
-    assert convert.sec_type_code(0) == ""
-    assert convert.right_code(contract_pb2.OPTION_RIGHT_PUT) == "P"
-    assert convert.right_code(0) is None
+    assert (
+        wire_values.order_status_name(order_pb2.ORDER_STATUS_PARTIALLY_FILLED) == "partially_filled"
+    )
+    assert wire_values.order_status_name(99) == "unknown_99"
+    assert wire_values.order_action_name(common_pb2.ORDER_ACTION_SELL) == "sell"
+    assert wire_values.order_type_name(order_pb2.ORDER_TYPE_STOP_LIMIT) == "stop_limit"
+    assert wire_values.time_in_force_name(order_pb2.TIME_IN_FORCE_GTC) == "gtc"
+    assert wire_values.connection_state_name(common_pb2.CONNECTION_STATE_READY) == "ready"
+    assert wire_values.security_type_code(contract_pb2.SECURITY_TYPE_FUTURE_OPTION) == "FOP"
+    assert wire_values.security_type_code(0) == ""
+    assert wire_values.option_right_code(contract_pb2.OPTION_RIGHT_PUT) == "P"
+    assert wire_values.option_right_code(0) is None
 
 
 def test_input_parsers_accept_the_usual_spellings() -> None:
-    assert convert.parse_order_type("STP LMT") == order_pb2.ORDER_TYPE_STOP_LIMIT
-    assert convert.parse_order_type("trailing-stop") == order_pb2.ORDER_TYPE_TRAILING_STOP
-    assert convert.parse_order_type("MKT") == order_pb2.ORDER_TYPE_MARKET
-    assert convert.parse_tif("GTC") == order_pb2.TIME_IN_FORCE_GTC
-    assert convert.parse_right("call") == contract_pb2.OPTION_RIGHT_CALL
-    assert convert.parse_sec_type("opt") == contract_pb2.SECURITY_TYPE_OPTION
-    assert convert.parse_action("SELL") == common_pb2.ORDER_ACTION_SELL
-    for parse, key in [(convert.parse_tif, "tif"), (convert.parse_right, "right"),
-                       (convert.parse_sec_type, "sec_type"), (convert.parse_action, "side"),
-                       (convert.parse_order_type, "type")]:  # fmt: skip
+    assert wire_values.parse_order_type("STP LMT") == order_pb2.ORDER_TYPE_STOP_LIMIT
+    assert wire_values.parse_order_type("trailing-stop") == order_pb2.ORDER_TYPE_TRAILING_STOP
+    assert wire_values.parse_order_type("MKT") == order_pb2.ORDER_TYPE_MARKET
+    assert wire_values.parse_time_in_force("GTC") == order_pb2.TIME_IN_FORCE_GTC
+    assert wire_values.parse_option_right("call") == contract_pb2.OPTION_RIGHT_CALL
+    assert wire_values.parse_security_type("opt") == contract_pb2.SECURITY_TYPE_OPTION
+    assert wire_values.parse_order_action("SELL") == common_pb2.ORDER_ACTION_SELL
+    for parse, key in [
+        (wire_values.parse_time_in_force, "tif"),
+        (wire_values.parse_option_right, "right"),
+        (wire_values.parse_security_type, "sec_type"),
+        (wire_values.parse_order_action, "side"),
+        (wire_values.parse_order_type, "type"),
+    ]:
         with pytest.raises(ValueError, match=f"^{key} "):
             parse("bogus")
         with pytest.raises(ValueError, match=f"^{key} "):
@@ -164,7 +171,7 @@ def test_order_to_dict_shape() -> None:
         executions=[order_pb2.Execution(execution_id="e1", quantity="4", price="99.5")],
     )
     order.create_time.FromSeconds(0)
-    result = convert.order_to_dict(order)
+    result = message_dicts.order_to_dict(order)
     assert result["status"] == "partially_filled" and not result["is_terminal"]
     assert (result["side"], result["type"], result["tif"]) == ("sell", "stop_limit", "day")
     assert result["filled_quantity"] == Decimal(4) and result["avg_fill_price"] == Decimal("99.5")
@@ -183,7 +190,7 @@ def test_position_avg_price_is_per_unit() -> None:
         quantity="2",
         average_cost="512.30",
     )
-    result = convert.position_to_dict(position)
+    result = message_dicts.position_to_dict(position)
     assert result["avg_cost"] == Decimal("512.30") and result["avg_price"] == Decimal("5.123")
     assert result["market_value"] is None and result["right"] == "C"
 
@@ -191,12 +198,26 @@ def test_position_avg_price_is_per_unit() -> None:
 def test_quote_to_dict_and_json() -> None:
     quote = market_data_pb2.Quote(symbol="AAPL", bid="1.5", greeks=market_data_pb2.OptionGreeks(
         delta="0.5"))  # fmt: skip
-    result = convert.quote_to_dict(quote)
+    result = message_dicts.quote_to_dict(quote)
     assert result["bid"] == Decimal("1.5") and result["ask"] is None
     assert result["greeks"]["delta"] == Decimal("0.5")
     assert result["market_data_type"] == "unspecified"
-    text = json.dumps(convert.to_jsonable({"q": result, "t": dt.datetime(2024, 1, 2, tzinfo=dt.UTC),
-                                           "l": (Decimal("1.10"),)}))  # fmt: skip
+    value = {"q": result, "t": dt.datetime(2024, 1, 2, tzinfo=dt.UTC), "l": (Decimal("1.10"),)}
+    text = json.dumps(message_dicts.to_jsonable(value))
     assert json.loads(text)["q"]["bid"] == "1.5"
     assert json.loads(text)["l"] == ["1.10"]
     assert json.loads(text)["t"] == "2024-01-02T00:00:00+00:00"
+
+
+def test_order_status_parsing() -> None:
+    assert (
+        wire_values.parse_order_status("Partially_Filled")
+        == order_pb2.ORDER_STATUS_PARTIALLY_FILLED
+    )
+    assert (
+        wire_values.parse_order_status(order_pb2.ORDER_STATUS_FILLED)
+        == order_pb2.ORDER_STATUS_FILLED
+    )
+    for bad in ("working", 0, 99, True, None):
+        with pytest.raises(ValueError, match=r"^status "):
+            wire_values.parse_order_status(bad)

@@ -18,7 +18,7 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import grpc
 
@@ -33,6 +33,20 @@ ENV = {
     "client_key": "IBKR_BROKER_CLIENT_KEY",
     "timeout": "IBKR_BROKER_TIMEOUT",
 }
+
+
+class ClientSettings(TypedDict, total=False):
+    """The keyword arguments of BrokerClient and AsyncBrokerClient besides `target`.
+
+    Each given value (not None) overrides `config`, or the environment when `config` is None.
+    """
+
+    token: str | None
+    ca_cert: str | None
+    client_cert: str | None
+    client_key: str | None
+    timeout: float | None
+    config: ClientConfig | None
 
 
 @dataclass(frozen=True)
@@ -104,6 +118,15 @@ class ClientConfig:
     def resolve(cls, config: ClientConfig | None, **overrides: Any) -> ClientConfig:
         """`config` (else the environment) with every override that is not None applied."""
         return (config if config is not None else cls.from_env()).replace(**overrides)
+
+    @classmethod
+    def for_client(cls, target: str | None, settings: ClientSettings) -> ClientConfig:
+        """The configuration a client's arguments ask for (see ClientSettings)."""
+        unknown = set(settings) - set(ClientSettings.__annotations__)
+        if unknown:
+            raise TypeError(f"unknown client argument(s): {', '.join(sorted(unknown))}")
+        overrides: dict[str, Any] = {k: v for k, v in settings.items() if k != "config"}
+        return cls.resolve(settings.get("config"), target=target, **overrides)
 
     def open_channel(self, *, aio: bool) -> Any:
         """A grpc (or grpc.aio) channel to `target`, secure when TLS settings are given."""

@@ -28,16 +28,22 @@ from . import validate as v
 # --- enums: proto number <-> domain member ----------------------------------------------------
 
 SEC_TYPES = {
-    contract_pb2.SECURITY_TYPE_STOCK: m.SecType.STOCK,
-    contract_pb2.SECURITY_TYPE_OPTION: m.SecType.OPTION,
-    contract_pb2.SECURITY_TYPE_FUTURE: m.SecType.FUTURE,
-    contract_pb2.SECURITY_TYPE_FOREX: m.SecType.FOREX,
-    contract_pb2.SECURITY_TYPE_INDEX: m.SecType.INDEX,
-    contract_pb2.SECURITY_TYPE_COMBO: m.SecType.COMBO,
-    contract_pb2.SECURITY_TYPE_FUTURE_OPTION: m.SecType.FUTURE_OPTION,
+    contract_pb2.SECURITY_TYPE_STOCK: m.SecurityType.STOCK,
+    contract_pb2.SECURITY_TYPE_OPTION: m.SecurityType.OPTION,
+    contract_pb2.SECURITY_TYPE_FUTURE: m.SecurityType.FUTURE,
+    contract_pb2.SECURITY_TYPE_FOREX: m.SecurityType.FOREX,
+    contract_pb2.SECURITY_TYPE_INDEX: m.SecurityType.INDEX,
+    contract_pb2.SECURITY_TYPE_COMBO: m.SecurityType.COMBO,
+    contract_pb2.SECURITY_TYPE_FUTURE_OPTION: m.SecurityType.FUTURE_OPTION,
 }
-RIGHTS = {contract_pb2.OPTION_RIGHT_CALL: m.Right.CALL, contract_pb2.OPTION_RIGHT_PUT: m.Right.PUT}
-ACTIONS = {common_pb2.ORDER_ACTION_BUY: m.Action.BUY, common_pb2.ORDER_ACTION_SELL: m.Action.SELL}
+RIGHTS = {
+    contract_pb2.OPTION_RIGHT_CALL: m.OptionRight.CALL,
+    contract_pb2.OPTION_RIGHT_PUT: m.OptionRight.PUT,
+}
+ACTIONS = {
+    common_pb2.ORDER_ACTION_BUY: m.OrderAction.BUY,
+    common_pb2.ORDER_ACTION_SELL: m.OrderAction.SELL,
+}
 ORDER_TYPES = {
     order_pb2.ORDER_TYPE_MARKET: m.OrderType.MARKET,
     order_pb2.ORDER_TYPE_LIMIT: m.OrderType.LIMIT,
@@ -127,21 +133,21 @@ def contract_from_proto(msg: contract_pb2.Contract, field: str = "contract") -> 
     if not msg.con_id and not msg.security_type:
         raise InvalidArgument(f"{field}.security_type", "required unless con_id is given")
     symbol = v.text(f"{field}.symbol", msg.symbol.strip().upper(), limit=32)
-    sec_type = SEC_TYPES.get(msg.security_type)
-    if not msg.con_id and not symbol and sec_type is not m.SecType.COMBO:
+    security_type = SEC_TYPES.get(msg.security_type)
+    if not msg.con_id and not symbol and security_type is not m.SecurityType.COMBO:
         raise InvalidArgument(f"{field}.symbol", "required unless con_id is given")
     legs = tuple(
         leg_from_proto(leg, f"{field}.combo_legs[{i}]") for i, leg in enumerate(msg.combo_legs)
     )
-    if sec_type is m.SecType.COMBO and len(legs) < 2:
+    if security_type is m.SecurityType.COMBO and len(legs) < 2:
         raise InvalidArgument(f"{field}.combo_legs", "a combo needs at least 2 legs")
-    if sec_type is not m.SecType.COMBO and legs:
+    if security_type is not m.SecurityType.COMBO and legs:
         raise InvalidArgument(f"{field}.combo_legs", "only a COMBO contract has legs")
     if len(legs) > MAX_LEGS:
         raise InvalidArgument(f"{field}.combo_legs", f"at most {MAX_LEGS} legs")
     return m.Contract(
         con_id=msg.con_id,
-        sec_type=sec_type,
+        security_type=security_type,
         symbol=symbol,
         exchange=v.text(f"{field}.exchange", msg.exchange.upper(), limit=32),
         primary_exchange=v.text(
@@ -192,7 +198,7 @@ def leg_from_proto(msg: contract_pb2.ComboLeg, field: str) -> m.ComboLeg:
 def contract_to_proto(c: m.Contract) -> contract_pb2.Contract:
     return contract_pb2.Contract(
         con_id=c.con_id,
-        security_type=SEC_TYPES_OUT[c.sec_type] if c.sec_type else UNSPECIFIED,
+        security_type=SEC_TYPES_OUT[c.security_type] if c.security_type else UNSPECIFIED,
         symbol=c.symbol,
         exchange=c.exchange,
         primary_exchange=c.primary_exchange,
@@ -292,7 +298,7 @@ def spec_from_proto(msg: order_pb2.OrderSpec, combo: bool, field: str = "order")
     )
 
 
-def bracket_from_proto(msg: order_pb2.BracketSpec, spec: m.OrderSpec) -> m.Bracket | None:
+def bracket_from_proto(msg: order_pb2.BracketSpec, spec: m.OrderSpec) -> m.BracketSpec | None:
     take = v.decimal("bracket.take_profit_limit_price", msg.take_profit_limit_price, positive=True)
     stop = v.decimal("bracket.stop_loss_stop_price", msg.stop_loss_stop_price, positive=True)
     stop_lmt = v.decimal("bracket.stop_loss_limit_price", msg.stop_loss_limit_price, positive=True)
@@ -304,12 +310,12 @@ def bracket_from_proto(msg: order_pb2.BracketSpec, spec: m.OrderSpec) -> m.Brack
         raise InvalidArgument("bracket.stop_loss_stop_price", "required with a stop limit")
     entry = spec.limit_price
     if entry is not None and take is not None and stop is not None:
-        low, high = (stop, take) if spec.action is m.Action.BUY else (take, stop)
+        low, high = (stop, take) if spec.action is m.OrderAction.BUY else (take, stop)
         if not low < entry < high:
             raise InvalidArgument(
                 "bracket", "take-profit and stop-loss must be on either side of the entry price"
             )
-    return m.Bracket(take, stop, stop_lmt)
+    return m.BracketSpec(take, stop, stop_lmt)
 
 
 def spec_to_proto(s: m.OrderSpec) -> order_pb2.OrderSpec:
@@ -337,7 +343,7 @@ def execution_to_proto(e: m.Execution) -> order_pb2.Execution:
     return order_pb2.Execution(
         execution_id=e.execution_id,
         order_id=e.order_id,
-        execution_time=_ts(e.time),
+        execution_time=_ts(e.execution_time),
         side=ACTIONS_OUT[e.side],
         quantity=_dec(e.quantity),
         price=_dec(e.price),
@@ -366,8 +372,8 @@ def order_to_proto(o: m.Order) -> order_pb2.Order:
         perm_id=o.perm_id,
         parent_order_id=o.parent_order_id,
         last_error=error_to_proto(o.last_error),
-        create_time=_ts(o.created),
-        update_time=_ts(o.updated),
+        create_time=_ts(o.create_time),
+        update_time=_ts(o.update_time),
         executions=[execution_to_proto(e) for e in o.executions],
         total_commission=_dec(o.total_commission),
         commission_currency=o.commission_currency,
@@ -396,7 +402,7 @@ def event_to_proto(e: m.OrderEvent) -> order_pb2.OrderEvent:
         order=order_to_proto(e.order),
         execution=execution_to_proto(e.execution) if e.execution else None,
         error=error_to_proto(e.error),
-        event_time=_ts(e.time),
+        event_time=_ts(e.event_time),
     )
 
 
@@ -419,7 +425,7 @@ SUMMARY_FIELDS = {
 
 def summary_to_proto(s: m.AccountSummary) -> account_pb2.AccountSummary:
     msg = account_pb2.AccountSummary(
-        account_id=s.account_id, currency=s.currency, update_time=_ts(s.updated)
+        account_id=s.account_id, currency=s.currency, update_time=_ts(s.update_time)
     )
     for name, tag in SUMMARY_FIELDS.items():
         setattr(msg, name, _dec(s.values.get(tag)))
@@ -468,7 +474,7 @@ def quote_to_proto(q: m.Quote) -> market_data_pb2.Quote:
         )
         if g
         else None,
-        update_time=_ts(q.updated),
+        update_time=_ts(q.update_time),
     )
 
 

@@ -26,15 +26,15 @@ from ibapi.order_state import OrderState as IbOrderState
 
 from ..domain.errors import InvalidArgument
 from ..domain.model import (
-    Action,
     ComboLeg,
     Contract,
     ContractDetails,
-    Greeks,
     OptionChain,
+    OptionGreeks,
+    OptionRight,
+    OrderAction,
     OrderPreview,
-    Right,
-    SecType,
+    SecurityType,
 )
 from ..session.ib_port import CommissionEvent, ExecutionEvent, IbOrderRequest
 
@@ -54,15 +54,20 @@ _UNSET_STRINGS = frozenset(
         "1.7976931348623157e308",
     }
 )
-_SEC_TYPES = {t.value: t for t in SecType}
-_RIGHTS = {"C": Right.CALL, "CALL": Right.CALL, "P": Right.PUT, "PUT": Right.PUT}
+_SEC_TYPES = {t.value: t for t in SecurityType}
+_RIGHTS = {
+    "C": OptionRight.CALL,
+    "CALL": OptionRight.CALL,
+    "P": OptionRight.PUT,
+    "PUT": OptionRight.PUT,
+}
 _ACTIONS = {
-    "BUY": Action.BUY,
-    "BOT": Action.BUY,
-    "SELL": Action.SELL,
-    "SLD": Action.SELL,
-    "SSHORT": Action.SELL,
-    "SHORT": Action.SELL,
+    "BUY": OrderAction.BUY,
+    "BOT": OrderAction.BUY,
+    "SELL": OrderAction.SELL,
+    "SLD": OrderAction.SELL,
+    "SSHORT": OrderAction.SELL,
+    "SHORT": OrderAction.SELL,
 }
 
 
@@ -106,7 +111,7 @@ def decimal_or_zero(value: Decimal | float | str | None) -> Decimal:
     return Decimal(0) if result is None else result
 
 
-def action_from_ib(text: str) -> Action:
+def action_from_ib(text: str) -> OrderAction:
     """IB's BUY/SELL (orders) or BOT/SLD (executions); SSHORT counts as a sell."""
     try:
         return _ACTIONS[text.strip().upper()]
@@ -114,11 +119,11 @@ def action_from_ib(text: str) -> Action:
         raise ValueError(f"unknown IB side/action {text!r}") from None
 
 
-def right_from_ib(text: str) -> Right | None:
+def right_from_ib(text: str) -> OptionRight | None:
     return _RIGHTS.get(text.strip().upper())
 
 
-def sec_type_from_ib(text: str) -> SecType | None:
+def sec_type_from_ib(text: str) -> SecurityType | None:
     return _SEC_TYPES.get(text.strip().upper())
 
 
@@ -130,7 +135,7 @@ def contract_to_ib(contract: Contract) -> IbContract:
     ib = IbContract()
     ib.conId = contract.con_id
     ib.symbol = contract.symbol
-    ib.secType = contract.sec_type.value if contract.sec_type is not None else ""
+    ib.secType = contract.security_type.value if contract.security_type is not None else ""
     ib.lastTradeDateOrContractMonth = contract.last_trade_date
     ib.strike = float(contract.strike) if contract.strike is not None else UNSET_DOUBLE
     ib.right = contract.right.value if contract.right is not None else ""
@@ -173,7 +178,7 @@ def contract_from_ib(ib: IbContract) -> Contract:
     )
     return Contract(
         con_id=int(ib.conId or 0),
-        sec_type=sec_type_from_ib(ib.secType or ""),
+        security_type=sec_type_from_ib(ib.secType or ""),
         symbol=ib.symbol or "",
         exchange=ib.exchange or "",
         primary_exchange=ib.primaryExchange or "",
@@ -367,7 +372,7 @@ def execution_from_ib(
         perm_id=int(execution.permId),
         client_id=int(execution.clientId),
         exec_id=execution.execId,
-        time=parse_ib_time(execution.time, default_tz),
+        execution_time=parse_ib_time(execution.time, default_tz),
         account=execution.acctNumber,
         exchange=execution.exchange,
         side=action_from_ib(execution.side),
@@ -410,13 +415,14 @@ def greeks_from_ib(
     vega: float | None,
     theta: float | None,
     underlying_price: float | None,
-) -> Greeks:
-    """tickOptionComputation values as Greeks: IB's "not computed" -1 (implied volatility, option
-    and underlying price) and -2 (delta, gamma, vega, theta), None and unset -> None."""
-    del pv_dividend  # not part of the domain's Greeks
+) -> OptionGreeks:
+    """tickOptionComputation values as OptionGreeks: IB's "not computed" -1 (implied
+    volatility, option and underlying price) and -2 (delta, gamma, vega, theta), None and unset
+    -> None."""
+    del pv_dividend  # not part of the domain's OptionGreeks
     iv = _not_computed(implied_vol, -1.0)
     d = _not_computed(delta, -2.0)
-    return Greeks(
+    return OptionGreeks(
         implied_volatility=iv if iv is None or iv >= 0 else None,
         delta=d if d is None or abs(d) <= 1 else None,
         gamma=_not_computed(gamma, -2.0),

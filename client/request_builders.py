@@ -1,4 +1,4 @@
-"""Request builders shared by BrokerClient and AsyncBrokerClient (pure, no I/O)."""
+"""Request builders of the client core (AsyncBrokerClient): pure, no I/O, checked locally."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from ibkr_broker.v1 import broker_service_pb2 as bs
 from ibkr_broker.v1 import contract_pb2, order_pb2
 
 from .contracts import positive_decimal, stock
-from .convert import parse_tif
 from .orders import check_request_id, positive_quantity
+from .wire_values import parse_time_in_force
 
 OrderFilterArg = str | int | None
 
@@ -87,7 +87,7 @@ def modify_order(
         if value is not None:
             setattr(request, name, positive_decimal(value, name))
     if tif is not None:
-        request.time_in_force = parse_tif(tif)
+        request.time_in_force = parse_time_in_force(tif)
     if (
         request.ByteSize()
         == bs.ModifyOrderRequest(request_id=request_id, order_id=order_id).ByteSize()
