@@ -78,7 +78,7 @@ $(TS_DEPS): sdk/ts/package.json sdk/ts/package-lock.json
 	cd sdk/ts && npm ci --silent --no-audit --no-fund
 	touch $(TS_DEPS)
 
-$(TS_STAMP): $(TS_DEPS) sdk/ts/tsconfig.json $(wildcard sdk/ts/src/*.ts sdk/ts/src/gen/*/*/*.ts sdk/ts/examples/*.ts)
+$(TS_STAMP): $(TS_DEPS) sdk/ts/tsconfig.json $(wildcard sdk/ts/src/*.ts sdk/ts/src/gen/*/*/*.ts sdk/ts/examples/*.ts sdk/ts/test/*.ts)
 	sdk/ts/node_modules/.bin/tsc -p sdk/ts
 	touch $(TS_STAMP)
 

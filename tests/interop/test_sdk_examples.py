@@ -7,9 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import shutil
 import socket
-import subprocess
 import sys
 from pathlib import Path
 
@@ -22,20 +20,6 @@ RUNNER = ROOT / "scripts" / "run_examples.py"
 LANGUAGES = ("python", "go", "ts")
 HEADER = re.compile(r"^== (\w+) (\w+): (ok|failed) \(exit (-?\d+)\)$", re.MULTILINE)
 pytestmark = pytest.mark.timeout(300)
-
-
-@pytest.fixture(scope="module")
-def go_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The Go examples and the TypeScript ones, built from the sources as they are now."""
-    assert shutil.which("go"), "Go is required (make test installs Debian's golang packages)"
-    assert shutil.which("node"), "Node.js is required (make test installs it)"
-    assert (ROOT / "sdk" / "ts" / "node_modules" / ".bin" / "tsc").exists(), "run `make test`"
-    out = tmp_path_factory.mktemp("go")
-    subprocess.run([str(ROOT / "scripts" / "build_go_examples.sh"), str(out)], check=True,
-                   timeout=240)
-    tsc = ROOT / "sdk" / "ts" / "node_modules" / ".bin" / "tsc"
-    subprocess.run([str(tsc), "-p", str(ROOT / "sdk" / "ts")], check=True, timeout=120)
-    return out
 
 
 async def run_examples(addr: str, go_dir: Path, *args: str) -> tuple[int, dict[str, str]]:
@@ -66,10 +50,10 @@ def closed_port() -> int:
 
 
 async def test_every_languages_examples_trade_against_the_live_server(
-    tmp_path: Path, go_dir: Path
+    tmp_path: Path, built_sdks: Path
 ) -> None:
     async with ServerEnv(tmp_path) as env:
-        code, out = await run_examples(env.target, go_dir)
+        code, out = await run_examples(env.target, built_sdks)
         assert code == 0, "an example failed (its output is above)"
         assert len(out) == 12
         for lang in LANGUAGES:
@@ -87,9 +71,9 @@ async def test_every_languages_examples_trade_against_the_live_server(
             assert [s for ref, s in by_ref.items() if ref.startswith(prefix)] == ["Cancelled"]
 
 
-async def test_a_wrong_address_is_a_clear_error_in_every_language(go_dir: Path) -> None:
+async def test_a_wrong_address_is_a_clear_error_in_every_language(built_sdks: Path) -> None:
     addr = f"127.0.0.1:{closed_port()}"
-    code, out = await run_examples(addr, go_dir, "--only", "status")
+    code, out = await run_examples(addr, built_sdks, "--only", "status")
     assert code == 1 and sorted(out) == ["go status", "python status", "ts status"]
     for lang in LANGUAGES:
         lines = out[f"{lang} status"].strip().splitlines()
