@@ -20,8 +20,8 @@ from grpc_reflection.v1alpha import reflection
 from ibkr_broker.v1 import broker_service_pb2
 
 from .api.auth import AuthInterceptor
+from .api.decoding import add_broker_service
 from .api.observe import KINDS, CallObserver
-from .api.register import add_broker_service
 from .api.servicer import BrokerServicer
 from .audit import AuditLog
 from .config import Config, ConfigError, SecuritySettings, validate

@@ -140,15 +140,17 @@ def decoder_loop(
     server_version: int,
     batches: queue.Queue[list[bytes] | None],
     stopped: Callable[[], bool],
+    on_skip: Callable[[int, int, Exception], None] | None = None,
     bursts: EventBursts | None = None,
-) -> str | None:
+) -> None:
     """Decode batches until the end of the stream or `stopped()`; the events of each batch
     reach the loop together (`bursts.flush()` after each batch and at the end)."""
     if bursts is None:
-        return _decode_batches(decoder, server_version, batches, stopped, lambda: None)
+        _decode_batches(decoder, server_version, batches, stopped, on_skip, lambda: None)
+        return
     bursts.hold()
     try:
-        return _decode_batches(decoder, server_version, batches, stopped, bursts.flush)
+        _decode_batches(decoder, server_version, batches, stopped, on_skip, bursts.flush)
     finally:
         bursts.flush()
 
@@ -158,13 +160,16 @@ def _decode_batches(
     server_version: int,
     batches: queue.Queue[list[bytes] | None],
     stopped: Callable[[], bool],
+    on_skip: Callable[[int, int, Exception], None] | None,
     flush: Callable[[], None],
-) -> str | None:
+) -> None:
     """Decode batches until the end of the stream or `stopped()`.
 
-    Returns None at the end of the stream or when stopped, or the reason a message could not be
-    decoded (ibapi raises for a missing or mistyped field, tws-protocol.md G1: the connection
-    cannot be trusted after that).
+    A message that fails to decode (ibapi raises for a missing or mistyped field,
+    tws-protocol.md G1, and EClient.run would disconnect) is logged with its message id and
+    field count, reported to `on_skip(msg_id, field_count, exc)` and skipped: framing is by
+    length prefix, so the next message starts where it should and the link stays up. Only
+    broken framing (reader_loop) ends the link.
     """
     binary_ids = server_version >= MIN_SERVER_VER_PROTOBUF
     interpret = decoder.interpret
@@ -174,11 +179,12 @@ def _decode_batches(
         except queue.Empty:
             continue
         if batch is None:
-            return None
+            return
         for payload in batch:
             if stopped():
-                return None
+                return
             msg_id = 0
+            fields: list[bytes] = []
             try:
                 if binary_ids:
                     msg_id = int.from_bytes(payload[:4], "big")
@@ -192,7 +198,11 @@ def _decode_batches(
                 fields.pop()  # the empty string after the last terminator
                 interpret(fields, msg_id)
             except Exception as exc:
-                logger.warning("cannot decode TWS message %d: %r", msg_id, payload[:200])
-                return f"decode failure in message id {msg_id}: {type(exc).__name__}: {exc}"
+                logger.warning(
+                    "skipped a TWS message that does not decode: id %d, %d fields, %d bytes: "
+                    "%s: %.200s",
+                    msg_id, len(fields), len(payload), type(exc).__name__, exc,
+                )  # fmt: skip
+                if on_skip is not None:
+                    on_skip(msg_id, len(fields), exc)
         flush()
-    return None

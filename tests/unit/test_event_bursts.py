@@ -78,7 +78,7 @@ async def run_bridge(payloads: list[list[bytes]]) -> tuple[list[IbEvent], Counti
     result: list[str | None] = []
     thread = threading.Thread(
         target=lambda: result.append(
-            decoder_loop(ScriptDecoder(wrapper), 178, batches, lambda: False, wrapper)
+            decoder_loop(ScriptDecoder(wrapper), 178, batches, lambda: False, bursts=wrapper)
         )
     )
     thread.start()
