@@ -63,8 +63,9 @@ async def test_every_languages_examples_trade_against_the_live_server(
             order = out[f"{lang} order"]
             assert re.search(r"placed (o\d+): buy 1 AAPL at [\d.]+ .*\ncancelled \1: .*CANCELLED",
                              order), order
-            # Refused by the server before TWS sees it (issue 10, defect 7), naming the field.
-            assert "order.limit_price: 100.001 is not a multiple of the minimum tick" in order
+            # The gateway checks the price against the contract's minimum tick before TWS sees it.
+            assert re.search(r"refused: INVALID_ARGUMENT.*order\.limit_price: 100\.001 is not a "
+                             r"multiple of the minimum tick 0\.01", order), order
             assert "reason INVALID_ARGUMENT" in order
             assert len(re.findall(r"^#\d+ (AAPL|MSFT) bid \d", out[f"{lang} quotes"], re.M)) >= 5
         by_ref = {o.request.order_ref: o.status for o in env.sim_orders()}

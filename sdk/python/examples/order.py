@@ -1,6 +1,6 @@
-"""Places a limit order far below the market, cancels it, then shows how a refused order
-reaches the caller: a limit price off the contract's tick size is refused by the server before
-it reaches TWS, as an InvalidOrderError naming the field.
+"""Places a limit order far below the market, cancels it, then shows how a refused order (a
+limit price off the contract's tick size) reaches the caller: a BrokerError with its gRPC code,
+reason and, when TWS refused it, IB's code.
 
     python sdk/python/examples/order.py
 """
@@ -8,7 +8,7 @@ it reaches TWS, as an InvalidOrderError naming the field.
 import os
 from decimal import Decimal
 
-from ibkr_broker.client import BrokerClient, BrokerError, InvalidOrderError, order_spec
+from ibkr_broker.client import BrokerClient, BrokerError, order_spec
 from ibkr_broker.v1 import order_pb2
 
 ADDR = os.environ.get("IBKR_BROKER_ADDR") or "127.0.0.1:50051"
@@ -25,8 +25,8 @@ def main() -> None:
         print(f"cancelled {order.order_id}: {order_pb2.OrderStatus.Name(cancelled.status)}")
         try:
             client.place_order("AAPL", order_spec("buy", 1, "limit", limit_price="100.001"))
-            raise SystemExit("expected the server to refuse a price off the tick size")
-        except InvalidOrderError as error:
+            raise SystemExit("expected a price off the tick size to be refused")
+        except BrokerError as error:
             print(f"refused: {error.one_line()}")
             print(f"  code {error.code.name if error.code else ''}, reason {error.reason}, "
                   f"IB code {error.ib_code}")

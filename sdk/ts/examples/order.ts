@@ -1,6 +1,5 @@
-// Places a limit order far below the market, cancels it, then shows how a refused order reaches
-// the caller: a limit price off the contract's tick size is refused by the server before it
-// reaches TWS, as a BrokerError (INVALID_ARGUMENT naming the field).
+// Places a limit order far below the market, cancels it, then shows how a refused order
+// (a limit price off the tick size) reaches the caller: a BrokerError with its code, reason and IB code (when TWS refused it).
 //   node dist/examples/order.js
 import {
   BrokerError, Code, connect, OrderAction, OrderStatus, OrderType, SecurityType,
@@ -37,7 +36,7 @@ async function showRefusal(client: BrokerClient, requestId: string): Promise<voi
     console.log(`  code ${Code[error.code]}, reason ${error.reason}, IB code ${error.ibCode}`);
     return;
   }
-  throw new Error("expected the server to refuse a price off the tick size");
+  throw new Error("expected a price off the tick size to be refused");
 }
 
 runExample(async () => {
