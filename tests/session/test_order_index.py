@@ -19,6 +19,7 @@ from ibkr_broker.server.domain.model import (
     OrderStatus,
     OrderType,
 )
+from ibkr_broker.server.session.ib_port import ExecutionEvent
 from ibkr_broker.server.session.journal import OrderJournal
 from ibkr_broker.server.session.order_index import OrderIndex, exposure
 from ibkr_broker.server.session.orders import OrderBook
@@ -175,3 +176,39 @@ async def test_memory_keeps_the_working_set_and_recent_history_the_store_everyth
         pages += page
         start += 16
     assert [o.order_id for o in pages] == [o.order_id for o in reversed(placed)]
+
+
+async def test_a_replayed_execution_of_an_order_read_back_from_the_store_counts_once(
+    tmp_path: Path,
+) -> None:
+    store = Store(tmp_path / "orders.db")
+    book = OrderBook(store, OrderJournal(), max_finished=1)
+    rng = random.Random(5)
+    first = dataclasses.replace(
+        make_order(1, rng), order_id=store.new_order_id("r1"), ib_order_id=501
+    )
+    book.add(first)
+
+    def fill(order: Order) -> ExecutionEvent:
+        return ExecutionEvent(
+            -1, order.ib_order_id, 9, 1, f"exec-{order.ib_order_id}", T0, order.account,
+            "SMART", order.spec.action, order.spec.quantity, Decimal(1), order.spec.quantity,
+            Decimal(1), f"ikb:{order.request_id}", order.contract,
+        )  # fmt: skip
+
+    assert book.on_execution(fill(first))
+    for n in (2, 3):  # two more orders finish: the first leaves memory
+        other = dataclasses.replace(
+            make_order(n, rng), order_id=store.new_order_id(f"r{n}"), ib_order_id=500 + n
+        )
+        book.add(other)
+        book.replace(dataclasses.replace(other, status=OrderStatus.CANCELLED))
+    book.flush()
+    assert first.order_id not in {o.order_id for o in book.all()}
+    stored = book.get(first.order_id)
+    assert stored is not None and stored.status is OrderStatus.FILLED
+    assert not book.on_execution(fill(first))  # the replay after a reconnect
+    again = book.get(first.order_id)
+    assert again is not None and len(again.executions) == 1
+    assert again.filled_quantity == first.spec.quantity
+    store.close()
