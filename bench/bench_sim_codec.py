@@ -3,8 +3,9 @@
 Usage: python bench/bench_sim_codec.py [--iterations N] [--seconds S]
 
 Prints tickPrice frames encoded per second (the hot path; target >= 300k/s), the generic
-encoder for comparison, openOrder frames per second, and FrameReader decode throughput over a
-1 MiB burst fed in 64 KiB chunks. Each loop is bounded by both an iteration count and a time.
+encoder for comparison, the protobuf-era twins (proto_replies), openOrder frames per second,
+and FrameReader decode throughput over a 1 MiB burst fed in 64 KiB chunks. Each loop is
+bounded by both an iteration count and a time.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ import time
 from collections.abc import Callable
 from decimal import Decimal
 
-from ibkr_broker.simulator import responses as R
+from ibkr_broker.simulator.codec import proto_replies as P
+from ibkr_broker.simulator.codec import responses as R
+from ibkr_broker.simulator.codec.wire import FrameReader, encode_fields
 from ibkr_broker.simulator.model import ContractSpec, OrderRequest, OrderSnapshot
-from ibkr_broker.simulator.wire import FrameReader, encode_fields
 
 
 def rate(label: str, fn: Callable[[int], object], iterations: int, seconds: float) -> float:
@@ -59,7 +61,11 @@ def main() -> None:
     snap = OrderSnapshot(request=req, client_id=1, perm_id=7, status="Submitted",
                          filled=Decimal(0), remaining=Decimal(100), avg_fill_price=Decimal(0),
                          last_fill_price=Decimal(0), account="DU1")  # fmt: skip
+    proto_tick = P.tick_price
+    rate("tickPrice encode (protobuf era)",
+         lambda i: proto_tick(i & 1023, 1 + (i & 1), prices[i % 100], size), n // 4, s)
     rate("openOrder encode (~150 fields)", lambda i: R.open_order(snap), n // 20, s)
+    rate("openOrder encode (protobuf era)", lambda i: P.open_order(snap), n // 20, s)
 
     burst = b"".join(tick(k & 1023, 1, prices[k % 100], size) for k in range(40_000))
     reps = max(1, min(50, n // 40_000))

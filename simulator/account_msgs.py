@@ -1,13 +1,14 @@
 """Account replies (reqAccountUpdates, reqPositions, reqAccountSummary, reqAccountUpdatesMulti,
-reqPnL) built from the exchange's ledger and the market's marks."""
+reqPnL) built from the exchange's ledger and the market's marks. ``out`` is the session's reply
+builders (codec.responses or codec.proto_replies, by protocol era)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
+from types import ModuleType
 
-from . import responses as rsp
 from .exchange import Exchange
 from .ledger import ZERO
 
@@ -30,7 +31,7 @@ def money(v: Decimal) -> str:
 
 def account_values(ex: Exchange) -> list[tuple[str, str, str]]:
     """(key, value, currency) for every account value."""
-    out: list[tuple[str, str, str]] = [
+    values: list[tuple[str, str, str]] = [
         ("AccountCode", ex.account, ""),
         ("AccountType", "INDIVIDUAL", ""),
         ("AccountReady", "true", ""),
@@ -39,67 +40,69 @@ def account_values(ex: Exchange) -> list[tuple[str, str, str]]:
     ]
     for key, value in ex.ledger.values(ex.market.mark).items():
         if key in _PLAIN:
-            out.append((key, str(value), ""))
+            values.append((key, str(value), ""))
         else:
-            out.append((key, money(value), "USD"))
+            values.append((key, money(value), "USD"))
             if key in ("NetLiquidation", "TotalCashValue", "CashBalance", "UnrealizedPnL",
                        "RealizedPnL", "StockMarketValue", "OptionMarketValue"):
-                out.append((key if key != "TotalCashValue" else "TotalCashBalance",
-                            money(value), "BASE"))
-    return out
+                values.append((key if key != "TotalCashValue" else "TotalCashBalance",
+                               money(value), "BASE"))
+    return values
 
 
-def account_update_frames(ex: Exchange, con_ids: Iterable[int] | None = None,
+def account_update_frames(out: ModuleType, ex: Exchange, con_ids: Iterable[int] | None = None,
                           *, download_end: bool = False) -> list[bytes]:
     """updateAccountValue for all values, updatePortfolio for ``con_ids`` (None = all), the
     account time, and accountDownloadEnd when asked."""
     acct = ex.account
-    frames = [rsp.update_account_value(k, v, c, acct) for k, v, c in account_values(ex)]
+    frames = [out.update_account_value(k, v, c, acct) for k, v, c in account_values(ex)]
     wanted = None if con_ids is None else set(con_ids)
     for line in ex.ledger.portfolio(ex.market.mark):
         if wanted is not None and line.instrument.con_id not in wanted:
             continue
-        frames.append(rsp.update_portfolio(
+        frames.append(out.update_portfolio(
             line.instrument, line.position, line.market_price, line.market_value.quantize(CENT),
             line.avg_cost, line.unrealized_pnl.quantize(CENT), line.realized_pnl.quantize(CENT),
             acct))
-    frames.append(rsp.update_account_time(dt.datetime.now(dt.UTC).strftime("%H:%M")))
+    frames.append(out.update_account_time(dt.datetime.now(dt.UTC).strftime("%H:%M")))
     if download_end:
-        frames.append(rsp.account_download_end(acct))
+        frames.append(out.account_download_end(acct))
     return frames
 
 
-def position_frames(ex: Exchange, con_ids: Iterable[int] | None = None) -> list[bytes]:
+def position_frames(out: ModuleType, ex: Exchange,
+                    con_ids: Iterable[int] | None = None) -> list[bytes]:
     wanted = None if con_ids is None else set(con_ids)
-    return [rsp.position(ex.account, p.instrument, p.quantity, p.avg_cost)
+    return [out.position(ex.account, p.instrument, p.quantity, p.avg_cost)
             for p in ex.ledger.positions.values()
             if wanted is None or p.instrument.con_id in wanted]
 
 
-def summary_frames(ex: Exchange, req_id: int, tags: Iterable[str]) -> list[bytes]:
+def summary_frames(out: ModuleType, ex: Exchange, req_id: int, tags: Iterable[str]) -> list[bytes]:
     values = {k: (v, c) for k, v, c in account_values(ex) if c != "BASE"}
-    out = []
+    frames = []
     for tag in tags:
         if tag.startswith("$LEDGER"):
             for key in ("CashBalance", "NetLiquidation", "UnrealizedPnL", "RealizedPnL",
                         "StockMarketValue", "OptionMarketValue"):
                 v, _ = values[key]
-                out.append(rsp.account_summary(req_id, ex.account, key, v, "USD"))
+                frames.append(out.account_summary(req_id, ex.account, key, v, "USD"))
             continue
         if tag in values:
             v, c = values[tag]
-            out.append(rsp.account_summary(req_id, ex.account, tag, v, c))
-    return out
+            frames.append(out.account_summary(req_id, ex.account, tag, v, c))
+    return frames
 
 
-def multi_frames(ex: Exchange, req_id: int, model_code: str) -> list[bytes]:
-    return [rsp.account_update_multi(req_id, ex.account, model_code, k, v, c)
+def multi_frames(out: ModuleType, ex: Exchange, req_id: int, model_code: str) -> list[bytes]:
+    return [out.account_update_multi(req_id, ex.account, model_code, k, v, c)
             for k, v, c in account_values(ex)]
 
 
-def pnl_frame(ex: Exchange, req_id: int) -> bytes:
+def pnl_frame(out: ModuleType, ex: Exchange, req_id: int) -> bytes:
     values = ex.ledger.values(ex.market.mark)
     unrealized = values["UnrealizedPnL"].quantize(CENT)
     realized = ex.ledger.realized_pnl.quantize(CENT)
-    return rsp.pnl(req_id, unrealized + realized if (unrealized or realized) else ZERO,
-                   unrealized, realized)
+    frame: bytes = out.pnl(req_id, unrealized + realized if (unrealized or realized) else ZERO,
+                           unrealized, realized)
+    return frame

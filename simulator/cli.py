@@ -1,7 +1,7 @@
 """``ibkr-broker sim``: run the TWS simulator, or send a fault command to a running one.
 
     ibkr-broker sim --host 127.0.0.1 --port 7497 --seed 1 [--tick-interval 0.25]
-                    [--account DU1234567] [--control-port 7498]
+                    [--account DU1234567] [--control-port 7498] [--max-server-version N]
     ibkr-broker sim ctl [--control-port 7498] COMMAND...     e.g. ctl restart 5
 
 Faults on a running simulator:
@@ -24,8 +24,9 @@ import sys
 from collections.abc import Sequence
 from decimal import Decimal
 
+from .codec.connection import check_ceiling
 from .faults import ControlServer
-from .server import SimulatorServer
+from .server import DEFAULT_MAX_SERVER_VERSION, SimulatorServer
 
 log = logging.getLogger("ibkr_broker.simulator")
 
@@ -33,8 +34,9 @@ log = logging.getLogger("ibkr_broker.simulator")
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ibkr-broker sim",
                                 description="TWS simulator: a paper account on a TWS API socket "
-                                            "(server version 178). 'ibkr-broker sim ctl --help' "
-                                            "for fault commands.")
+                                            "(the text era up to server version 178, the "
+                                            "protobuf era 213..226). 'ibkr-broker sim ctl "
+                                            "--help' for fault commands.")
     p.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=7497, help="TWS API port (default 7497)")
     p.add_argument("--seed", type=int, default=1, help="random-walk seed (default 1)")
@@ -54,8 +56,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--partial-fills", action="store_true", help="fill orders in two halves")
     p.add_argument("--max-tick-rate", type=int, default=0,
                    help="cap on tick messages/s per client (0 = none; default 0)")
+    p.add_argument("--max-server-version", type=_ceiling, default=DEFAULT_MAX_SERVER_VERSION,
+                   help="newest server version to answer: 100..178 keeps every client in the "
+                        "text era, 213..226 gives clients that offer it (ibapi 10.40+) the "
+                        "protobuf era; clients that offer at most 178 (ib_async) always get the "
+                        f"text era (default {DEFAULT_MAX_SERVER_VERSION})")
     p.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
     return p
+
+
+def _ceiling(text: str) -> int:
+    try:
+        return check_ceiling(int(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_ctl_parser() -> argparse.ArgumentParser:
@@ -89,6 +103,7 @@ async def serve(args: argparse.Namespace, ready: asyncio.Event | None = None,
         account=args.account, cash=args.cash, max_msg_rate=args.max_msg_rate or None,
         disconnect_on_pacing=args.disconnect_on_pacing, max_market_data_lines=args.max_lines,
         partial_fills=args.partial_fills, max_tick_rate=args.max_tick_rate or None,
+        max_server_version=args.max_server_version,
     )
     await server.start()
     control = None
@@ -103,7 +118,8 @@ async def serve(args: argparse.Namespace, ready: asyncio.Event | None = None,
         loop.add_signal_handler(signal.SIGTERM, stop.set)
         loop.add_signal_handler(signal.SIGUSR1, server.drop_all)
     print(f"simulator listening on {args.host}:{server.port} account {args.account} "
-          f"seed {args.seed}" + (f" control {control.port}" if control else ""), flush=True)
+          f"seed {args.seed}" + (f" control {control.port}" if control else "")
+          + f" max server version {args.max_server_version}", flush=True)
     if ready is not None:
         ready.set()
     try:

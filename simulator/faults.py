@@ -18,10 +18,9 @@ Commands (case-insensitive), each answered with one line "ok ..." or "error ..."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import TYPE_CHECKING
-
-from . import responses as rsp
 
 if TYPE_CHECKING:
     from .server import SimulatorServer
@@ -40,10 +39,19 @@ class Faults:
 
     def __init__(self, server: SimulatorServer) -> None:
         self.server = server
+        self._comeback: asyncio.Task[None] | None = None
+
+    async def cancel(self) -> None:
+        """Cancel a pending come-back (the server is stopping)."""
+        if self._comeback is not None:
+            self._comeback.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._comeback
+            self._comeback = None
 
     def drop_all(self) -> int:
         """Close every client connection; returns how many were closed."""
-        sessions = list(self.server._sessions)
+        sessions = self.server.connections()
         for s in sessions:
             s.close()
         log.warning("fault: dropped %d connection(s)", len(sessions))
@@ -53,9 +61,9 @@ class Faults:
         """Stop listening and drop everyone; listen again on the same port after ``seconds``.
         Returns once the server is away (await ``server.listening.wait()`` for the return)."""
         server = self.server
-        if server._comeback is not None:
-            server._comeback.cancel()
-        await server._unlisten()
+        if self._comeback is not None:
+            self._comeback.cancel()
+        await server.unlisten()
         self.drop_all()
         log.warning("fault: away for %.1f s", seconds)
 
@@ -63,14 +71,14 @@ class Faults:
             await asyncio.sleep(seconds)
             for _ in range(100):
                 try:
-                    await server._listen()
+                    await server.listen()
                     log.warning("fault: back on port %d", server.port)
                     return
                 except OSError:  # the port may linger briefly
                     await asyncio.sleep(0.05)
             log.error("fault: could not listen again on port %d", server.port)
 
-        server._comeback = asyncio.create_task(come_back(), name="sim-comeback")
+        self._comeback = asyncio.create_task(come_back(), name="sim-comeback")
 
     def notice(self, code: int, text: str | None = None) -> None:
         """Send a connectivity notice (errMsg with reqId -1) to every connected client."""
@@ -82,7 +90,7 @@ class Faults:
         for s in server.sessions():
             if code == 1101:
                 s.drop_market_data()
-            s.send(rsp.error(-1, code, text or NOTICES.get(code, f"Notice {code}")))
+            s.send_error(-1, code, text or NOTICES.get(code, f"Notice {code}"))
         log.warning("fault: notice %d to %d client(s)", code, len(server.sessions()))
 
     def set_delay(self, ms: int) -> None:

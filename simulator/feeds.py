@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from types import ModuleType
 
-from . import responses as rsp
 from .market import Market, Quote
 from .model import ComboLegSpec, Instrument
 from .orders import leg_prices, net_price
@@ -61,61 +61,63 @@ class MarketDataSub:
             return market.quote(self.instrument.con_id)
         return combo_quote(market, self.legs)
 
-    def frames(self, market: Market) -> list[bytes]:
-        """The ticks that changed since the last call (everything on the first call)."""
+    def frames(self, market: Market, out: ModuleType) -> list[bytes]:
+        """The ticks that changed since the last call (everything on the first call), built
+        by ``out`` (the session's reply builders)."""
         q = self.quote(market)
         t = self.ticks
         rid = self.req_id
         sent = self.sent
-        out: list[bytes] = []
+        frames: list[bytes] = []
         first = not sent
         if first:
-            out.append(rsp.tick_price(rid, t.close, q.close, None))
-            out.append(rsp.tick_price(rid, t.open, q.open, None))
+            frames.append(out.tick_price(rid, t.close, q.close, None))
+            frames.append(out.tick_price(rid, t.open, q.open, None))
         for key, tick_type, price, size in (
             ("bid", t.bid, q.bid, q.bid_size),
             ("ask", t.ask, q.ask, q.ask_size),
         ):
             if sent.get(key) != (price, size):
                 sent[key] = (price, size)
-                out.append(rsp.tick_price(rid, tick_type, price, size))
+                frames.append(out.tick_price(rid, tick_type, price, size))
         if sent.get("last") != (q.last, q.last_size, q.step):
             sent["last"] = (q.last, q.last_size, q.step)
-            out.append(rsp.tick_price(rid, t.last, q.last, q.last_size))
+            frames.append(out.tick_price(rid, t.last, q.last, q.last_size))
             if sent.get("ts") != q.last_time:
                 sent["ts"] = q.last_time
-                out.append(rsp.tick_string(rid, t.last_timestamp, str(q.last_time)))
+                frames.append(out.tick_string(rid, t.last_timestamp, str(q.last_time)))
         if sent.get("volume") != q.volume:
             sent["volume"] = q.volume
-            out.append(rsp.tick_size(rid, t.volume, q.volume))
+            frames.append(out.tick_size(rid, t.volume, q.volume))
         for key, tick_type, price in (("high", t.high, q.high), ("low", t.low, q.low)):
             if sent.get(key) != price:
                 sent[key] = price
-                out.append(rsp.tick_price(rid, tick_type, price, None))
+                frames.append(out.tick_price(rid, tick_type, price, None))
         inst = self.instrument
         if inst is not None and inst.sec_type == "OPT":
-            out += self._option_frames(market, q, first)
-        return out
+            frames += self._option_frames(market, q, first, out)
+        return frames
 
-    def _option_frames(self, market: Market, q: Quote, first: bool) -> list[bytes]:
+    def _option_frames(self, market: Market, q: Quote, first: bool,
+                       out: ModuleType) -> list[bytes]:
         assert self.instrument is not None
         g = market.greeks(self.instrument.con_id)
         if self.sent.get("greeks") == g:
             return []
         self.sent["greeks"] = g
         t_bid, t_ask, t_last, t_model = self.ticks.option
-        out = []
+        frames = []
         ticks = ((t_bid, q.bid), (t_ask, q.ask), (t_last, q.last)) if first else ()
         for tick_type, price in (*ticks, (t_model, None)):
-            out.append(rsp.tick_option_computation(
+            frames.append(out.tick_option_computation(
                 self.req_id, tick_type, g.iv, g.delta,
                 g.model_price if price is None else price, g.pv_dividend, g.gamma, g.vega,
                 g.theta, g.und_price, tick_attrib=1))
-        return out
+        return frames
 
-    def snapshot_frames(self, market: Market) -> list[bytes]:
+    def snapshot_frames(self, market: Market, out: ModuleType) -> list[bytes]:
         self.sent.clear()
-        return [*self.frames(market), rsp.tick_snapshot_end(self.req_id)]
+        return [*self.frames(market, out), out.tick_snapshot_end(self.req_id)]
 
 
 def combo_quote(market: Market, legs: tuple[tuple[Instrument, ComboLegSpec], ...]) -> Quote:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from .codec.connection import PROTOBUF_ERA_MIN, check_ceiling
 from .exchange import Exchange
 from .faults import Faults
 from .market import Market
@@ -35,6 +36,12 @@ from .universe import Universe
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+# The newest server version the simulator answers unless told otherwise: the newest the
+# server's whole integration suite passes against (it runs in both eras, tests/conftest.py
+# --tws-era). From 214 an execution's UTC time carries a glued "Z", which the server cannot read
+# yet. Clients that offer no more than 178 (ib_async 2.1) get the text era whatever the ceiling.
+DEFAULT_MAX_SERVER_VERSION = PROTOBUF_ERA_MIN
 
 
 @dataclass
@@ -47,6 +54,7 @@ class SimConfig:
     disconnect_on_pacing: bool = False  # close the connection on a pacing violation
     max_tick_rate: int | None = None  # outgoing tick messages/s per client (None = no cap)
     partial_fills: bool = False
+    max_server_version: int = DEFAULT_MAX_SERVER_VERSION  # 100..178 text era, 213..226 protobuf
 
 
 @dataclass
@@ -56,6 +64,7 @@ class Stats:
     requests: Counter[str] = field(default_factory=Counter)  # by request class name
     mkt_data: Counter[int] = field(default_factory=Counter)  # reqMktData per con_id
     messages_received: int = 0
+    protobuf_requests: int = 0  # of messages_received, those in protobuf form
     ticks_sent: int = 0
     connections: int = 0
     malformed: int = 0
@@ -66,21 +75,25 @@ class Stats:
 
 
 class SimulatorServer:
-    """A paper TWS on a socket: speaks the TWS API at server version 178."""
+    """A paper TWS on a socket: speaks the TWS API in the text era (server version 178) and,
+    up to ``max_server_version``, the protobuf era (213..226) to clients that offer it."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, seed: int = 1,
                  tick_interval: float = 0.05, account: str = "DU1234567",
                  cash: Decimal = Decimal("1000000"), today: dt.date | None = None,
                  max_market_data_lines: int = 100, max_msg_rate: int | None = 50,
                  disconnect_on_pacing: bool = False, max_tick_rate: int | None = None,
-                 partial_fills: bool = False) -> None:
+                 partial_fills: bool = False,
+                 max_server_version: int = DEFAULT_MAX_SERVER_VERSION) -> None:
         if not account.startswith("D"):
             raise ValueError("the simulator only has paper accounts (DU...)")
+        check_ceiling(max_server_version)
         self.host = host
         self.port = port
         self.seed = seed
         self.config = SimConfig(tick_interval, max_market_data_lines, max_msg_rate,
-                                disconnect_on_pacing, max_tick_rate, partial_fills)
+                                disconnect_on_pacing, max_tick_rate, partial_fills,
+                                max_server_version)
         self.universe = Universe(today)
         self.market = Market(self.universe, seed)
         self.exchange = Exchange(self.universe, self.market, account, seed=seed,
@@ -92,35 +105,36 @@ class SimulatorServer:
         self._sessions: set[Session] = set()
         self._server: asyncio.Server | None = None
         self._ticker: asyncio.Task[None] | None = None
-        self._comeback: asyncio.Task[None] | None = None
         self.listening = asyncio.Event()
 
     # -- life cycle --------------------------------------------------------------------------
 
     async def start(self) -> None:
-        await self._listen()
+        await self.listen()
         self._ticker = asyncio.create_task(self._run_market(), name="sim-market")
         log.info("simulator listening on %s:%d (seed %d, account %s)", self.host, self.port,
                  self.seed, self.exchange.account)
 
     async def stop(self) -> None:
-        for task in (self._ticker, self._comeback):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-        await self._unlisten()
+        await self.faults.cancel()
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+        await self.unlisten()
         for s in list(self._sessions):
             s.close()
 
-    async def _listen(self) -> None:
+    async def listen(self) -> None:
+        """Accept connections on ``host:port`` (the port chosen on the first call is kept)."""
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(lambda: Session(self), self.host, self.port,
                                                 reuse_address=True)
         self.port = self._server.sockets[0].getsockname()[1]
         self.listening.set()
 
-    async def _unlisten(self) -> None:
+    async def unlisten(self) -> None:
+        """Stop accepting connections (open ones stay)."""
         self.listening.clear()
         if self._server is not None:
             self._server.close()
@@ -156,17 +170,21 @@ class SimulatorServer:
 
     # -- sessions ----------------------------------------------------------------------------
 
-    def _session_opened(self, s: Session) -> None:
+    def session_opened(self, s: Session) -> None:
         self._sessions.add(s)
         self.stats.connections += 1
 
-    def _session_closed(self, s: Session) -> None:
+    def session_closed(self, s: Session) -> None:
         self._sessions.discard(s)
         self.exchange.unsubscribe(s.on_exchange_event)
 
     def client_in_use(self, client_id: int, asking: Session) -> bool:
         return any(s is not asking and s.state == "running" and s.client_id == client_id
                    for s in self._sessions)
+
+    def connections(self) -> list[Session]:
+        """Every open connection, started or not."""
+        return list(self._sessions)
 
     def sessions(self) -> list[Session]:
         """Connections that completed startApi."""

@@ -1,7 +1,10 @@
-"""One TWS API connection: handshake, framing, pacing, batched writes, request dispatch.
+"""One TWS API connection on a socket: the asyncio side of ``codec.connection.ServerConnection``.
 
-The session holds only per-connection state (client id, subscriptions). Orders, executions and
-the account live in the server's exchange, so they survive reconnects.
+The protocol state (handshake, startApi gating, incoming pacing) lives in the sans-IO
+``ServerConnection``; this class feeds it the socket's bytes, acts on its events (dispatching
+requests to handlers.py), and batches, delays and writes replies. It holds only per-connection
+state (client id, subscriptions): orders, executions and the account live in the server's
+exchange, so they survive reconnects.
 """
 
 from __future__ import annotations
@@ -12,30 +15,22 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from . import requests as rq
-from . import responses as rsp
+from .codec import connection as pc
+from .codec import requests as rq
+from .codec import responses as text_replies
+from .codec.wire import CodecError, RequestError, encode_handshake_reply
 from .events import AccountChanged, Event, Executed, OrderChanged, OrderError
 from .feeds import MarketDataSub
 from .handlers import HANDLERS
-from .wire import (
-    CodecError,
-    FrameError,
-    FrameReader,
-    HandshakeError,
-    RequestError,
-    encode_handshake_reply,
-    parse_handshake_prefix,
-)
 
 if TYPE_CHECKING:
     from .server import SimulatorServer
 
 log = logging.getLogger(__name__)
 
-SERVER_VERSION = 178
-MAX_MALFORMED = 20  # malformed requests tolerated before the connection is closed
 HIGH_WATER = 256 * 1024
 LOW_WATER = 64 * 1024
 
@@ -51,22 +46,16 @@ class Session(asyncio.Protocol):
 
     def __init__(self, server: SimulatorServer) -> None:
         self.server = server
+        self.protocol = pc.ServerConnection(max_server_version=server.config.max_server_version,
+                                            max_msg_rate=server.config.max_msg_rate)
+        self.replies: ModuleType = text_replies  # the era's reply builders, set at handshake
         self.transport: asyncio.Transport | None = None
         self.peer: Any = None
-        self.state = "handshake"  # -> "await_start" -> "running" -> "closed"
-        self.server_version = 0
-        self.client_id: int | None = None
-        self._hs_buf = bytearray()
-        self._reader = FrameReader()
         self._out: list[bytes] = []
         self._flush_scheduled = False
         self._delayed: deque[tuple[float, bytes]] = deque()
         self._delay_timer: asyncio.TimerHandle | None = None
         self.paused = False
-        self.malformed = 0
-        self._rate_window = 0.0
-        self._rate_count = 0
-        self._rate_warned = False
         self._tick_budget = 0.0
         self._tick_budget_time = time.monotonic()
         # subscriptions
@@ -80,6 +69,23 @@ class Session(asyncio.Protocol):
         self.auto_open_orders = False
         self.messages_sent = 0
 
+    @property
+    def state(self) -> str:
+        """"handshake" -> "await_start" -> "running" -> "closed"."""
+        return self.protocol.phase.value
+
+    @property
+    def server_version(self) -> int:
+        return self.protocol.server_version
+
+    @property
+    def client_id(self) -> int | None:
+        return self.protocol.client_id
+
+    @property
+    def malformed(self) -> int:
+        return self.protocol.malformed
+
     # -- asyncio.Protocol --------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -87,16 +93,16 @@ class Session(asyncio.Protocol):
         self.transport = transport
         self.peer = transport.get_extra_info("peername")
         transport.set_write_buffer_limits(high=HIGH_WATER, low=LOW_WATER)
-        self.server._session_opened(self)
+        self.server.session_opened(self)
         log.debug("connection from %s", self.peer)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.state != "closed":
             log.info("client %s (%s) disconnected: %s", self.client_id, self.peer, exc or "eof")
-        self.state = "closed"
+        self.protocol.close()
         if self._delay_timer is not None:
             self._delay_timer.cancel()
-        self.server._session_closed(self)
+        self.server.session_closed(self)
 
     def pause_writing(self) -> None:
         self.paused = True
@@ -105,95 +111,82 @@ class Session(asyncio.Protocol):
         self.paused = False
 
     def data_received(self, data: bytes) -> None:
-        if self.state == "closed":
-            return
-        try:
-            if self.state == "handshake":
-                data = self._handshake(data)
-                if not data:
-                    return
-            frames = self._reader.feed(data)
-        except (HandshakeError, FrameError) as exc:
-            log.warning("closing %s: %s", self.peer, exc)
-            self.server.stats.protocol_errors += 1
-            self.close()
-            return
-        for fields in frames:
+        before = self.protocol.protobuf_received
+        events = self.protocol.receive_data(data, time.monotonic())
+        self.server.stats.protobuf_requests += self.protocol.protobuf_received - before
+        for event in events:
+            self._on_event(event)
             if self.state == "closed":
                 return
-            self._on_message(fields)
 
-    # -- handshake and start -----------------------------------------------------------------
+    # -- protocol events ---------------------------------------------------------------------
 
-    def _handshake(self, data: bytes) -> bytes:
-        self._hs_buf += data
-        parsed = parse_handshake_prefix(self._hs_buf)
-        if parsed is None:
-            return b""
-        consumed, lo, hi, _options = parsed
-        if lo > SERVER_VERSION:
-            log.warning("refusing %s: client needs server version >= %d", self.peer, lo)
-            self.close()
-            return b""
-        self.server_version = min(hi, SERVER_VERSION)
-        if self.server_version < SERVER_VERSION:
+    def _on_event(self, event: pc.Event) -> None:
+        stats = self.server.stats
+        if isinstance(event, pc.MessageEvent):
+            stats.messages_received += 1
+        match event:
+            case pc.Handshake():
+                self._handshake(event)
+            case pc.Refused(reason=reason):
+                log.warning("refusing %s: %s", self.peer, reason)
+                self.close()
+            case pc.ProtocolViolation(error=error):
+                log.warning("closing %s: %s", self.peer, error)
+                stats.protocol_errors += 1
+                self.close()
+            case pc.PacingExceeded():
+                self._paced(event)
+            case pc.StartRequested(request=req):
+                stats.requests[type(req).__name__] += 1
+                self._start(req)
+            case pc.IgnoredBeforeStart(request=req):
+                stats.requests[type(req).__name__] += 1
+                log.warning("%s sent %s before startApi: ignored", self.peer,
+                            type(req).__name__)
+            case pc.AlreadyStarted(request=req):
+                stats.requests[type(req).__name__] += 1
+                self.send_error(-1, 321, "Error validating request.-'a0' : cause - "
+                                             "the API is already started")
+            case pc.BadRequest():
+                self._bad_request(event)
+            case pc.RequestReceived(request=req):
+                stats.requests[type(req).__name__] += 1
+                self._dispatch(req)
+
+    def _handshake(self, event: pc.Handshake) -> None:
+        self.replies = pc.replies_for(event.server_version)
+        if event.server_version < pc.TEXT_ERA_MAX:
             log.warning("client %s speaks at most %d; messages are laid out for %d",
-                        self.peer, hi, SERVER_VERSION)
+                        self.peer, event.client_max, pc.TEXT_ERA_MAX)
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d %H:%M:%S") + " UTC"
-        self._write_now(encode_handshake_reply(self.server_version, stamp))
-        self.state = "await_start"
-        rest = bytes(self._hs_buf[consumed:])
-        self._hs_buf.clear()
-        return rest
+        self._write_now(encode_handshake_reply(event.server_version, stamp))
 
     def _start(self, req: rq.StartApi) -> None:
         if self.server.client_in_use(req.client_id, self):
             log.warning("client id %d already in use: refusing %s", req.client_id, self.peer)
             self.server.stats.client_id_in_use += 1
-            self.send(rsp.error(-1, 326, "Unable to connect as the client id is already in use. "
-                                         "Retry with a unique client id."))
+            self.send_error(-1, 326, "Unable to connect as the client id is already in use. "
+                                         "Retry with a unique client id.")
             self.close_after_flush()
             return
-        self.client_id = req.client_id
-        self.state = "running"
         self.server.exchange.subscribe(self.on_exchange_event)
         ex = self.server.exchange
-        self.send(rsp.next_valid_id(ex.next_order_id(req.client_id)))
-        self.send(rsp.managed_accounts([ex.account]))
+        self.send(self.replies.next_valid_id(ex.next_order_id(req.client_id)))
+        self.send(self.replies.managed_accounts([ex.account]))
         for code, text in FARM_NOTICES:
-            self.send(rsp.error(-1, code, text))
+            self.send_error(-1, code, text)
         for snap in ex.open_orders(req.client_id):  # TWS re-reports open orders on connect
-            self.send(rsp.open_order(snap))
-            self.send(rsp.order_status(snap))
+            self.send(self.replies.open_order(snap))
+            self.send(self.replies.order_status(snap))
         log.info("client %d connected from %s (version %d)", req.client_id, self.peer,
                  self.server_version)
 
-    # -- requests ----------------------------------------------------------------------------
-
-    def _on_message(self, fields: list[str]) -> None:
-        stats = self.server.stats
-        stats.messages_received += 1
-        self._pace()
-        try:
-            req = rq.parse_request(fields)
-        except RequestError as exc:
-            self._bad_request(exc)
-            return
+    def _dispatch(self, req: rq.Request) -> None:
         name = type(req).__name__
-        stats.requests[name] += 1
-        if self.state == "await_start":
-            if isinstance(req, rq.StartApi):
-                self._start(req)
-            else:
-                log.warning("%s sent %s before startApi: ignored", self.peer, name)
-            return
-        if isinstance(req, rq.StartApi):
-            self.send(rsp.error(-1, 321, "Error validating request.-'a0' : cause - "
-                                         "the API is already started"))
-            return
         handler: Callable[[Session, Any], None] | None = HANDLERS.get(type(req))
         if handler is None:
-            self.send(rsp.error(-1, 321, f"Error validating request: {name} not supported"))
+            self.send_error(-1, 321, f"Error validating request: {name} not supported")
             return
         try:
             handler(self, req)
@@ -201,43 +194,31 @@ class Session(asyncio.Protocol):
             raise
         except Exception:
             log.exception("handler for %s failed (client %s)", name, self.client_id)
-            stats.handler_errors += 1
-            self.send(rsp.error(getattr(req, "req_id", -1), 320,
-                                f"Server error when reading an API client request: {name}"))
+            self.server.stats.handler_errors += 1
+            self.send_error(getattr(req, "req_id", -1), 320,
+                                f"Server error when reading an API client request: {name}")
 
-    def _bad_request(self, exc: RequestError) -> None:
-        stats = self.server.stats
-        stats.malformed += 1
-        self.malformed += 1
+    def _bad_request(self, event: pc.BadRequest) -> None:
+        exc: RequestError = event.error
+        self.server.stats.malformed += 1
         log.warning("client %s sent a bad request: %s", self.client_id, exc)
-        if self.state != "running":
+        if event.close_now:
             self.close()
             return
         req_id = exc.req_id if exc.req_id is not None else -1
-        self.send(rsp.error(req_id, 320, f"Server error when reading an API client request: "
-                                         f"{exc.reason}"))
-        if self.malformed > MAX_MALFORMED:
+        self.send_error(req_id, 320, f"Server error when reading an API client request: "
+                                         f"{exc.reason}")
+        if event.close_after:
             log.warning("closing client %s: too many malformed requests", self.client_id)
             self.close_after_flush()
 
-    def _pace(self) -> None:
-        limit = self.server.config.max_msg_rate
-        if not limit:
-            return
-        now = time.monotonic()
-        if now - self._rate_window >= 1.0:
-            self._rate_window = now
-            self._rate_count = 0
-            self._rate_warned = False
-        self._rate_count += 1
-        if self._rate_count > limit and not self._rate_warned:
-            self._rate_warned = True
-            self.server.stats.pacing_violations += 1
-            log.warning("client %s exceeded %d messages/s", self.client_id, limit)
-            self.send(rsp.error(-1, 100, f"Max rate of messages per second has been exceeded:"
-                                         f"max={limit} rec={self._rate_count} (1)"))
-            if self.server.config.disconnect_on_pacing:
-                self.close_after_flush()
+    def _paced(self, event: pc.PacingExceeded) -> None:
+        self.server.stats.pacing_violations += 1
+        log.warning("client %s exceeded %d messages/s", self.client_id, event.limit)
+        self.send_error(-1, 100, f"Max rate of messages per second has been exceeded:"
+                                     f"max={event.limit} rec={event.count} (1)")
+        if self.server.config.disconnect_on_pacing:
+            self.close_after_flush()
 
     # -- exchange events ---------------------------------------------------------------------
 
@@ -249,38 +230,38 @@ class Session(asyncio.Protocol):
             return
         if isinstance(ev, OrderError):
             if ev.client_id == self.client_id:
-                self.send(rsp.error(ev.order_id, ev.code, ev.message))
+                self.send_error(ev.order_id, ev.code, ev.message)
             return
         snap = ev.snapshot
         mine = snap.client_id == self.client_id
         if not mine and not (self.client_id == 0 and self.auto_open_orders):
             return
         if isinstance(ev, OrderChanged):
-            self.send(rsp.open_order(snap))
+            self.send(self.replies.open_order(snap))
             if snap.what_if is None:
-                self.send(rsp.order_status(snap))
+                self.send(self.replies.order_status(snap))
         elif isinstance(ev, Executed) and mine:
             for fill in ev.fills:
-                self.send(rsp.exec_details(-1, fill))
-            self.send(rsp.open_order(snap))
-            self.send(rsp.order_status(snap))
+                self.send(self.replies.exec_details(-1, fill, self.server_version))
+            self.send(self.replies.open_order(snap))
+            self.send(self.replies.order_status(snap))
             for fill in ev.fills:
-                self.send(rsp.commission_report(fill))
+                self.send(self.replies.commission_report(fill))
 
     def on_account_changed(self, con_ids: tuple[int, ...]) -> None:
         from . import account_msgs as am
 
         ex = self.server.exchange
         if self.account_updates:
-            self.send_many(am.account_update_frames(ex, con_ids))
+            self.send_many(am.account_update_frames(self.replies, ex, con_ids))
         if self.positions:
-            self.send_many(am.position_frames(ex, con_ids))
+            self.send_many(am.position_frames(self.replies, ex, con_ids))
         for req_id, tags in self.summaries.items():
-            self.send_many(am.summary_frames(ex, req_id, tags))
+            self.send_many(am.summary_frames(self.replies, ex, req_id, tags))
         for req_id, model in self.multi.items():
-            self.send_many(am.multi_frames(ex, req_id, model))
+            self.send_many(am.multi_frames(self.replies, ex, req_id, model))
         for req_id in self.pnl:
-            self.send(am.pnl_frame(ex, req_id))
+            self.send(am.pnl_frame(self.replies, ex, req_id))
 
     # -- market data -------------------------------------------------------------------------
 
@@ -299,7 +280,7 @@ class Session(asyncio.Protocol):
         market = self.server.market
         frames: list[bytes] = []
         for sub in self.mkt.values():
-            frames += sub.frames(market)
+            frames += sub.frames(market, self.replies)
         if frames:
             self._tick_budget -= len(frames)
             self.server.stats.ticks_sent += len(frames)
@@ -309,6 +290,10 @@ class Session(asyncio.Protocol):
         self.mkt.clear()
 
     # -- output ------------------------------------------------------------------------------
+
+    def send_error(self, req_id: int, code: int, text: str) -> None:
+        """errMsg in the connection's era."""
+        self.send(self.replies.error(req_id, code, text))
 
     def send(self, frame: bytes) -> None:
         if self.state == "closed":
@@ -358,7 +343,7 @@ class Session(asyncio.Protocol):
 
     def close(self) -> None:
         """Close now (pending output is discarded)."""
-        self.state = "closed"
+        self.protocol.close()
         self._out.clear()
         self.server.exchange.unsubscribe(self.on_exchange_event)
         if self.transport is not None:
@@ -367,7 +352,7 @@ class Session(asyncio.Protocol):
     def close_after_flush(self) -> None:
         """Send what is queued, then close."""
         self._flush()
-        self.state = "closed"
+        self.protocol.close()
         self.server.exchange.unsubscribe(self.on_exchange_event)
         if self.transport is not None:
             self.transport.close()

@@ -98,22 +98,49 @@ def split_frame(frame: bytes) -> bytes:
     return frame[4:]
 
 
-class IbapiDecoderOracle:
-    def __init__(self) -> None:
-        self.wrapper = _new_recording_ewrapper()
-        self.decoder = Decoder(self.wrapper, SERVER_VERSION)
+def split_frames(data: bytes) -> list[bytes]:
+    """The payloads of one or more whole frames (asserts nothing is left over)."""
+    out = []
+    while data:
+        assert len(data) >= 4, data
+        (size,) = struct.unpack(">I", data[:4])
+        assert len(data) >= 4 + size, f"length prefix {size} but {len(data) - 4} bytes left"
+        out.append(data[4 : 4 + size])
+        data = data[4 + size :]
+    return out
 
-    def feed(self, frame: bytes, allow_error: bool = False) -> list[Call]:
-        text = split_frame(frame)
-        # EClient.run at serverVersion < 201: text message id, then read_fields
-        s_msg_id = text[: text.index(b"\0")]
-        text = text[text.index(b"\0") + 1 :]
-        msg_id = int(s_msg_id)
-        fields = comm.read_fields(text)
+
+class IbapiDecoderOracle:
+    """ibapi's Decoder at ``server_version`` (178: text; >= 201: binary ids, protobuf above 200).
+
+    ``feed`` takes one frame (or, with ``frames=True``, several back to back)."""
+
+    def __init__(self, server_version: int = SERVER_VERSION) -> None:
+        self.wrapper = _new_recording_ewrapper()
+        self.server_version = server_version
+        self.decoder = Decoder(self.wrapper, server_version)
+
+    def _dispatch(self, text: bytes) -> int:
+        # EClient.run: a text id below 201, a 4-byte id from 201; ids above 200 are protobuf
+        if self.server_version >= 201:
+            msg_id = int.from_bytes(text[:4], "big")
+            text = text[4:]
+        else:
+            msg_id = int(text[: text.index(b"\0")])
+            text = text[text.index(b"\0") + 1 :]
+        if msg_id > 200:
+            self.decoder.processProtoBuf(text, msg_id - 200)
+        else:
+            self.decoder.interpret(comm.read_fields(text), msg_id)
+        return msg_id
+
+    def feed(self, frame: bytes, allow_error: bool = False, frames: bool = False) -> list[Call]:
+        payloads = split_frames(frame) if frames else [split_frame(frame)]
         calls: list[Call] = self.wrapper.calls
         start = len(calls)
         with errors_logged("ibapi") as records:
-            self.decoder.interpret(fields, msg_id)
+            for text in payloads:
+                msg_id = self._dispatch(text)
         if records:
             raise AssertionError(f"ibapi logged errors: {[r.getMessage() for r in records]}")
         new = calls[start:]
@@ -173,11 +200,11 @@ class _FakeConn:
         self.sent.append(msg)
 
 
-def ibapi_client() -> Any:
-    """An ibapi EClient 'connected' at server version 178; frames land in ``client.sent``."""
+def ibapi_client(server_version: int = SERVER_VERSION) -> Any:
+    """An ibapi EClient 'connected' at ``server_version``; frames land in ``client.sent``."""
     client = EClient(_new_recording_ewrapper())
     client.sent = []
-    client.serverVersion_ = SERVER_VERSION
+    client.serverVersion_ = server_version
     client.connState = EClient.CONNECTED
     client.conn = _FakeConn(client.sent)
     return client

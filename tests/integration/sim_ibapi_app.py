@@ -35,6 +35,16 @@ class RecordingApp(EWrapper, EClient):
         self.thread: threading.Thread | None = None
         for name in RECORDED:
             setattr(self, name, self._recorder(name))
+        self.protobuf_calls: list[str] = []  # ibapi's *ProtoBuf callbacks, by name
+        for name in dir(EWrapper):
+            if name.endswith("ProtoBuf"):
+                setattr(self, name, self._proto_recorder(name))
+
+    def _proto_recorder(self, name: str) -> Callable[..., None]:
+        def record(*args: Any) -> None:
+            self.protobuf_calls.append(name)
+
+        return record
 
     def _recorder(self, name: str) -> Callable[..., None]:
         def record(*args: Any) -> None:

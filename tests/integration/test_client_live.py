@@ -29,7 +29,7 @@ from ibkr_broker.v1 import order_pb2
 from .client_env import ThreadedServerEnv, wait_for
 from .client_env import fast_config as fast
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = [pytest.mark.timeout(90), pytest.mark.usefixtures("tws_era")]
 
 
 @pytest.fixture

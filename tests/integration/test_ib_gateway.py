@@ -526,10 +526,10 @@ async def test_encoding_errors_raise_instead_of_error_events(tws: ScriptedTws) -
 
 
 @pytest.fixture
-async def sim() -> AsyncIterator[Any]:
-    from ibkr_broker.simulator.server import SimulatorServer
+async def sim(tws_era: int) -> AsyncIterator[Any]:
+    from .server_env import new_simulator
 
-    server = SimulatorServer(host="127.0.0.1", port=0, seed=1, tick_interval=0.02)
+    server = new_simulator(seed=1, tick_interval=0.02)
     await server.start()
     try:
         yield server

@@ -20,7 +20,7 @@ from tests.waiting import wait_until
 
 from .server_env import AAPL, BUY, MSFT, SELL, ServerEnv, limit, market, place
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = [pytest.mark.timeout(90), pytest.mark.usefixtures("tws_era")]
 
 OPEN_AT_SIM = ("PreSubmitted", "Submitted")
 

@@ -30,7 +30,7 @@ from .security_env import (
 )
 from .server_env import AAPL, BUY, ServerEnv, limit, place
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = [pytest.mark.timeout(90), pytest.mark.usefixtures("tws_era")]
 
 GS = "GetStatus"
 

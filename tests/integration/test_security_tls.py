@@ -29,7 +29,7 @@ from .client_env import ThreadedServerEnv
 from .security_env import NAMES, TOKENS, bearer, sha256, with_tokens
 from .server_env import ServerEnv
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = [pytest.mark.timeout(90), pytest.mark.usefixtures("tws_era")]
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from tests.waiting import wait_until
 
 from .server_env import AAPL, BUY, MSFT, SELL, SPY, ServerEnv, limit, market, place
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = [pytest.mark.timeout(90), pytest.mark.usefixtures("tws_era")]
 
 
 @pytest.fixture
@@ -40,10 +40,10 @@ async def quote_of(env: ServerEnv, contract: contract_pb2.Contract) -> market_da
     return (await env.stub.GetQuote(pb.GetQuoteRequest(contract=contract), timeout=10)).quote
 
 
-async def test_status_health_and_reflection(env: ServerEnv) -> None:
+async def test_status_health_and_reflection(env: ServerEnv, tws_era: int) -> None:
     status = await env.stub.GetStatus(pb.GetStatusRequest(), timeout=5)
     assert status.connection_state == common_pb2.CONNECTION_STATE_READY
-    assert status.server_version == 178 and status.paper_trading and status.trading_enabled
+    assert status.server_version == tws_era and status.paper_trading and status.trading_enabled
     assert list(status.accounts) == ["DU1234567"]
     health = health_pb2_grpc.HealthStub(env.channel)
     for service in ("", "ibkr_broker.v1.BrokerService"):

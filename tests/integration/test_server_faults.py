@@ -12,15 +12,14 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from ibkr_broker.server.domain.model import ConnectionState, OrderStatus
-from ibkr_broker.simulator.server import SimulatorServer
 from ibkr_broker.v1 import broker_service_pb2 as pb
 from ibkr_broker.v1 import common_pb2, market_data_pb2, order_pb2
 
 from tests.waiting import wait_until
 
-from .server_env import AAPL, BUY, MSFT, SELL, ServerEnv, limit, market, place
+from .server_env import AAPL, BUY, MSFT, SELL, ServerEnv, limit, market, new_simulator, place
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.timeout(120), pytest.mark.usefixtures("tws_era")]
 
 
 @pytest.fixture
@@ -135,7 +134,7 @@ async def test_same_request_id_across_a_server_restart_places_one_order(env: Ser
 
 
 async def test_client_id_in_use_is_retried_not_fatal(tmp_path: Path) -> None:
-    sim = SimulatorServer("127.0.0.1", 0, seed=3, tick_interval=0.05)
+    sim = new_simulator(seed=3, tick_interval=0.05)
     await sim.start()
     squatter = await asyncio.open_connection("127.0.0.1", sim.port)
     reader, writer = squatter

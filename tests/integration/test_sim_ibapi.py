@@ -1,5 +1,6 @@
 """End to end: the unmodified official ibapi client (EClient + EReader thread) against the
-simulator on 127.0.0.1:0."""
+simulator on 127.0.0.1:0, in both protocol eras: the simulator capped at 178 (text) and at 226
+(ibapi's default range then negotiates the protobuf era: binary ids, protobuf both ways)."""
 
 from __future__ import annotations
 
@@ -20,9 +21,15 @@ from .sim_ibapi_app import RecordingApp
 pytestmark = pytest.mark.timeout(60)
 
 
+@pytest.fixture(params=[pytest.param(178, id="text-178"), pytest.param(226, id="protobuf-226")])
+def era(request: pytest.FixtureRequest) -> int:
+    """The simulator's ceiling, which is also what ibapi's default range (100..226) gets."""
+    return int(request.param)
+
+
 @pytest.fixture
-def sim() -> Iterator[SimulatorThread]:
-    with SimulatorThread(seed=11, tick_interval=0.02) as s:
+def sim(era: int) -> Iterator[SimulatorThread]:
+    with SimulatorThread(seed=11, tick_interval=0.02, max_server_version=era) as s:
         yield s
 
 
@@ -47,15 +54,38 @@ def order(action: str, qty: int, order_type: str = "MKT", lmt: float | None = No
     return o
 
 
-def test_connect_start_up_sequence(app: RecordingApp) -> None:
+def test_connect_start_up_sequence(app: RecordingApp, era: int) -> None:
     names = [n for n, _ in app.events]
     assert names[:2] == ["nextValidId", "managedAccounts"]
     assert app.of("managedAccounts")[0][0] == "DU1234567"
     assert {a[2] for a in app.errors()} >= {2104, 2106, 2158}
-    assert app.serverVersion() == 178
+    assert app.serverVersion() == era
 
 
-def test_end_to_end_trading_session(sim: SimulatorThread, app: RecordingApp) -> None:
+PROTOBUF_REPLIES = {
+    "contractDataProtoBuf", "contractDataEndProtoBuf", "secDefOptParameterProtoBuf",
+    "tickPriceProtoBuf", "tickSizeProtoBuf", "tickStringProtoBuf", "tickOptionComputationProtoBuf",
+    "tickReqParamsProtoBuf", "updateMarketDataTypeProtoBuf", "errorProtoBuf", "openOrderProtoBuf",
+    "orderStatusProtoBuf", "executionDetailsProtoBuf", "commissionAndFeesReportProtoBuf",
+    "positionProtoBuf", "positionEndProtoBuf", "updateAccountValueProtoBuf",
+    "updatePortfolioProtoBuf", "accountDataEndProtoBuf", "nextValidIdProtoBuf",
+    "managedAccountsProtoBuf", "executionDetailsEndProtoBuf",
+}  # fmt: skip
+
+
+def assert_era(sim: SimulatorThread, app: RecordingApp, era: int) -> None:
+    """In the protobuf era every request came as protobuf and ibapi decoded protobuf replies;
+    in the text era neither."""
+    stats = sim.call(lambda: (sim.server.stats.protobuf_requests,
+                              sim.server.stats.messages_received))
+    if era >= 213:
+        assert stats[0] == stats[1] > 0
+        assert set(app.protobuf_calls) >= PROTOBUF_REPLIES - {"executionDetailsEndProtoBuf"}
+    else:
+        assert stats[0] == 0 and app.protobuf_calls == []
+
+
+def test_end_to_end_trading_session(sim: SimulatorThread, app: RecordingApp, era: int) -> None:
     # -- resolve AAPL and an option -----------------------------------------------------------
     app.reqContractDetails(10, stock("AAPL"))
     app.wait(lambda: app.of("contractDetailsEnd"), what="contractDetailsEnd")
@@ -186,6 +216,9 @@ def test_end_to_end_trading_session(sim: SimulatorThread, app: RecordingApp) -> 
         again.wait(lambda: again.of("execDetailsEnd"), what="execDetailsEnd")
         assert len(again.of("execDetails", lambda a: a[0] == 30)) == 5
         again.wait(lambda: len(again.of("commissionAndFeesReport")) == 5, what="reports")
+        assert_era(sim, app, era)
+        if era >= 213:
+            assert "executionDetailsEndProtoBuf" in again.protobuf_calls
     finally:
         again.stop()
 
@@ -235,8 +268,9 @@ def test_pacing_error_100(app: RecordingApp) -> None:
     app.wait(lambda: len(app.of("currentTime")) == 60, what="all answered")
 
 
-def test_market_data_line_limit_and_delayed_data() -> None:
-    with SimulatorThread(seed=2, tick_interval=0.05, max_market_data_lines=2) as sim:
+def test_market_data_line_limit_and_delayed_data(era: int) -> None:
+    with SimulatorThread(seed=2, tick_interval=0.05, max_market_data_lines=2,
+                         max_server_version=era) as sim:
         app = RecordingApp().start(sim.port, client_id=5)
         try:
             app.reqMarketDataType(3)
@@ -300,7 +334,7 @@ def _recv_exact(sock: socket.socket, n: int) -> bytes:
     return buf
 
 
-def test_other_requests(sim: SimulatorThread, app: RecordingApp) -> None:
+def test_other_requests(sim: SimulatorThread, app: RecordingApp, era: int) -> None:
     app.reqMatchingSymbols(40, "AA")
     app.reqAccountSummary(41, "All", "NetLiquidation,BuyingPower,$LEDGER")
     app.reqPnL(42, "DU1234567", "")
@@ -334,22 +368,70 @@ def test_other_requests(sim: SimulatorThread, app: RecordingApp) -> None:
         other.reqCompletedOrders(True)
         other.wait(lambda: other.of("completedOrdersEnd"), what="completed orders")
         assert other.of("completedOrder")[0][2].status == "Cancelled"
+        if era >= 213:
+            assert {"symbolSamplesProtoBuf", "accountSummaryProtoBuf", "pnlProtoBuf",
+                    "historicalDataProtoBuf", "historicalDataEndProtoBuf",
+                    "accountSummaryEndProtoBuf"} <= set(app.protobuf_calls)
+            assert {"openOrdersEndProtoBuf", "completedOrderProtoBuf",
+                    "completedOrdersEndProtoBuf"} <= set(other.protobuf_calls)
+        else:
+            assert app.protobuf_calls == other.protobuf_calls == []
     finally:
         again.stop()
         other.stop()
 
 
-def test_refuses_a_client_that_needs_a_newer_server(sim: SimulatorThread) -> None:
+def test_refuses_a_client_that_needs_a_newer_server(sim: SimulatorThread, era: int) -> None:
     raw = socket.create_connection(("127.0.0.1", sim.port), timeout=5)
     try:
-        raw.sendall(b"API\0" + _frame(b"v190..226"))
+        raw.sendall(b"API\0" + _frame(b"v190..226" if era == 178 else b"v227..240"))
         assert raw.recv(100) == b""  # closed without a reply
         raw2 = socket.create_connection(("127.0.0.1", sim.port), timeout=5)
         raw2.sendall(b"API\0" + _frame(b"v100..226 +PACEAPI"))
-        assert _read_frame(raw2).split(b"\0")[0] == b"178"
+        assert _read_frame(raw2).split(b"\0")[0] == str(era).encode()
         raw2.settimeout(0.3)
         with pytest.raises(TimeoutError):  # nothing before startApi (G3)
             raw2.recv(100)
         raw2.close()
     finally:
         raw.close()
+
+
+def _binary(msg_id: int, body: bytes) -> bytes:
+    return struct.pack(">II", len(body) + 4, msg_id) + body
+
+
+def test_protobuf_era_malformed_input_is_answered_in_protobuf() -> None:
+    """A raw protobuf-era client: a payload that does not parse and an unknown protobuf id get
+    error 320 (as protobuf ErrorMessage, id 204) and the connection stays served (the text-era
+    twin is test_malformed_input_affects_only_that_client)."""
+    with SimulatorThread(seed=3, tick_interval=0.05, max_server_version=226) as sim:
+        _malformed_protobuf_requests(sim, 226)
+
+
+def _malformed_protobuf_requests(sim: SimulatorThread, era: int) -> None:
+    from ibapi.protobuf.CurrentTimeRequest_pb2 import CurrentTimeRequest
+    from ibapi.protobuf.ErrorMessage_pb2 import ErrorMessage
+    from ibapi.protobuf.StartApiRequest_pb2 import StartApiRequest
+
+    raw = socket.create_connection(("127.0.0.1", sim.port), timeout=5)
+    try:
+        raw.sendall(b"API\0" + _frame(b"v100..226"))
+        assert _read_frame(raw).split(b"\0")[0] == str(era).encode()
+        raw.sendall(_binary(271, StartApiRequest(clientId=9).SerializeToString()))
+        errors: list[int] = []
+        while 2158 not in errors:
+            reply = _read_frame(raw)
+            if struct.unpack(">I", reply[:4])[0] == 204:
+                errors.append(ErrorMessage.FromString(reply[4:]).errorCode)
+        raw.sendall(_binary(209, b"\x08"))  # reqContractDetails: a truncated varint
+        raw.sendall(_binary(200 + 999, b""))  # an unknown protobuf id
+        for _ in range(2):
+            reply = _read_frame(raw)
+            assert struct.unpack(">I", reply[:4])[0] == 204
+            assert ErrorMessage.FromString(reply[4:]).errorCode == 320
+        raw.sendall(_binary(249, CurrentTimeRequest().SerializeToString()))
+        assert struct.unpack(">I", _read_frame(raw)[:4])[0] == 249  # protobuf currentTime
+    finally:
+        raw.close()
+    assert sim.call(lambda: sim.server.stats.malformed) == 2

@@ -14,7 +14,7 @@ import pytest
 from tests.integration.server_env import ServerEnv
 
 HERE = Path(__file__).resolve().parent
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.timeout(120), pytest.mark.usefixtures("tws_era")]
 
 
 async def test_node_client_trades_from_the_protos_alone(tmp_path: Path) -> None:

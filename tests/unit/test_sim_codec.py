@@ -33,20 +33,10 @@ from hypothesis import strategies as st
 from ibapi import comm
 from ibapi.const import UNSET_DECIMAL, UNSET_DOUBLE
 from ibapi.order_condition import PriceCondition
-from ibkr_broker.simulator import requests as Q
-from ibkr_broker.simulator import responses as R
-from ibkr_broker.simulator.model import (
-    ComboLegSpec,
-    ContractSpec,
-    Fill,
-    HistoricalBar,
-    Instrument,
-    OrderRequest,
-    OrderSnapshot,
-    WhatIfResult,
-)
-from ibkr_broker.simulator.wire import UNSET_DOUBLE as WIRE_UNSET_DOUBLE
-from ibkr_broker.simulator.wire import (
+from ibkr_broker.simulator.codec import requests as Q
+from ibkr_broker.simulator.codec import responses as R
+from ibkr_broker.simulator.codec.wire import UNSET_DOUBLE as WIRE_UNSET_DOUBLE
+from ibkr_broker.simulator.codec.wire import (
     FieldCursor,
     FrameError,
     FrameReader,
@@ -58,6 +48,16 @@ from ibkr_broker.simulator.wire import (
     format_decimal,
     format_number,
     parse_handshake_prefix,
+)
+from ibkr_broker.simulator.model import (
+    ComboLegSpec,
+    ContractSpec,
+    Fill,
+    HistoricalBar,
+    Instrument,
+    OrderRequest,
+    OrderSnapshot,
+    WhatIfResult,
 )
 
 from tests.sim_oracles import (

@@ -22,12 +22,13 @@ Contracts:
   security_definition_option_parameter_end(req_id)
   symbol_samples(req_id, matches)   matches: [(Instrument, derivative_sec_types), ...]
   historical_data(req_id, start, end, bars) · historical_data_update(req_id, bar)
-Orders (implemented in orders_out.py, re-exported here):
+Orders (implemented in order_replies.py, re-exported here):
   open_order(snapshot) · open_order_end() · order_status(snapshot, mkt_cap_price=None)
   completed_order(snapshot, completed_time="", completed_status="")
   completed_orders_end()
 Executions:
-  exec_details(req_id, fill) · exec_details_end(req_id) · commission_report(fill)
+  exec_details(req_id, fill, server_version=178) · exec_details_end(req_id)
+  commission_report(fill)
 Account:
   update_account_value(key, value, currency, account) · update_account_time(hh_mm)
   update_portfolio(contract, position, market_price, market_value, average_cost,
@@ -44,8 +45,9 @@ import struct
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
-from .model import ContractSpec, Fill, HistoricalBar, Instrument
-from .orders_out import (
+from ..model import ContractSpec, Fill, HistoricalBar, Instrument
+from .ids import Out
+from .order_replies import (
     completed_order,
     completed_orders_end,
     open_order,
@@ -111,20 +113,20 @@ def _ascii(text: str) -> str:
 
 
 def next_valid_id(order_id: int) -> bytes:
-    return encode_fields((9, 1, order_id))
+    return encode_fields((Out.NEXT_VALID_ID, 1, order_id))
 
 
 def managed_accounts(accounts: Sequence[str]) -> bytes:
-    return encode_fields((15, 1, ",".join(accounts)))
+    return encode_fields((Out.MANAGED_ACCTS, 1, ",".join(accounts)))
 
 
 def error(req_id: int, code: int, text: str, advanced_json: str = "") -> bytes:
     """errMsg (4): req_id -1 for connection-level notices (2104, 2106, 2158, ...)."""
-    return encode_fields((4, 2, req_id, code, _ascii(text), _ascii(advanced_json)))
+    return encode_fields((Out.ERR_MSG, 2, req_id, code, _ascii(text), _ascii(advanced_json)))
 
 
 def current_time(epoch_seconds: int) -> bytes:
-    return encode_fields((49, 1, epoch_seconds))
+    return encode_fields((Out.CURRENT_TIME, 1, epoch_seconds))
 
 
 # --------------------------------------------------------------------------------------------
@@ -154,32 +156,34 @@ def tick_price(
 
 
 def tick_size(req_id: int, tick_type: int, size: Number | None) -> bytes:
-    return encode_fields((2, 6, req_id, tick_type, num(size)))
+    return encode_fields((Out.TICK_SIZE, 6, req_id, tick_type, num(size)))
 
 
 def tick_string(req_id: int, tick_type: int, value: str) -> bytes:
     """tickString (46); LAST_TIMESTAMP (45) takes epoch seconds as an integer string."""
-    return encode_fields((46, 6, req_id, tick_type, _ascii(value)))
+    return encode_fields((Out.TICK_STRING, 6, req_id, tick_type, _ascii(value)))
 
 
 def tick_generic(req_id: int, tick_type: int, value: Number) -> bytes:
     """tickGeneric (45). ib_async asserts tick_type in {23,24,31,46,49,54,55,56,58,60,90}."""
-    return encode_fields((45, 6, req_id, tick_type, num(value)))
+    return encode_fields((Out.TICK_GENERIC, 6, req_id, tick_type, num(value)))
 
 
 def market_data_type(req_id: int, data_type: int) -> bytes:
     """marketDataType (58): 1 real-time, 2 frozen, 3 delayed, 4 delayed-frozen."""
-    return encode_fields((58, 1, req_id, data_type))
+    return encode_fields((Out.MARKET_DATA_TYPE, 1, req_id, data_type))
 
 
 def tick_req_params(
     req_id: int, min_tick: Number, bbo_exchange: str = "", snapshot_permissions: int = 0
 ) -> bytes:
-    return encode_fields((81, req_id, num(min_tick), bbo_exchange, snapshot_permissions))
+    return encode_fields(
+        (Out.TICK_REQ_PARAMS, req_id, num(min_tick), bbo_exchange, snapshot_permissions)
+    )
 
 
 def tick_snapshot_end(req_id: int) -> bytes:
-    return encode_fields((57, 1, req_id))
+    return encode_fields((Out.TICK_SNAPSHOT_END, 1, req_id))
 
 
 def _or(v: Number | None, missing: str) -> str:
@@ -203,7 +207,7 @@ def tick_option_computation(
     tick_attrib 0 return-based, 1 price-based. None = not computed (-1 or -2 on the wire)."""
     return encode_fields(
         (
-            21, req_id, tick_type, tick_attrib,
+            Out.TICK_OPTION_COMPUTATION, req_id, tick_type, tick_attrib,
             _or(iv, "-1"), _or(delta, "-2"), _or(opt_price, "-1"), _or(pv_div, "-1"),
             _or(gamma, "-2"), _or(vega, "-2"), _or(theta, "-2"), _or(und_price, "-1"),
         )
@@ -221,7 +225,8 @@ def contract_data(req_id: int, inst: Instrument) -> bytes:
     multiplier = str(inst.multiplier) if is_opt or inst.multiplier != 1 else ""
     return encode_fields(
         (
-            10, req_id, inst.symbol, inst.sec_type, ltd, num(inst.strike or 0), inst.right,
+            Out.CONTRACT_DATA,
+            req_id, inst.symbol, inst.sec_type, ltd, num(inst.strike or 0), inst.right,
             inst.exchange, inst.currency, inst.local_symbol, inst.trading_class,
             inst.trading_class, inst.con_id, num(inst.min_tick), multiplier,
             ",".join(inst.order_types), ",".join(inst.valid_exchanges), 1,
@@ -236,7 +241,7 @@ def contract_data(req_id: int, inst: Instrument) -> bytes:
 
 
 def contract_data_end(req_id: int) -> bytes:
-    return encode_fields((52, 1, req_id))
+    return encode_fields((Out.CONTRACT_DATA_END, 1, req_id))
 
 
 def security_definition_option_parameter(
@@ -250,21 +255,22 @@ def security_definition_option_parameter(
 ) -> bytes:
     return encode_fields(
         (
-            75, req_id, exchange, underlying_con_id, trading_class, multiplier,
+            Out.SECURITY_DEFINITION_OPTION_PARAMETER,
+            req_id, exchange, underlying_con_id, trading_class, multiplier,
             len(expirations), *expirations, len(strikes), *(num(s) for s in strikes),
         )
     )  # fmt: skip
 
 
 def security_definition_option_parameter_end(req_id: int) -> bytes:
-    return encode_fields((76, req_id))
+    return encode_fields((Out.SECURITY_DEFINITION_OPTION_PARAMETER_END, req_id))
 
 
 def symbol_samples(
     req_id: int, matches: Sequence[tuple[Instrument, Sequence[str]]]
 ) -> bytes:
     """symbolSamples (79), the reqMatchingSymbols reply."""
-    out: list[Field] = [79, req_id, len(matches)]
+    out: list[Field] = [Out.SYMBOL_SAMPLES, req_id, len(matches)]
     for inst, derivs in matches:
         out += [inst.con_id, inst.symbol, inst.sec_type, inst.primary_exchange, inst.currency]
         out += [len(derivs), *derivs, _ascii(inst.long_name), ""]  # description, issuerId
@@ -275,7 +281,7 @@ def historical_data(req_id: int, start: str, end: str, bars: Iterable[Historical
     """historicalData (17) with start/end (below 196 both clients fire historicalDataEnd from
     it; never send msg 108)."""
     bars = list(bars)
-    out: list[Field] = [17, req_id, start, end, len(bars)]
+    out: list[Field] = [Out.HISTORICAL_DATA, req_id, start, end, len(bars)]
     for b in bars:
         out += [
             b.date, num(b.open), num(b.high), num(b.low), num(b.close),
@@ -288,7 +294,8 @@ def historical_data_update(req_id: int, bar: HistoricalBar) -> bytes:
     """historicalDataUpdate (90), keepUpToDate: note close before high/low, wap before volume."""
     return encode_fields(
         (
-            90, req_id, bar.count, bar.date, num(bar.open), num(bar.close), num(bar.high),
+            Out.HISTORICAL_DATA_UPDATE,
+            req_id, bar.count, bar.date, num(bar.open), num(bar.close), num(bar.high),
             num(bar.low), num(bar.wap), num(bar.volume),
         )
     )  # fmt: skip
@@ -298,12 +305,15 @@ def historical_data_update(req_id: int, bar: HistoricalBar) -> bytes:
 # executions
 
 
-def exec_details(req_id: int, fill: Fill) -> bytes:
-    """execDetails (11), no version; req_id -1 for live fills."""
+def exec_details(req_id: int, fill: Fill, server_version: int = 178) -> bytes:
+    """execDetails (11), no version; req_id -1 for live fills. ``server_version`` matters only
+    in the protobuf era (the twin in proto_replies.py); the text era always sends the time as
+    "YYYYMMDD HH:MM:SS UTC"."""
     c = fill.contract
     return encode_fields(
         (
-            11, req_id, fill.order_id, c.con_id, c.symbol, c.sec_type, c.last_trade_date,
+            Out.EXECUTION_DATA,
+            req_id, fill.order_id, c.con_id, c.symbol, c.sec_type, c.last_trade_date,
             num(c.strike or 0), c.right, c.multiplier, c.exchange, c.currency, c.local_symbol,
             c.trading_class, fill.exec_id, fill.time_utc, fill.account, fill.exchange,
             fill.side, num(fill.shares), num(fill.price), fill.perm_id, fill.client_id, 0,
@@ -313,7 +323,7 @@ def exec_details(req_id: int, fill: Fill) -> bytes:
 
 
 def exec_details_end(req_id: int) -> bytes:
-    return encode_fields((55, 1, req_id))
+    return encode_fields((Out.EXECUTION_DATA_END, 1, req_id))
 
 
 def commission_report(fill: Fill) -> bytes:
@@ -321,7 +331,8 @@ def commission_report(fill: Fill) -> bytes:
     realized = UNSET_DOUBLE if fill.realized_pnl is None else num(fill.realized_pnl)
     return encode_fields(
         (
-            59, 1, fill.exec_id, num(fill.commission), fill.commission_currency, realized,
+            Out.COMMISSION_REPORT,
+            1, fill.exec_id, num(fill.commission), fill.commission_currency, realized,
             UNSET_DOUBLE, "",
         )
     )  # fmt: skip
@@ -346,7 +357,7 @@ def _c_common(c: AnyContract) -> tuple[Field, ...]:
 
 
 def update_account_value(key: str, value: str, currency: str, account: str) -> bytes:
-    return encode_fields((6, 2, key, value, currency, account))
+    return encode_fields((Out.ACCT_VALUE, 2, key, value, currency, account))
 
 
 def update_portfolio(
@@ -363,7 +374,7 @@ def update_portfolio(
     c = contract
     return encode_fields(
         (
-            7, 8, *_c_common(c), c.primary_exchange, c.currency, c.local_symbol,
+            Out.PORTFOLIO_VALUE, 8, *_c_common(c), c.primary_exchange, c.currency, c.local_symbol,
             c.trading_class, num(position), num(market_price), num(market_value),
             num(average_cost), num(unrealized_pnl), num(realized_pnl), account,
         )
@@ -371,11 +382,11 @@ def update_portfolio(
 
 
 def update_account_time(hh_mm: str) -> bytes:
-    return encode_fields((8, 1, hh_mm))
+    return encode_fields((Out.ACCT_UPDATE_TIME, 1, hh_mm))
 
 
 def account_download_end(account: str) -> bytes:
-    return encode_fields((54, 1, account))
+    return encode_fields((Out.ACCT_DOWNLOAD_END, 1, account))
 
 
 def position(account: str, contract: AnyContract, position: Number, avg_cost: Number) -> bytes:
@@ -383,32 +394,34 @@ def position(account: str, contract: AnyContract, position: Number, avg_cost: Nu
     c = contract
     return encode_fields(
         (
-            61, 3, account, *_c_common(c), c.exchange, c.currency, c.local_symbol,
+            Out.POSITION_DATA, 3, account, *_c_common(c), c.exchange, c.currency, c.local_symbol,
             c.trading_class, num(position), num(avg_cost),
         )
     )  # fmt: skip
 
 
 def position_end() -> bytes:
-    return encode_fields((62, 1))
+    return encode_fields((Out.POSITION_END, 1))
 
 
 def account_summary(req_id: int, account: str, tag: str, value: str, currency: str) -> bytes:
-    return encode_fields((63, 1, req_id, account, tag, value, currency))
+    return encode_fields((Out.ACCOUNT_SUMMARY, 1, req_id, account, tag, value, currency))
 
 
 def account_summary_end(req_id: int) -> bytes:
-    return encode_fields((64, 1, req_id))
+    return encode_fields((Out.ACCOUNT_SUMMARY_END, 1, req_id))
 
 
 def account_update_multi(
     req_id: int, account: str, model_code: str, key: str, value: str, currency: str
 ) -> bytes:
-    return encode_fields((73, 1, req_id, account, model_code, key, value, currency))
+    return encode_fields(
+        (Out.ACCOUNT_UPDATE_MULTI, 1, req_id, account, model_code, key, value, currency)
+    )
 
 
 def account_update_multi_end(req_id: int) -> bytes:
-    return encode_fields((74, 1, req_id))
+    return encode_fields((Out.ACCOUNT_UPDATE_MULTI_END, 1, req_id))
 
 
 def pnl(
@@ -416,6 +429,6 @@ def pnl(
 ) -> bytes:
     """pnl (94), the reqPnL reply, no version; None is sent as UNSET_DOUBLE."""
     return encode_fields(
-        (94, req_id, _or(daily, UNSET_DOUBLE), _or(unrealized, UNSET_DOUBLE),
+        (Out.PNL, req_id, _or(daily, UNSET_DOUBLE), _or(unrealized, UNSET_DOUBLE),
          _or(realized, UNSET_DOUBLE))
     )  # fmt: skip

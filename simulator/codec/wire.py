@@ -10,6 +10,11 @@ Public API:
 - ``UNSET_DOUBLE``, ``UNSET_INTEGER``, ``UNSET_LONG``: the wire spellings of "unset".
 - ``class FrameReader(max_size=MAX_FRAME_SIZE)``: ``feed(data) -> list[list[str]]``, an
   offset-based incremental framer; raises ``FrameError`` for a frame over ``max_size``.
+  ``feed_raw(data) -> list[bytes]`` yields the payloads unsplit (the protobuf era).
+- ``encode_binary(msg_id, payload) -> bytes``: a protobuf-era frame,
+  ``uint32_be(len) + uint32_be(msg_id) + payload`` (from server version 201 every message
+  carries its id as 4 binary bytes; protobuf payloads use the id + 200).
+- ``split_binary(payload) -> (msg_id, body)``: the reverse, for an incoming protobuf-era frame.
 - ``parse_handshake_prefix(buf) -> (consumed, min_version, max_version, options) | None``
   for ``b"API\\0" + uint32_be(len) + b"v<min>..<max>[ options]"``; ``HandshakeError`` on garbage.
 - ``encode_handshake_reply(server_version, conn_time) -> bytes``: the 2-field version message.
@@ -46,11 +51,13 @@ __all__ = [
     "MalformedRequest",
     "RequestError",
     "UnknownRequest",
+    "encode_binary",
     "encode_fields",
     "encode_handshake_reply",
     "format_decimal",
     "format_number",
     "parse_handshake_prefix",
+    "split_binary",
 ]
 
 UNSET_DOUBLE = "1.7976931348623157E308"
@@ -166,6 +173,19 @@ def encode_fields(fields: Iterable[Field]) -> bytes:
     return _LEN.pack(len(payload)) + payload
 
 
+def encode_binary(msg_id: builtins.int, payload: bytes) -> bytes:
+    """A protobuf-era frame: 4-byte length, 4-byte big-endian message id, payload."""
+    return _LEN.pack(len(payload) + 4) + _LEN.pack(msg_id) + payload
+
+
+def split_binary(payload: bytes) -> tuple[builtins.int, bytes]:
+    """(message id, body) of a protobuf-era frame's payload."""
+    if len(payload) < 4:
+        raise FrameError(f"protobuf-era frame of {len(payload)} bytes has no message id")
+    (msg_id,) = _LEN.unpack_from(payload, 0)
+    return msg_id, payload[4:]
+
+
 def encode_handshake_reply(server_version: builtins.int, conn_time: builtins.str) -> bytes:
     """The server's answer to the handshake: [serverVersion, connTime]."""
     return encode_fields((server_version, conn_time))
@@ -194,9 +214,20 @@ class FrameReader:
         return len(self._buf)
 
     def feed(self, data: bytes) -> list[list[builtins.str]]:
+        """Complete text-era messages as lists of fields."""
+        out: list[list[builtins.str]] = []
+        for payload in self.feed_raw(data):
+            fields = payload.decode("latin-1").split("\0")
+            if fields and fields[-1] == "":
+                fields.pop()
+            out.append(fields)
+        return out
+
+    def feed_raw(self, data: bytes) -> list[bytes]:
+        """Complete frames' payloads, unsplit."""
         buf = self._buf
         buf += data
-        out: list[list[builtins.str]] = []
+        out: list[bytes] = []
         pos = 0
         end = len(buf)
         unpack = _LEN.unpack_from
@@ -207,10 +238,7 @@ class FrameReader:
             stop = pos + 4 + size
             if stop > end:
                 break
-            fields = buf[pos + 4 : stop].decode("latin-1").split("\0")
-            if fields and fields[-1] == "":
-                fields.pop()
-            out.append(fields)
+            out.append(bytes(buf[pos + 4 : stop]))
             pos = stop
         if pos:
             del buf[:pos]

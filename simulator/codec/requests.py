@@ -1,4 +1,6 @@
-"""Client -> server requests at server version 178: one frozen dataclass per kind. Pure: no I/O.
+"""Text-era requests (server version <= 178): parse one request's fields into its dataclass.
+
+Pure: no I/O.
 
 Public API:
 
@@ -7,14 +9,10 @@ Public API:
   ``MalformedRequest`` for missing, badly typed or left-over fields (the layout at 178 is
   exact) and for order conditions, which the simulator does not support. Both carry
   ``msg_id``, ``reason`` and ``req_id`` (the request's reqId/orderId when it was readable).
-- ``REQUEST_TYPES``: message id -> request class.
-- Request classes (snake_case fields): StartApi, ReqIds, ReqCurrentTime, ReqManagedAccts,
-  ReqContractDetails, ReqMktData, CancelMktData, ReqMarketDataType, PlaceOrder (``.order`` is a
-  ``model.OrderRequest``), CancelOrder, ReqOpenOrders, ReqAllOpenOrders, ReqAutoOpenOrders,
-  ReqCompletedOrders, ReqGlobalCancel, ReqAccountUpdates, ReqAccountUpdatesMulti,
-  CancelAccountUpdatesMulti, ReqPositions, CancelPositions, ReqAccountSummary,
-  CancelAccountSummary, ReqExecutions, ReqSecDefOptParams, ReqHistoricalData,
-  CancelHistoricalData, ReqMatchingSymbols, ReqPnL, CancelPnL; ``DeltaNeutralSpec``.
+- ``REQUESTS``: message id -> ``RequestKind(name, type, parse)``, the one table of the
+  requests the simulator understands (the protobuf era keys its parsers by the same ids).
+- ``REQUEST_TYPES``: message id -> request class (derived from ``REQUESTS``).
+- The request classes are in ``request_types.py`` and re-exported here.
 
 Both real encoders (ibapi 10.50, ib_async 2.1) produce the same field counts at 178 and differ
 only in how they spell "unset" (tws-protocol.md §4.2); ``FieldCursor`` accepts all spellings.
@@ -24,13 +22,47 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from decimal import Decimal
 
-from .model import ComboLegSpec, ContractSpec, OrderRequest
-from .orders_in import parse_place_order, read_contract, read_count
+from ..model import ComboLegSpec, ContractSpec
+from .ids import In
+from .place_order import parse_place_order, read_contract, read_count
+from .request_types import (
+    CancelAccountSummary,
+    CancelAccountUpdatesMulti,
+    CancelHistoricalData,
+    CancelMktData,
+    CancelOrder,
+    CancelPnL,
+    CancelPositions,
+    DeltaNeutralSpec,
+    PlaceOrder,
+    ReqAccountSummary,
+    ReqAccountUpdates,
+    ReqAccountUpdatesMulti,
+    ReqAllOpenOrders,
+    ReqAutoOpenOrders,
+    ReqCompletedOrders,
+    ReqContractDetails,
+    ReqCurrentTime,
+    ReqExecutions,
+    ReqGlobalCancel,
+    ReqHistoricalData,
+    ReqIds,
+    ReqManagedAccts,
+    ReqMarketDataType,
+    ReqMatchingSymbols,
+    ReqMktData,
+    ReqOpenOrders,
+    ReqPnL,
+    ReqPositions,
+    ReqSecDefOptParams,
+    Request,
+    StartApi,
+)
 from .wire import FieldCursor, MalformedRequest, RequestError, UnknownRequest
 
 __all__ = [
+    "REQUESTS",
     "REQUEST_TYPES",
     "CancelAccountSummary",
     "CancelAccountUpdatesMulti",
@@ -64,211 +96,12 @@ __all__ = [
     "ReqSecDefOptParams",
     "Request",
     "RequestError",
+    "RequestKind",
     "StartApi",
     "UnknownRequest",
     "parse_request",
     "read_contract",
 ]
-
-
-@dataclass(frozen=True)
-class Request:
-    """Base of all parsed requests."""
-
-
-@dataclass(frozen=True)
-class DeltaNeutralSpec:
-    con_id: int
-    delta: Decimal | None
-    price: Decimal | None
-
-
-@dataclass(frozen=True)
-class StartApi(Request):
-    client_id: int
-    optional_capabilities: str
-
-
-@dataclass(frozen=True)
-class ReqIds(Request):
-    num_ids: int
-
-
-@dataclass(frozen=True)
-class ReqCurrentTime(Request):
-    pass
-
-
-@dataclass(frozen=True)
-class ReqManagedAccts(Request):
-    pass
-
-
-@dataclass(frozen=True)
-class ReqContractDetails(Request):
-    req_id: int
-    contract: ContractSpec
-    include_expired: bool
-    sec_id_type: str
-    sec_id: str
-    issuer_id: str
-
-
-@dataclass(frozen=True)
-class ReqMktData(Request):
-    req_id: int
-    contract: ContractSpec  # combo_legs filled for a BAG
-    delta_neutral: DeltaNeutralSpec | None
-    generic_ticks: str  # e.g. "100,101,106"
-    snapshot: bool
-    regulatory_snapshot: bool
-    options: str
-
-
-@dataclass(frozen=True)
-class CancelMktData(Request):
-    req_id: int
-
-
-@dataclass(frozen=True)
-class ReqMarketDataType(Request):
-    market_data_type: int  # 1 real-time, 2 frozen, 3 delayed, 4 delayed-frozen
-
-
-@dataclass(frozen=True)
-class PlaceOrder(Request):
-    order: OrderRequest
-
-
-@dataclass(frozen=True)
-class CancelOrder(Request):
-    order_id: int
-    manual_order_cancel_time: str
-
-
-@dataclass(frozen=True)
-class ReqOpenOrders(Request):
-    pass
-
-
-@dataclass(frozen=True)
-class ReqAllOpenOrders(Request):
-    pass
-
-
-@dataclass(frozen=True)
-class ReqAutoOpenOrders(Request):
-    auto_bind: bool
-
-
-@dataclass(frozen=True)
-class ReqCompletedOrders(Request):
-    api_only: bool
-
-
-@dataclass(frozen=True)
-class ReqGlobalCancel(Request):
-    pass
-
-
-@dataclass(frozen=True)
-class ReqAccountUpdates(Request):
-    subscribe: bool
-    account: str
-
-
-@dataclass(frozen=True)
-class ReqAccountUpdatesMulti(Request):
-    req_id: int
-    account: str
-    model_code: str
-    ledger_and_nlv: bool
-
-
-@dataclass(frozen=True)
-class CancelAccountUpdatesMulti(Request):
-    req_id: int
-
-
-@dataclass(frozen=True)
-class ReqPositions(Request):
-    pass
-
-
-@dataclass(frozen=True)
-class CancelPositions(Request):
-    pass
-
-
-@dataclass(frozen=True)
-class ReqAccountSummary(Request):
-    req_id: int
-    group: str  # "All" or a group name
-    tags: tuple[str, ...]  # e.g. ("NetLiquidation", "$LEDGER:ALL")
-
-
-@dataclass(frozen=True)
-class CancelAccountSummary(Request):
-    req_id: int
-
-
-@dataclass(frozen=True)
-class ReqExecutions(Request):
-    req_id: int
-    client_id: int  # 0 = all clients
-    account: str
-    time: str  # "yyyymmdd hh:mm:ss" or ""
-    symbol: str
-    sec_type: str
-    exchange: str
-    side: str
-
-
-@dataclass(frozen=True)
-class ReqSecDefOptParams(Request):
-    req_id: int
-    underlying_symbol: str
-    fut_fop_exchange: str
-    underlying_sec_type: str
-    underlying_con_id: int
-
-
-@dataclass(frozen=True)
-class ReqHistoricalData(Request):
-    req_id: int
-    contract: ContractSpec
-    include_expired: bool
-    end_date_time: str  # "" = now
-    bar_size: str  # e.g. "1 min"
-    duration: str  # e.g. "1 D"
-    use_rth: bool
-    what_to_show: str  # e.g. "TRADES", "MIDPOINT"
-    format_date: int  # 1 = text, 2 = epoch seconds
-    keep_up_to_date: bool
-    chart_options: str
-
-
-@dataclass(frozen=True)
-class CancelHistoricalData(Request):
-    req_id: int
-
-
-@dataclass(frozen=True)
-class ReqMatchingSymbols(Request):
-    req_id: int
-    pattern: str
-
-
-@dataclass(frozen=True)
-class ReqPnL(Request):
-    req_id: int
-    account: str
-    model_code: str
-
-
-@dataclass(frozen=True)
-class CancelPnL(Request):
-    req_id: int
 
 
 # --------------------------------------------------------------------------------------------
@@ -477,48 +310,68 @@ def _req_pnl(c: FieldCursor) -> Request:
     return ReqPnL(req_id=req_id, account=c.str("account"), model_code=c.str("modelCode"))
 
 
-_PARSERS: dict[int, tuple[str, Callable[[FieldCursor], Request]]] = {
-    71: ("startApi", _start_api),
-    8: ("reqIds", _req_ids),
-    49: ("reqCurrentTime", _versioned_empty(ReqCurrentTime)),
-    17: ("reqManagedAccts", _versioned_empty(ReqManagedAccts)),
-    9: ("reqContractDetails", _req_contract_details),
-    1: ("reqMktData", _req_mkt_data),
-    2: ("cancelMktData", _versioned_req_id(CancelMktData)),
-    59: ("reqMarketDataType", _req_market_data_type),
-    3: ("placeOrder", _place_order),
-    4: ("cancelOrder", _cancel_order),
-    5: ("reqOpenOrders", _versioned_empty(ReqOpenOrders)),
-    16: ("reqAllOpenOrders", _versioned_empty(ReqAllOpenOrders)),
-    15: ("reqAutoOpenOrders", _req_auto_open_orders),
-    99: ("reqCompletedOrders", _req_completed_orders),
-    58: ("reqGlobalCancel", _versioned_empty(ReqGlobalCancel)),
-    6: ("reqAccountUpdates", _req_account_updates),
-    76: ("reqAccountUpdatesMulti", _req_account_updates_multi),
-    77: ("cancelAccountUpdatesMulti", _versioned_req_id(CancelAccountUpdatesMulti)),
-    61: ("reqPositions", _versioned_empty(ReqPositions)),
-    64: ("cancelPositions", _versioned_empty(CancelPositions)),
-    62: ("reqAccountSummary", _req_account_summary),
-    63: ("cancelAccountSummary", _versioned_req_id(CancelAccountSummary)),
-    7: ("reqExecutions", _req_executions),
-    78: ("reqSecDefOptParams", _req_sec_def_opt_params),
-    20: ("reqHistoricalData", _req_historical_data),
-    25: ("cancelHistoricalData", _versioned_req_id(CancelHistoricalData)),
-    81: ("reqMatchingSymbols", _req_matching_symbols),
-    92: ("reqPnL", _req_pnl),
-    93: ("cancelPnL", _unversioned_req_id(CancelPnL)),
+@dataclass(frozen=True)
+class RequestKind:
+    """One request the simulator understands: its ibapi name, its class, its text parser."""
+
+    name: str
+    type: type[Request]
+    parse: Callable[[FieldCursor], Request]
+
+
+def _kind(name: str, cls: type[Request], parse: Callable[[FieldCursor], Request]) -> RequestKind:
+    return RequestKind(name, cls, parse)
+
+
+REQUESTS: dict[int, RequestKind] = {
+    In.START_API: _kind("startApi", StartApi, _start_api),
+    In.REQ_IDS: _kind("reqIds", ReqIds, _req_ids),
+    In.REQ_CURRENT_TIME: _kind("reqCurrentTime", ReqCurrentTime,
+                               _versioned_empty(ReqCurrentTime)),
+    In.REQ_MANAGED_ACCTS: _kind("reqManagedAccts", ReqManagedAccts,
+                                _versioned_empty(ReqManagedAccts)),
+    In.REQ_CONTRACT_DETAILS: _kind("reqContractDetails", ReqContractDetails,
+                                   _req_contract_details),
+    In.REQ_MKT_DATA: _kind("reqMktData", ReqMktData, _req_mkt_data),
+    In.CANCEL_MKT_DATA: _kind("cancelMktData", CancelMktData, _versioned_req_id(CancelMktData)),
+    In.REQ_MARKET_DATA_TYPE: _kind("reqMarketDataType", ReqMarketDataType,
+                                   _req_market_data_type),
+    In.PLACE_ORDER: _kind("placeOrder", PlaceOrder, _place_order),
+    In.CANCEL_ORDER: _kind("cancelOrder", CancelOrder, _cancel_order),
+    In.REQ_OPEN_ORDERS: _kind("reqOpenOrders", ReqOpenOrders, _versioned_empty(ReqOpenOrders)),
+    In.REQ_ALL_OPEN_ORDERS: _kind("reqAllOpenOrders", ReqAllOpenOrders,
+                                  _versioned_empty(ReqAllOpenOrders)),
+    In.REQ_AUTO_OPEN_ORDERS: _kind("reqAutoOpenOrders", ReqAutoOpenOrders,
+                                   _req_auto_open_orders),
+    In.REQ_COMPLETED_ORDERS: _kind("reqCompletedOrders", ReqCompletedOrders,
+                                   _req_completed_orders),
+    In.REQ_GLOBAL_CANCEL: _kind("reqGlobalCancel", ReqGlobalCancel,
+                                _versioned_empty(ReqGlobalCancel)),
+    In.REQ_ACCOUNT_UPDATES: _kind("reqAccountUpdates", ReqAccountUpdates, _req_account_updates),
+    In.REQ_ACCOUNT_UPDATES_MULTI: _kind("reqAccountUpdatesMulti", ReqAccountUpdatesMulti,
+                                        _req_account_updates_multi),
+    In.CANCEL_ACCOUNT_UPDATES_MULTI: _kind("cancelAccountUpdatesMulti",
+                                           CancelAccountUpdatesMulti,
+                                           _versioned_req_id(CancelAccountUpdatesMulti)),
+    In.REQ_POSITIONS: _kind("reqPositions", ReqPositions, _versioned_empty(ReqPositions)),
+    In.CANCEL_POSITIONS: _kind("cancelPositions", CancelPositions,
+                               _versioned_empty(CancelPositions)),
+    In.REQ_ACCOUNT_SUMMARY: _kind("reqAccountSummary", ReqAccountSummary, _req_account_summary),
+    In.CANCEL_ACCOUNT_SUMMARY: _kind("cancelAccountSummary", CancelAccountSummary,
+                                     _versioned_req_id(CancelAccountSummary)),
+    In.REQ_EXECUTIONS: _kind("reqExecutions", ReqExecutions, _req_executions),
+    In.REQ_SEC_DEF_OPT_PARAMS: _kind("reqSecDefOptParams", ReqSecDefOptParams,
+                                     _req_sec_def_opt_params),
+    In.REQ_HISTORICAL_DATA: _kind("reqHistoricalData", ReqHistoricalData, _req_historical_data),
+    In.CANCEL_HISTORICAL_DATA: _kind("cancelHistoricalData", CancelHistoricalData,
+                                     _versioned_req_id(CancelHistoricalData)),
+    In.REQ_MATCHING_SYMBOLS: _kind("reqMatchingSymbols", ReqMatchingSymbols,
+                                   _req_matching_symbols),
+    In.REQ_PNL: _kind("reqPnL", ReqPnL, _req_pnl),
+    In.CANCEL_PNL: _kind("cancelPnL", CancelPnL, _unversioned_req_id(CancelPnL)),
 }
 
-REQUEST_TYPES: dict[int, type[Request]] = {
-    71: StartApi, 8: ReqIds, 49: ReqCurrentTime, 17: ReqManagedAccts, 9: ReqContractDetails,
-    1: ReqMktData, 2: CancelMktData, 59: ReqMarketDataType, 3: PlaceOrder, 4: CancelOrder,
-    5: ReqOpenOrders, 16: ReqAllOpenOrders, 15: ReqAutoOpenOrders, 99: ReqCompletedOrders,
-    58: ReqGlobalCancel, 6: ReqAccountUpdates, 76: ReqAccountUpdatesMulti,
-    77: CancelAccountUpdatesMulti, 61: ReqPositions, 64: CancelPositions,
-    62: ReqAccountSummary, 63: CancelAccountSummary, 7: ReqExecutions, 78: ReqSecDefOptParams,
-    20: ReqHistoricalData, 25: CancelHistoricalData, 81: ReqMatchingSymbols, 92: ReqPnL,
-    93: CancelPnL,
-}  # fmt: skip
+REQUEST_TYPES: dict[int, type[Request]] = {msg_id: k.type for msg_id, k in REQUESTS.items()}
 
 
 def parse_request(fields: list[str]) -> Request:
@@ -529,11 +382,10 @@ def parse_request(fields: list[str]) -> Request:
         msg_id = int(fields[0])
     except ValueError:
         raise MalformedRequest(-1, f"message id is not an integer: {fields[0]!r}") from None
-    entry = _PARSERS.get(msg_id)
-    if entry is None:
+    kind = REQUESTS.get(msg_id)
+    if kind is None:
         raise UnknownRequest(msg_id)
-    name, parser = entry
-    cursor = FieldCursor(fields, name)
-    request = parser(cursor)
+    cursor = FieldCursor(fields, kind.name)
+    request = kind.parse(cursor)
     cursor.expect_end()
     return request

@@ -19,7 +19,8 @@ cashQty) are sent as UNSET_DOUBLE so "unset" survives (G12); other unset fields 
 
 from __future__ import annotations
 
-from .model import ContractSpec, OrderRequest, OrderSnapshot, WhatIfResult
+from ..model import ContractSpec, OrderRequest, OrderSnapshot, WhatIfResult
+from .ids import Out
 from .wire import UNSET_DOUBLE, Field, encode_fields
 from .wire import format_number as num
 
@@ -103,7 +104,7 @@ def _min_qty(r: OrderRequest) -> Field:
 
 def open_order(s: OrderSnapshot) -> bytes:
     r = s.request
-    f: list[Field] = [5, r.order_id, *_contract(s)]
+    f: list[Field] = [Out.OPEN_ORDER, r.order_id, *_contract(s)]
     f += [
         r.action, num(r.total_quantity), r.order_type, num(r.lmt_price), num(r.aux_price), r.tif,
         r.oca_group, s.account, "", 0, r.order_ref, s.client_id, s.perm_id, r.outside_rth,
@@ -143,14 +144,15 @@ def _unset(v: object) -> Field:
 
 
 def open_order_end() -> bytes:
-    return encode_fields((53, 1))
+    return encode_fields((Out.OPEN_ORDER_END, 1))
 
 
 def order_status(s: OrderSnapshot, mkt_cap_price: object = None) -> bytes:
     r = s.request
     return encode_fields(
         (
-            3, r.order_id, s.status, num(s.filled), num(s.remaining), num(s.avg_fill_price),
+            Out.ORDER_STATUS,
+            r.order_id, s.status, num(s.filled), num(s.remaining), num(s.avg_fill_price),
             s.perm_id, r.parent_id, num(s.last_fill_price), s.client_id, s.why_held,
             num(mkt_cap_price),  # type: ignore[arg-type]
         )
@@ -161,7 +163,7 @@ def completed_order(
     s: OrderSnapshot, completed_time: str = "", completed_status: str = ""
 ) -> bytes:
     r = s.request
-    f: list[Field] = [101, *_contract(s)]
+    f: list[Field] = [Out.COMPLETED_ORDER, *_contract(s)]
     f += [
         r.action, num(r.total_quantity), r.order_type, num(r.lmt_price), num(r.aux_price), r.tif,
         r.oca_group, s.account, "", 0, r.order_ref, s.perm_id, r.outside_rth, r.hidden, "0",
@@ -190,4 +192,4 @@ def completed_order(
 
 
 def completed_orders_end() -> bytes:
-    return encode_fields((102,))
+    return encode_fields((Out.COMPLETED_ORDERS_END,))
