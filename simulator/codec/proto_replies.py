@@ -357,14 +357,15 @@ def exec_details_end(req_id: int) -> bytes:
 
 
 def commission_report(fill: Fill) -> bytes:
-    """commissionReport (59); an unset realized PnL and the yield go as IB's UNSET_DOUBLE, which
-    ibapi passes on as the text era does (an absent field would read as 0.0)."""
+    """commissionReport (59); an unset realized PnL (an opening fill) is left out, as TWS does
+    (ibapi's classic callback then reads 0.0; its commissionAndFeesReportProtoBuf sees the
+    field absent); the yield goes as IB's UNSET_DOUBLE, as in the text era."""
     msg = CommissionAndFeesReport_pb2.CommissionAndFeesReport(
         execId=fill.exec_id, commissionAndFees=float(fill.commission),
-        currency=fill.commission_currency,
-        realizedPNL=UNSET_DOUBLE if fill.realized_pnl is None else float(fill.realized_pnl),
-        bondYield=UNSET_DOUBLE,
+        currency=fill.commission_currency, bondYield=UNSET_DOUBLE,
     )
+    if fill.realized_pnl is not None:
+        msg.realizedPNL = float(fill.realized_pnl)
     return frame(Out.COMMISSION_REPORT, msg)
 
 
