@@ -21,7 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.integration.server_env import AAPL, BUY, ServerEnv, market, place
 from tests.waiting import wait_until
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("tws_era")]
 
 SERIES = {
     "ibkr_broker_tws_connected": "gauge",
@@ -151,8 +151,11 @@ async def test_reconnects_and_decode_errors_are_counted(env: ServerEnv) -> None:
                      "the reconnect counted")  # fmt: skip
     await env.wait_ready()
     (session,) = env.sim.sessions()
-    body = b"".join(str(f).encode() + b"\0" for f in (1, 6, "not-a-number", 1, "1.0", 1, 0))
-    session.send(struct.pack(">I", len(body)) + body)  # a tickPrice with a mistyped req id
+    if session.server_version >= 201:  # protobuf era: a tickPrice (201) that does not parse
+        session.send(struct.pack(">II", 6, 201) + b"\xff\xff")
+    else:
+        body = b"".join(str(f).encode() + b"\0" for f in (1, 6, "not-a-number", 1, "1.0", 1, 0))
+        session.send(struct.pack(">I", len(body)) + body)  # a tickPrice with a mistyped req id
     await wait_until(lambda: sample(env, "ibkr_broker_tws_decode_errors_total") == 1, 10,
                      "the decode error counted")  # fmt: skip
     await wait_until(lambda: env.app is not None and env.app.session.ready, 15, "ready again")
