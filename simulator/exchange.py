@@ -137,6 +137,9 @@ class Exchange:
                 raise Rejection(321, "Error validating request.-'bN' : cause - Missing order "
                                      "exchange")
             inst, legs = resolve_contract(self.universe, req.contract)
+            if inst is not None and inst.sec_type == "IND":  # indices have no orders at IB
+                raise Rejection(201, "Order rejected - reason:Indices are not tradable; trade "
+                                     "a future, an option or a fund on it instead")
             validate(req)
             if req.what_if:
                 snapshot = margin.what_if(self.ledger, self.market, client_id, req, inst, legs)
@@ -352,7 +355,7 @@ class Exchange:
         return Fill(
             exec_id=exec_id, order_id=order.req.order_id, client_id=order.client_id,
             perm_id=order.perm_id, contract=spec_of(inst), time_utc=now, account=order.account,
-            exchange=inst.primary_exchange if inst.sec_type == "STK" else "CBOE",
+            exchange=_execution_exchange(inst),
             side="BOT" if buy else "SLD", shares=qty, price=price, cum_qty=cum, avg_price=avg,
             order_ref=order.req.order_ref, commission=commission, realized_pnl=realized,
         )
@@ -384,3 +387,10 @@ class Exchange:
         now = (dt.datetime.fromtimestamp(self._clock(), dt.UTC) if self._clock
                else dt.datetime.now(dt.UTC))
         return now.strftime("%Y%m%d %H:%M:%S") + " UTC"
+
+
+def _execution_exchange(inst: Instrument) -> str:
+    """Where a fill executed: a stock's primary exchange, CBOE for options, else its own."""
+    if inst.sec_type == "STK":
+        return inst.primary_exchange
+    return "CBOE" if inst.sec_type == "OPT" else inst.exchange

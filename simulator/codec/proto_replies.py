@@ -231,7 +231,6 @@ def _instrument_contract(inst: Instrument) -> Proto:
 
 def contract_data(req_id: int, inst: Instrument) -> bytes:
     """contractData (10): the contract and the details the text era sends at 178."""
-    is_opt = inst.sec_type in ("OPT", "FOP", "FUT")
     msg = ContractData_pb2.ContractData(reqId=req_id, contract=_instrument_contract(inst))
     d = msg.contractDetails
     d.marketName = inst.trading_class
@@ -245,11 +244,13 @@ def contract_data(req_id: int, inst: Instrument) -> bytes:
     d.industry = inst.industry
     d.category = inst.category
     d.timeZoneId = inst.time_zone_id
+    d.tradingHours = inst.trading_hours
+    d.liquidHours = inst.liquid_hours
     d.aggGroup = 0
     d.underSymbol = inst.underlying_symbol
-    d.underSecType = "STK" if inst.underlying_con_id else ""
+    d.underSecType = inst.under_sec_type if inst.underlying_con_id else ""
     d.realExpirationDate = inst.last_trade_date
-    d.stockType = "" if is_opt else "COMMON"
+    d.stockType = "COMMON" if inst.sec_type == "STK" else ""
     d.minSize = d.sizeIncrement = d.suggestedSizeIncrement = "1"
     return frame(Out.CONTRACT_DATA, msg)
 
