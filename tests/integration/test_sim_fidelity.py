@@ -77,16 +77,19 @@ def test_order_beyond_buying_power_is_rejected_with_201(app: RecordingApp) -> No
     app.placeOrder(oid, contract("AAPL"), order("BUY", "1000000000"))  # ~$230bn on $1M
     code, message = error_of(app, oid)
     assert code == 201
-    assert message.startswith("Order rejected - reason:Your order is not accepted. In order to "
-                              "obtain the desired position your Equity with Loan Value [")
+    assert message.startswith(
+        "Order rejected - reason:Your order is not accepted. In order to "
+        "obtain the desired position your Equity with Loan Value ["
+    )
     assert "must exceed the Initial Margin [" in message
     app.placeOrder(oid + 1, contract("AAPL"), order("BUY", "10"))  # within buying power
     app.wait(lambda: app.of("execDetails"), what="the fill of an order that fits")
     assert not app.of("execDetails", lambda a: a[2].orderId == oid)
 
 
-def history(app: RecordingApp, req_id: int, c: Contract, end: str, duration: str, bar: str,
-            use_rth: int) -> list[str]:
+def history(
+    app: RecordingApp, req_id: int, c: Contract, end: str, duration: str, bar: str, use_rth: int
+) -> list[str]:
     """The dates of the bars one reqHistoricalData returns."""
     app.reqHistoricalData(req_id, c, end, duration, bar, "TRADES", use_rth, 1, False, [])
     app.wait(lambda: app.of("historicalDataEnd", lambda a: a[0] == req_id), what="bars")
@@ -118,16 +121,26 @@ def test_historical_bars_follow_use_rth_sessions_and_weekends(app: RecordingApp)
 
 def details(app: RecordingApp, req_id: int, c: Contract) -> list[ContractDetails]:
     app.reqContractDetails(req_id, c)
-    app.wait(lambda: app.of("contractDetailsEnd", lambda a: a[0] == req_id) or app.of(
-        "error", lambda a: a[0] == req_id), what="contract details")
+    app.wait(
+        lambda: (
+            app.of("contractDetailsEnd", lambda a: a[0] == req_id)
+            or app.of("error", lambda a: a[0] == req_id)
+        ),
+        what="contract details",
+    )
     return [d for _, d in app.of("contractDetails", lambda a: a[0] == req_id)]
 
 
 def quote(app: RecordingApp, req_id: int, c: Contract) -> tuple[float, float]:
     """The first bid and ask of a market-data line."""
     app.reqMktData(req_id, c, "", False, False, [])
-    app.wait(lambda: app.of("tickPrice", lambda a: a[0] == req_id and a[1] == 1)
-             and app.of("tickPrice", lambda a: a[0] == req_id and a[1] == 2), what="bid and ask")
+    app.wait(
+        lambda: (
+            app.of("tickPrice", lambda a: a[0] == req_id and a[1] == 1)
+            and app.of("tickPrice", lambda a: a[0] == req_id and a[1] == 2)
+        ),
+        what="bid and ask",
+    )
     app.cancelMktData(req_id)
     bid = app.of("tickPrice", lambda a: a[0] == req_id and a[1] == 1)[0][2]
     ask = app.of("tickPrice", lambda a: a[0] == req_id and a[1] == 2)[0][2]
@@ -136,10 +149,15 @@ def quote(app: RecordingApp, req_id: int, c: Contract) -> tuple[float, float]:
 
 def fill_of(app: RecordingApp, order_id: int) -> Any:
     """The execution of `order_id`, once its commission report arrived."""
-    found = app.wait(lambda: [e for _, _, e in app.of("execDetails")
-                              if e.orderId == order_id and any(
-                                  r.execId == e.execId for (r,) in app.of(
-                                      "commissionAndFeesReport"))], what="fill and commission")
+    found = app.wait(
+        lambda: [
+            e
+            for _, _, e in app.of("execDetails")
+            if e.orderId == order_id
+            and any(r.execId == e.execId for (r,) in app.of("commissionAndFeesReport"))
+        ],
+        what="fill and commission",
+    )
     return found[0]
 
 
@@ -147,7 +165,10 @@ def test_forex_pair_on_idealpro_has_details_quotes_and_fills(app: RecordingApp) 
     eurusd = contract("EUR", "CASH", "IDEALPRO")
     (d,) = details(app, 60, eurusd)
     assert (d.contract.conId, d.contract.localSymbol, d.contract.currency) == (
-        12087792, "EUR.USD", "USD")
+        12087792,
+        "EUR.USD",
+        "USD",
+    )
     assert d.minTick == 0.00005 and d.contract.exchange == "IDEALPRO"
     assert d.timeZoneId == "US/Eastern" and "CLOSED" in d.tradingHours  # weekends
     bid, ask = quote(app, 61, eurusd)
@@ -155,7 +176,11 @@ def test_forex_pair_on_idealpro_has_details_quotes_and_fills(app: RecordingApp) 
     oid = next_id(app)
     preview = Order()
     preview.action, preview.totalQuantity, preview.orderType, preview.whatIf = (
-        "BUY", Decimal(20000), "MKT", True)
+        "BUY",
+        Decimal(20000),
+        "MKT",
+        True,
+    )
     app.placeOrder(oid, eurusd, preview)  # a what-if on a pair answers (error 200 before)
     app.wait(lambda: app.of("openOrder", lambda a: a[0] == oid), what="what-if answer")
     app.placeOrder(oid + 1, eurusd, order("BUY", "20000"))
@@ -191,8 +216,11 @@ def test_front_month_future_and_the_next_one(app: RecordingApp) -> None:
 def test_index_has_details_and_quotes_but_takes_no_orders(app: RecordingApp) -> None:
     spx = contract("SPX", "IND", "CBOE")
     (d,) = details(app, 80, spx)
-    assert (d.contract.conId, d.contract.secType, d.longName) == (416904, "IND",
-                                                                  "S&P 500 Stock Index")
+    assert (d.contract.conId, d.contract.secType, d.longName) == (
+        416904,
+        "IND",
+        "S&P 500 Stock Index",
+    )
     bid, ask = quote(app, 81, spx)
     assert 4000 < bid < ask
     oid = next_id(app)

@@ -14,8 +14,9 @@ def epoch(iso: str) -> int:
     return int(dt.datetime.fromisoformat(iso).timestamp())
 
 
-def labels(schedule: S.Schedule, use_rth: bool, duration: tuple[int, str], bar: int,
-           end: str) -> list[str]:
+def labels(
+    schedule: S.Schedule, use_rth: bool, duration: tuple[int, str], bar: int, end: str
+) -> list[str]:
     starts = S.bar_starts(schedule, use_rth, duration, bar, epoch(end), 2000)
     return [S.format_bar_time(t, schedule, bar >= S.DAY, 1) for t in starts]
 
@@ -65,8 +66,9 @@ def test_hours_text_in_ibs_format() -> None:
         (dt.date(2026, 12, 19), "20270319", "20270618"),  # the day after: the roll
     ],
 )
-def test_futures_front_month_rolls_with_the_calendar(today: dt.date, front: str,
-                                                     following: str) -> None:
+def test_futures_front_month_rolls_with_the_calendar(
+    today: dt.date, front: str, following: str
+) -> None:
     assert [f"{d:%Y%m%d}" for d in quarterly_expiries(today)] == [front, following]
     listed = [f.instrument for f in es_futures(today)]
     assert [i.last_trade_date for i in listed] == [front, following]
