@@ -15,7 +15,7 @@ from grpc_status import rpc_status
 from ibkr_broker.v1 import broker_service_pb2 as pb
 from ibkr_broker.v1 import common_pb2, contract_pb2, market_data_pb2, order_pb2
 
-from tests.waiting import wait_until
+from tests.waiting import wait_until, wait_until_async
 
 from .server_env import (
     AAPL,
@@ -153,15 +153,6 @@ async def test_closing_fill_reports_realized_pnl(env: ServerEnv) -> None:
     closing = await commissioned(market(SELL, "7"))
     assert opening.realized_pnl == "" and closing.realized_pnl != ""
     assert Decimal(closing.realized_pnl).is_finite()
-
-
-async def wait_until_async(predicate: Any, timeout: float = 10.0, what: str = "") -> None:
-    """`wait_until` for a predicate that has to await (a gRPC call)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s: {what}")
-        await asyncio.sleep(0.02)  # poll interval, bounded by the deadline
 
 
 async def test_limit_modify_cancel_and_list(env: ServerEnv) -> None:

@@ -11,8 +11,9 @@ import pytest
 from ibkr_broker.v1 import broker_service_pb2 as pb
 from ibkr_broker.v1 import order_pb2
 
+from tests.waiting import wait_until_async
+
 from .server_env import BUY, MSFT, SELL, ServerEnv, market, new_simulator, place
-from .test_server_api import wait_until_async
 
 pytestmark = pytest.mark.timeout(60)
 
