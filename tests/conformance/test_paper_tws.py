@@ -138,7 +138,7 @@ async def test_what_if_then_a_far_limit_order_cancelled(tws: Tws) -> None:
         )
     ).order
     assert order.status in (order_pb2.ORDER_STATUS_SUBMITTED, order_pb2.ORDER_STATUS_PRE_SUBMITTED)
-    assert order.ib_order_id > 0 and order.spec.limit_price == "1.00"
+    assert order.ib_order_id > 0 and Decimal(order.spec.limit_price) == Decimal("1.00")
     listed = (
         await tws.stub.ListOrders(
             pb.ListOrdersRequest(filter=order_pb2.ORDER_FILTER_OPEN), timeout=30
