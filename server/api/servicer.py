@@ -78,6 +78,7 @@ class BrokerServicer(broker_service_pb2_grpc.BrokerServiceServicer):
             server_software_version=__version__,
             kill_switch=cv.kill_switch_to_proto(self.trader.kill_switch.state),
             read_only=self.read_only,
+            max_server_version=s.config.max_server_version,
         )
 
     @unary
