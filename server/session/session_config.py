@@ -23,3 +23,4 @@ class SessionConfig:
     message_burst: int = 4
     market_data_type: int = 1  # 1 live, 3 delayed (TWS falls back to delayed when not entitled)
     quote_interval: float = 0.005  # seconds between fan-out turns of quote streams
+    max_server_version: int = 0  # the ceiling offered in the TWS handshake (for GetStatus)
