@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from . import account_msgs as am
 from . import history as hist
+from . import history_pacing as hp
 from .codec import requests as rq
 from .feeds import MarketDataSub
 from .orders import Rejection, resolve_contract
@@ -138,6 +140,9 @@ def _historical_data(s: Session, req: rq.ReqHistoricalData) -> None:
         end = hist.end_epoch(req.end_date_time, s.now_epoch())
     except hist.HistoryError as exc:
         s.send_error(req.req_id, 321, f"Error validating request.-'bP' : cause - {exc}")
+        return
+    if server.history_pacing.violation(req, time.monotonic()) is not None:
+        s.send_error(req.req_id, hp.PACING_CODE, hp.PACING_TEXT)
         return
     bars = server.market.history(matches[0].con_id, count, bar_secs, end)
     start = bars[0].time if bars else end

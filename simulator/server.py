@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 from .codec.connection import PROTOBUF_ERA_MIN, check_ceiling
 from .exchange import Exchange
 from .faults import Faults
+from .history_pacing import HistoryPacing
 from .market import Market
 from .session import Session
 from .universe import Universe
@@ -99,6 +100,7 @@ class SimulatorServer:
         self.exchange = Exchange(self.universe, self.market, account, seed=seed,
                                  partial_fills=partial_fills, cash=cash)
         self.stats = Stats()
+        self.history_pacing = HistoryPacing()
         self.faults = Faults(self)
         self.delay_ms = 0
         self.connectivity_lost = False

@@ -100,6 +100,7 @@ METHOD_ROLES: dict[str, str] = {
     "GetOrder": "read",
     "ListOrders": "read",
     "StreamOrderEvents": "read",
+    "GetHistoricalBars": "read",
     "PlaceOrder": "trade",
     "ModifyOrder": "trade",
     "CancelOrder": "trade",

@@ -30,6 +30,7 @@ from ..trading.trader import Trader
 from . import proto_convert as cv
 from . import validate as v
 from .auth import current_principal
+from .data_rpcs import DataRpcs
 from .errors import streaming, unary
 
 MAX_STREAM_CONTRACTS = 500
@@ -45,7 +46,7 @@ def now_ts() -> Timestamp:
     return ts
 
 
-class BrokerServicer(broker_service_pb2_grpc.BrokerServiceServicer):
+class BrokerServicer(DataRpcs, broker_service_pb2_grpc.BrokerServiceServicer):
     read_only = False  # security.read_only, set by BrokerApp; shown by GetStatus
 
     def __init__(

@@ -28,6 +28,7 @@ from ibapi.execution import ExecutionFilter
 from ibapi.order_cancel import OrderCancel
 
 from ..domain.errors import BrokerError, InvalidArgument, Unavailable
+from ..domain.history import BarQuery
 from ..domain.model import Contract, MarketDataType
 from ..session.ib_port import ConnectionClosedEvent, EventSink, IbEvent, IbOrderRequest
 from . import ibapi_convert as convert
@@ -313,3 +314,21 @@ class IbGateway:
 
     def cancel_account_summary(self, req_id: int) -> None:
         self._send(lambda c: c.cancelAccountSummary(req_id))
+
+    def req_historical_data(self, req_id: int, query: BarQuery) -> None:
+        ib_contract = convert.contract_to_ib(query.contract)
+        end = convert.end_time_to_ib(query.end)
+        self._send(
+            lambda c: c.reqHistoricalData(
+                req_id,
+                ib_contract,
+                end,
+                query.duration,
+                query.bar_size,
+                query.source.value,
+                1 if query.regular_hours_only else 0,
+                2,  # formatDate 2: bar times as epoch seconds
+                False,
+                [],
+            )
+        )

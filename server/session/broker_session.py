@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +26,7 @@ from ..domain.model import (
     MarketDataType,
 )
 from . import ib_port as g
+from .history import HistoricalData
 from .journal import OrderJournal
 from .market_data import MarketDataHub
 from .orders import OrderBook
@@ -70,6 +72,7 @@ class BrokerSession:
             config.request_timeout,
             self.market_data.latest,
         )
+        self.history = HistoricalData(self.queries.historical_bars, time.monotonic)
         self.state_listeners: list[Callable[[ConnectionState, IbError | None], None]] = []
         self._ready = asyncio.Event()
         self._handshake_progress = asyncio.Event()  # set by nextValidId, accounts, close
@@ -286,6 +289,8 @@ class BrokerSession:
             g.OptionChainEndEvent: self.queries.on_items_end,
             g.AccountSummaryEndEvent: self.queries.on_items_end,
             g.ExecutionsEndEvent: self._on_executions_end,
+            g.HistoricalBarEvent: self.queries.on_item,
+            g.HistoricalBarsEndEvent: self.queries.on_items_end,
             g.PositionEvent: self.queries.on_position,
             g.PositionEndEvent: self.queries.on_position_end,
             g.PortfolioEvent: self.queries.on_portfolio,

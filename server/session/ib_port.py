@@ -15,6 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
+from ..domain.history import Bar, BarQuery
 from ..domain.model import (
     Contract,
     ContractDetails,
@@ -258,6 +259,17 @@ class CurrentTimeEvent(IbEvent):
     time: datetime  # TWS's clock (answer to reqCurrentTime), UTC
 
 
+@dataclass(frozen=True)
+class HistoricalBarEvent(IbEvent):
+    req_id: int
+    bar: Bar
+
+
+@dataclass(frozen=True)
+class HistoricalBarsEndEvent(IbEvent):
+    req_id: int
+
+
 EventSink = Callable[[IbEvent], None]
 
 
@@ -317,3 +329,7 @@ class IbPort(Protocol):
     def req_account_summary(self, req_id: int, tags: str) -> None: ...
 
     def cancel_account_summary(self, req_id: int) -> None: ...
+
+    def req_historical_data(self, req_id: int, query: BarQuery) -> None:
+        """reqHistoricalData: bars (epoch-second times) answered by HistoricalBarEvents and one
+        HistoricalBarsEndEvent."""

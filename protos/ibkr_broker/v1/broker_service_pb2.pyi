@@ -2,6 +2,7 @@ import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from ibkr_broker.v1 import account_pb2 as _account_pb2
+from ibkr_broker.v1 import bars_pb2 as _bars_pb2
 from ibkr_broker.v1 import common_pb2 as _common_pb2
 from ibkr_broker.v1 import contract_pb2 as _contract_pb2
 from ibkr_broker.v1 import market_data_pb2 as _market_data_pb2
@@ -297,3 +298,29 @@ class ResumeTradingResponse(_message.Message):
     KILL_SWITCH_FIELD_NUMBER: _ClassVar[int]
     kill_switch: KillSwitch
     def __init__(self, kill_switch: _Optional[_Union[KillSwitch, _Mapping]] = ...) -> None: ...
+
+class GetHistoricalBarsRequest(_message.Message):
+    __slots__ = ("contract", "end_time", "duration", "bar_size", "source", "include_outside_regular_hours")
+    CONTRACT_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    DURATION_FIELD_NUMBER: _ClassVar[int]
+    BAR_SIZE_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_OUTSIDE_REGULAR_HOURS_FIELD_NUMBER: _ClassVar[int]
+    contract: _contract_pb2.Contract
+    end_time: _timestamp_pb2.Timestamp
+    duration: str
+    bar_size: str
+    source: _bars_pb2.BarSource
+    include_outside_regular_hours: bool
+    def __init__(self, contract: _Optional[_Union[_contract_pb2.Contract, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., duration: _Optional[str] = ..., bar_size: _Optional[str] = ..., source: _Optional[_Union[_bars_pb2.BarSource, str]] = ..., include_outside_regular_hours: _Optional[bool] = ...) -> None: ...
+
+class GetHistoricalBarsResponse(_message.Message):
+    __slots__ = ("contract", "bars", "shared")
+    CONTRACT_FIELD_NUMBER: _ClassVar[int]
+    BARS_FIELD_NUMBER: _ClassVar[int]
+    SHARED_FIELD_NUMBER: _ClassVar[int]
+    contract: _contract_pb2.Contract
+    bars: _containers.RepeatedCompositeFieldContainer[_bars_pb2.Bar]
+    shared: bool
+    def __init__(self, contract: _Optional[_Union[_contract_pb2.Contract, _Mapping]] = ..., bars: _Optional[_Iterable[_Union[_bars_pb2.Bar, _Mapping]]] = ..., shared: _Optional[bool] = ...) -> None: ...

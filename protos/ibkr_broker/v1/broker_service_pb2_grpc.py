@@ -119,6 +119,11 @@ class BrokerServiceStub:
                 request_serializer=ibkr__broker_dot_v1_dot_broker__service__pb2.ResumeTradingRequest.SerializeToString,
                 response_deserializer=ibkr__broker_dot_v1_dot_broker__service__pb2.ResumeTradingResponse.FromString,
                 _registered_method=True)
+        self.GetHistoricalBars = channel.unary_unary(
+                '/ibkr_broker.v1.BrokerService/GetHistoricalBars',
+                request_serializer=ibkr__broker_dot_v1_dot_broker__service__pb2.GetHistoricalBarsRequest.SerializeToString,
+                response_deserializer=ibkr__broker_dot_v1_dot_broker__service__pb2.GetHistoricalBarsResponse.FromString,
+                _registered_method=True)
 
 
 class BrokerServiceServicer:
@@ -243,6 +248,16 @@ class BrokerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetHistoricalBars(self, request, context):
+        """Historical bars of one contract (IB reqHistoricalData). IB's historical pacing is kept by
+        the server: an identical request within 15 s is answered from the first one's result; a
+        request that cannot be sent within its deadline gets RESOURCE_EXHAUSTED with a
+        google.rpc.RetryInfo saying when it can.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_BrokerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -325,6 +340,11 @@ def add_BrokerServiceServicer_to_server(servicer, server):
                     servicer.ResumeTrading,
                     request_deserializer=ibkr__broker_dot_v1_dot_broker__service__pb2.ResumeTradingRequest.FromString,
                     response_serializer=ibkr__broker_dot_v1_dot_broker__service__pb2.ResumeTradingResponse.SerializeToString,
+            ),
+            'GetHistoricalBars': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetHistoricalBars,
+                    request_deserializer=ibkr__broker_dot_v1_dot_broker__service__pb2.GetHistoricalBarsRequest.FromString,
+                    response_serializer=ibkr__broker_dot_v1_dot_broker__service__pb2.GetHistoricalBarsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -764,6 +784,33 @@ class BrokerService:
             '/ibkr_broker.v1.BrokerService/ResumeTrading',
             ibkr__broker_dot_v1_dot_broker__service__pb2.ResumeTradingRequest.SerializeToString,
             ibkr__broker_dot_v1_dot_broker__service__pb2.ResumeTradingResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetHistoricalBars(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ibkr_broker.v1.BrokerService/GetHistoricalBars',
+            ibkr__broker_dot_v1_dot_broker__service__pb2.GetHistoricalBarsRequest.SerializeToString,
+            ibkr__broker_dot_v1_dot_broker__service__pb2.GetHistoricalBarsResponse.FromString,
             options,
             channel_credentials,
             insecure,
