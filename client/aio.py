@@ -15,6 +15,7 @@ subclass (see `errors`); one from a mutating call carries its `request_id`.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import weakref
 from collections.abc import Iterable
@@ -26,6 +27,7 @@ from ibkr_broker.v1 import account_pb2, contract_pb2, market_data_pb2, order_pb2
 from ibkr_broker.v1 import broker_service_pb2 as bs
 from ibkr_broker.v1.broker_service_pb2_grpc import BrokerServiceStub
 
+from . import data_values as dv
 from . import request_builders as build
 from .connection import ClientConfig, ClientSettings
 from .errors import DeadlineExceededError, from_rpc_error
@@ -33,6 +35,9 @@ from .order_handle import AsyncOrderHandle, OrderFeed
 from .streams import AsyncResumableStream, OrderEventTracker, QuoteTracker, Tracker
 
 log = logging.getLogger("ibkr_broker.client")
+
+# A retry the server says can succeed only later than this is not made: the error is raised.
+MAX_RETRY_AFTER = 30.0
 
 AsyncQuoteStream = AsyncResumableStream[bs.StreamQuotesResponse]
 AsyncOrderEventStream = AsyncResumableStream[bs.StreamOrderEventsResponse]
@@ -92,6 +97,10 @@ class AsyncBrokerClient:
                 if not error.retryable or attempt >= self.config.retries:
                     raise error from exc
                 delay = self.config.backoff_delay(attempt)
+                wait = error.retry_after
+                if wait is not None and wait > MAX_RETRY_AFTER:
+                    raise error from exc  # the server says a retry cannot succeed soon
+                delay = max(delay, wait or 0.0)
                 attempt += 1
                 log.warning(
                     "%s failed (%s); retry %d/%d in %.2fs%s",
@@ -194,6 +203,28 @@ class AsyncBrokerClient:
         request = bs.GetQuoteRequest(contract=build.as_contract(contract))
         response: bs.GetQuoteResponse = await self._unary("GetQuote", request, timeout)
         return response.quote
+
+    async def historical_bars(
+        self,
+        contract: contract_pb2.Contract | str,
+        duration: str = "1 D",
+        bar_size: str = "5 mins",
+        *,
+        end_time: dt.datetime | None = None,
+        what: str | int = "trades",
+        outside_rth: bool = False,
+        timeout: float | None = None,
+    ) -> bs.GetHistoricalBarsResponse:
+        """Bars (oldest first) ending at end_time (None = now) over IB's duration ("1 D",
+        "3600 S") in IB's bar size ("1 min", "1 day"); what: trades, midpoint, bid, ask, ...
+        IB's pacing is kept by the server (RateLimitedError.retry_after says when)."""
+        request = dv.historical_bars_request(
+            build.as_contract(contract), duration, bar_size, end_time, what, outside_rth
+        )
+        response: bs.GetHistoricalBarsResponse = await self._unary(
+            "GetHistoricalBars", request, timeout
+        )
+        return response
 
     # --- commands (each with a request_id reused on retries) -----------------------------
 

@@ -99,6 +99,7 @@ class BrokerClient(BlockingFace[AsyncBrokerClient]):
     account = blocking(AsyncBrokerClient.account)
     positions = blocking(AsyncBrokerClient.positions)
     quote = blocking(AsyncBrokerClient.quote)
+    historical_bars = blocking(AsyncBrokerClient.historical_bars)
 
     place_order = blocking(AsyncBrokerClient.place_order)
     modify_order = blocking(AsyncBrokerClient.modify_order)

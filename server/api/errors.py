@@ -74,6 +74,8 @@ def to_status(error: errors.BrokerError) -> grpc.Status:
         metadata["ib_code"] = str(error.ib_code)
     if error.field:
         metadata["field"] = error.field
+    if isinstance(error, errors.RateLimited) and error.retry_after is not None:
+        metadata["retry_after_ms"] = str(max(1, math.ceil(error.retry_after * 1000)))
     details: list[Message] = []
     if error.retryable:
         details.append(error_details_pb2.RetryInfo(retry_delay=_retry_delay(error)))
