@@ -45,16 +45,31 @@ log = logging.getLogger(__name__)
 Listener = Callable[[Event], None]
 
 
+def managed_accounts(first: str, count: int) -> tuple[str, ...]:
+    """`count` paper account ids from `first` up ("DU1234567", "DU1234568", ...)."""
+    if count < 1:
+        raise ValueError("at least one account")
+    prefix = first.rstrip("0123456789")
+    digits = first[len(prefix):]
+    if count > 1 and not digits:
+        raise ValueError(f"{first!r} has no number to count several accounts from")
+    width = len(digits)
+    return (first, *(f"{prefix}{int(digits) + k:0{width}d}" for k in range(1, count)))
+
+
 class Exchange:
     """Orders, fills and the account of one simulator run."""
 
     def __init__(self, universe: Universe, market: Market, account: str = "DU1234567", *,
                  seed: int = 1, partial_fills: bool = False, cash: Decimal = Decimal("1000000"),
-                 clock: Callable[[], float] | None = None) -> None:
+                 clock: Callable[[], float] | None = None, accounts: int = 1) -> None:
         self.universe = universe
         self.market = market
-        self.account = account
-        self.ledger = Ledger(account, cash)
+        self.account = account  # the first managed account
+        #: Every managed account (an advisor login manages several): account, account + 1, ...
+        self.accounts = managed_accounts(account, accounts)
+        self.ledgers = {a: Ledger(a, cash) for a in self.accounts}
+        self.ledger = self.ledgers[account]
         self.partial_fills = partial_fills
         self._clock = clock
         self._orders: dict[tuple[int, int], WorkingOrder] = {}
@@ -135,6 +150,7 @@ class Exchange:
             if self._reject_next is not None:
                 reason, self._reject_next = self._reject_next, None
                 raise Rejection(201, f"Order rejected - reason:{reason}")
+            account = self._order_account(req)
             inst, legs = resolve_contract(self.universe, req.contract)
             validate(req)
             if req.what_if:
@@ -147,11 +163,23 @@ class Exchange:
             return
         self._seq += 1
         order = WorkingOrder(req=req, client_id=client_id, perm_id=self._next_perm,
-                             account=self.account, seq=self._seq, instrument=inst, legs=legs)
+                             account=account, seq=self._seq, instrument=inst, legs=legs)
         self._next_perm += 1
         self._orders[key] = order
         if req.transmit:
             self._transmit(order, parent)
+
+    def _order_account(self, req: OrderRequest) -> str:
+        """The account an order books to: its own, or the only one managed (IB 436 when an
+        advisor login gets an order without one)."""
+        if not req.account:
+            if len(self.accounts) > 1:
+                raise Rejection(436, "You must specify an allocation (either a single account, "
+                                     "group, or profile).")
+            return self.account
+        if req.account not in self.ledgers:
+            raise Rejection(201, f"Order rejected - reason:Invalid account {req.account}")
+        return req.account
 
     def cancel(self, client_id: int, order_id: int) -> None:
         order = self._orders.get((client_id, order_id))
@@ -332,7 +360,7 @@ class Exchange:
         if order.remaining == 0:
             order.status = "Filled"
         self._emit(Executed(tuple(fills), order.snapshot()))
-        self._emit(AccountChanged(self.account, tuple(touched)))
+        self._emit(AccountChanged(order.account, tuple(touched)))
         if order.status == "Filled":
             self._after_filled(order)
         self._cancel_oca(order)
@@ -345,7 +373,8 @@ class Exchange:
             total = commission_for(inst, cum, avg)
             commission = max(ZERO, total - order.commissions.get(inst.con_id, ZERO))
         order.commissions[inst.con_id] = order.commissions.get(inst.con_id, ZERO) + commission
-        realized = self.ledger.apply_fill(inst, qty if buy else -qty, price, commission)
+        ledger = self.ledgers[order.account]
+        realized = ledger.apply_fill(inst, qty if buy else -qty, price, commission)
         return Fill(
             exec_id=exec_id, order_id=order.req.order_id, client_id=order.client_id,
             perm_id=order.perm_id, contract=spec_of(inst), time_utc=now, account=order.account,
@@ -383,8 +412,9 @@ class Exchange:
                  legs: tuple[tuple[Instrument, ComboLegSpec], ...]) -> OrderSnapshot:
         buy = is_buy(req.action)
         mark = self.market.mark
-        before = self.ledger.values(mark)
-        trial = copy.deepcopy(self.ledger)
+        account = self._order_account(req)
+        before = self.ledgers[account].values(mark)
+        trial = copy.deepcopy(self.ledgers[account])
         commission = ZERO
         if legs:
             for leg_inst, leg, leg_buy, px in leg_prices(self.market, legs, buy):
@@ -415,7 +445,7 @@ class Exchange:
         return OrderSnapshot(
             request=req, client_id=client_id, perm_id=0, status="PreSubmitted", filled=ZERO,
             remaining=req.total_quantity, avg_fill_price=ZERO, last_fill_price=ZERO,
-            account=self.account, instrument=inst, what_if=result,
+            account=account, instrument=inst, what_if=result,
         )
 
     def _time_utc(self) -> str:

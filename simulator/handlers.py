@@ -50,7 +50,7 @@ def _current_time(s: Session, req: rq.ReqCurrentTime) -> None:
 
 @handles(rq.ReqManagedAccts)
 def _managed_accounts(s: Session, req: rq.ReqManagedAccts) -> None:
-    s.send(s.replies.managed_accounts([s.server.exchange.account]))
+    s.send(s.replies.managed_accounts(list(s.server.exchange.accounts)))
 
 
 # -- contracts ----------------------------------------------------------------------------------
@@ -232,15 +232,18 @@ def _executions(s: Session, req: rq.ReqExecutions) -> None:
 
 @handles(rq.ReqAccountUpdates)
 def _account_updates(s: Session, req: rq.ReqAccountUpdates) -> None:
-    s.account_updates = req.subscribe
+    ex = s.server.exchange
+    account = req.account if req.account in ex.ledgers else ex.account
+    s.account_updates = account if req.subscribe else None
     if req.subscribe:
-        s.send_many(am.account_update_frames(s.replies, s.server.exchange, download_end=True))
+        s.send_many(am.account_update_frames(s.replies, ex, download_end=True, account=account))
 
 
 @handles(rq.ReqAccountUpdatesMulti)
 def _account_updates_multi(s: Session, req: rq.ReqAccountUpdatesMulti) -> None:
-    s.multi[req.req_id] = req.model_code
-    s.send_many(am.multi_frames(s.replies, s.server.exchange, req.req_id, req.model_code))
+    s.multi[req.req_id] = (req.account, req.model_code)
+    s.send_many(am.multi_frames(s.replies, s.server.exchange, req.req_id, req.model_code,
+                                req.account))
     s.send(s.replies.account_update_multi_end(req.req_id))
 
 
@@ -276,10 +279,15 @@ def _cancel_summary(s: Session, req: rq.CancelAccountSummary) -> None:
 
 @handles(rq.ReqPnL)
 def _pnl(s: Session, req: rq.ReqPnL) -> None:
-    s.pnl.add(req.req_id)
-    s.send(am.pnl_frame(s.replies, s.server.exchange, req.req_id))
+    ex = s.server.exchange
+    if req.account not in ex.ledgers:
+        s.send_error(req.req_id, 321, f"Error validating request.-'cb' : cause - "
+                                      f"Invalid account code {req.account}")
+        return
+    s.pnl[req.req_id] = req.account
+    s.send(am.pnl_frame(s.replies, ex, req.req_id, req.account))
 
 
 @handles(rq.CancelPnL)
 def _cancel_pnl(s: Session, req: rq.CancelPnL) -> None:
-    s.pnl.discard(req.req_id)
+    s.pnl.pop(req.req_id, None)

@@ -80,7 +80,7 @@ class SimulatorServer:
     up to ``max_server_version``, the protobuf era (213..226) to clients that offer it."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, seed: int = 1,
-                 tick_interval: float = 0.05, account: str = "DU1234567",
+                 tick_interval: float = 0.05, account: str = "DU1234567", accounts: int = 1,
                  cash: Decimal = Decimal("1000000"), today: dt.date | None = None,
                  max_market_data_lines: int = 100, max_msg_rate: int | None = 50,
                  disconnect_on_pacing: bool = False, max_tick_rate: int | None = None,
@@ -98,7 +98,7 @@ class SimulatorServer:
         self.universe = Universe(today)
         self.market = Market(self.universe, seed)
         self.exchange = Exchange(self.universe, self.market, account, seed=seed,
-                                 partial_fills=partial_fills, cash=cash)
+                                 partial_fills=partial_fills, cash=cash, accounts=accounts)
         self.stats = Stats()
         self.history_pacing = HistoryPacing()
         self.faults = Faults(self)

@@ -61,11 +61,11 @@ class Session(asyncio.Protocol):
         # subscriptions
         self.market_data_type = 1
         self.mkt: dict[int, MarketDataSub] = {}
-        self.account_updates = False
+        self.account_updates: str | None = None  # the account reqAccountUpdates follows
         self.positions = False
         self.summaries: dict[int, tuple[str, ...]] = {}
-        self.multi: dict[int, str] = {}
-        self.pnl: set[int] = set()
+        self.multi: dict[int, tuple[str, str]] = {}  # req_id -> (account, model code)
+        self.pnl: dict[int, str] = {}  # reqPnL req_id -> account
         self.auto_open_orders = False
         self.messages_sent = 0
 
@@ -173,7 +173,7 @@ class Session(asyncio.Protocol):
         self.server.exchange.subscribe(self.on_exchange_event)
         ex = self.server.exchange
         self.send(self.replies.next_valid_id(ex.next_order_id(req.client_id)))
-        self.send(self.replies.managed_accounts([ex.account]))
+        self.send(self.replies.managed_accounts(list(ex.accounts)))
         for code, text in FARM_NOTICES:
             self.send_error(-1, code, text)
         for snap in ex.open_orders(req.client_id):  # TWS re-reports open orders on connect
@@ -226,7 +226,7 @@ class Session(asyncio.Protocol):
         if self.state != "running":
             return
         if isinstance(ev, AccountChanged):
-            self.on_account_changed(ev.con_ids)
+            self.on_account_changed(ev.account, ev.con_ids)
             return
         if isinstance(ev, OrderError):
             if ev.client_id == self.client_id:
@@ -248,20 +248,22 @@ class Session(asyncio.Protocol):
             for fill in ev.fills:
                 self.send(self.replies.commission_report(fill))
 
-    def on_account_changed(self, con_ids: tuple[int, ...]) -> None:
+    def on_account_changed(self, account: str, con_ids: tuple[int, ...]) -> None:
         from . import account_msgs as am
 
         ex = self.server.exchange
-        if self.account_updates:
-            self.send_many(am.account_update_frames(self.replies, ex, con_ids))
+        if self.account_updates == account:
+            self.send_many(am.account_update_frames(self.replies, ex, con_ids, account=account))
         if self.positions:
             self.send_many(am.position_frames(self.replies, ex, con_ids))
         for req_id, tags in self.summaries.items():
             self.send_many(am.summary_frames(self.replies, ex, req_id, tags))
-        for req_id, model in self.multi.items():
-            self.send_many(am.multi_frames(self.replies, ex, req_id, model))
-        for req_id in self.pnl:
-            self.send(am.pnl_frame(self.replies, ex, req_id))
+        for req_id, (acct, model) in self.multi.items():
+            if acct in ("", account) or acct not in ex.ledgers:
+                self.send_many(am.multi_frames(self.replies, ex, req_id, model, account))
+        for req_id, acct in self.pnl.items():
+            if acct == account:
+                self.send(am.pnl_frame(self.replies, ex, req_id, acct))
 
     # -- market data -------------------------------------------------------------------------
 
