@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -11,7 +12,9 @@ from . import account_msgs as am
 from . import history as hist
 from . import history_pacing as hp
 from .codec import requests as rq
+from .data_feeds import BarFeed, DepthFeed
 from .feeds import MarketDataSub
+from .model import ContractSpec, Instrument
 from .orders import Rejection, resolve_contract
 
 if TYPE_CHECKING:
@@ -19,6 +22,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+MAX_DEPTH_ROWS = 50  # rows per side a depth subscription gets at most
 NO_SECDEF = "No security definition has been found for the request"
 DELAYED_NOTICE = ("Requested market data is not subscribed. Displaying delayed market data.")
 
@@ -285,9 +289,89 @@ def _pnl(s: Session, req: rq.ReqPnL) -> None:
                                       f"Invalid account code {req.account}")
         return
     s.pnl[req.req_id] = req.account
-    s.send(am.pnl_frame(s.replies, ex, req.req_id, req.account))
+    s.data.forget(req.req_id)
+    s.data.refresh_pnl()
 
 
 @handles(rq.CancelPnL)
 def _cancel_pnl(s: Session, req: rq.CancelPnL) -> None:
     s.pnl.pop(req.req_id, None)
+    s.data.forget(req.req_id)
+
+
+# -- data feeds: per-position PnL, real-time bars, market depth ---------------------------------
+
+
+@handles(rq.ReqPnLSingle)
+def _pnl_single(s: Session, req: rq.ReqPnLSingle) -> None:
+    if req.account not in s.server.exchange.ledgers:
+        s.send_error(req.req_id, 321, f"Error validating request.-'cc' : cause - "
+                                      f"Invalid account code {req.account}")
+        return
+    s.data.pnl_single[req.req_id] = (req.account, req.con_id)
+    s.data.forget(req.req_id)
+    s.data.refresh_pnl()
+
+
+@handles(rq.CancelPnLSingle)
+def _cancel_pnl_single(s: Session, req: rq.CancelPnLSingle) -> None:
+    s.data.pnl_single.pop(req.req_id, None)
+    s.data.forget(req.req_id)
+
+
+def _one_instrument(s: Session, req_id: int, contract: ContractSpec) -> Instrument | None:
+    matches = s.server.universe.resolve(contract)
+    if len(matches) != 1:
+        s.send_error(req_id, 200, NO_SECDEF)
+        return None
+    return matches[0]
+
+
+@handles(rq.ReqRealTimeBars)
+def _real_time_bars(s: Session, req: rq.ReqRealTimeBars) -> None:
+    inst = _one_instrument(s, req.req_id, req.contract)
+    if inst is None:
+        return
+    if req.bar_size != 5:
+        s.send_error(req.req_id, 321, "Error validating request.-'bh' : cause - "
+                                      "Only 5 seconds bars are supported")
+        return
+    if req.what_to_show not in ("TRADES", "MIDPOINT", "BID", "ASK"):
+        s.send_error(req.req_id, 321, "Error validating request.-'bh' : cause - "
+                                      f"Invalid whatToShow {req.what_to_show}")
+        return
+    s.data.bars[req.req_id] = BarFeed(req.req_id, inst, req.what_to_show)
+
+
+@handles(rq.CancelRealTimeBars)
+def _cancel_real_time_bars(s: Session, req: rq.CancelRealTimeBars) -> None:
+    s.data.bars.pop(req.req_id, None)
+
+
+@handles(rq.ReqMktDepth)
+def _mkt_depth(s: Session, req: rq.ReqMktDepth) -> None:
+    server = s.server
+    inst = _one_instrument(s, req.req_id, req.contract)
+    if inst is None:
+        return
+    limit = server.config.max_depth_subscriptions
+    if sum(len(x.data.depth) for x in server.sessions()) >= limit:
+        s.send_error(req.req_id, 309,
+                     f"Max number ({limit}) of market depth requests has been reached")
+        return
+    if req.num_rows <= 0:
+        s.send_error(req.req_id, 321, "Error validating request.-'bi' : cause - "
+                                      "Invalid number of rows")
+        return
+    rng = random.Random(f"depth:{server.seed}:{inst.con_id}:{req.req_id}")
+    feed = DepthFeed(req.req_id, inst, min(req.num_rows, MAX_DEPTH_ROWS), req.is_smart_depth,
+                     rng)
+    s.data.depth[req.req_id] = feed
+    s.data.send_depth(feed)  # the whole book, as inserts
+
+
+@handles(rq.CancelMktDepth)
+def _cancel_mkt_depth(s: Session, req: rq.CancelMktDepth) -> None:
+    if s.data.depth.pop(req.req_id, None) is None:
+        s.send_error(req.req_id, 310,
+                     f"Can't find the subscribed market depth with tickerId:{req.req_id}")

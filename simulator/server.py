@@ -56,6 +56,7 @@ class SimConfig:
     max_tick_rate: int | None = None  # outgoing tick messages/s per client (None = no cap)
     partial_fills: bool = False
     max_server_version: int = DEFAULT_MAX_SERVER_VERSION  # 100..178 text era, 213..226 protobuf
+    max_depth_subscriptions: int = 3  # concurrent reqMktDepth per login; more -> error 309
 
 
 @dataclass
@@ -72,6 +73,7 @@ class Stats:
     protocol_errors: int = 0
     handler_errors: int = 0
     pacing_violations: int = 0
+    depth_updates: int = 0  # updateMktDepth(L2) messages sent
     client_id_in_use: int = 0
 
 

@@ -22,6 +22,7 @@ from .codec import connection as pc
 from .codec import requests as rq
 from .codec import responses as text_replies
 from .codec.wire import CodecError, RequestError, encode_handshake_reply
+from .data_feeds import DataFeeds
 from .events import AccountChanged, Event, Executed, OrderChanged, OrderError
 from .feeds import MarketDataSub
 from .handlers import HANDLERS
@@ -66,6 +67,7 @@ class Session(asyncio.Protocol):
         self.summaries: dict[int, tuple[str, ...]] = {}
         self.multi: dict[int, tuple[str, str]] = {}  # req_id -> (account, model code)
         self.pnl: dict[int, str] = {}  # reqPnL req_id -> account
+        self.data = DataFeeds(self)  # per-position PnL, real-time bars, market depth
         self.auto_open_orders = False
         self.messages_sent = 0
 
@@ -261,15 +263,18 @@ class Session(asyncio.Protocol):
         for req_id, (acct, model) in self.multi.items():
             if acct in ("", account) or acct not in ex.ledgers:
                 self.send_many(am.multi_frames(self.replies, ex, req_id, model, account))
-        for req_id, acct in self.pnl.items():
-            if acct == account:
-                self.send(am.pnl_frame(self.replies, ex, req_id, acct))
+        self.data.refresh_pnl()
 
     # -- market data -------------------------------------------------------------------------
 
     def on_step(self) -> None:
-        """Send the ticks that changed in this market step (skipped while the client lags)."""
-        if self.state != "running" or not self.mkt or self.paused:
+        """Send the ticks that changed in this market step (skipped while the client lags),
+        then what the data feeds have to say."""
+        if self.state != "running" or self.paused:
+            return
+        if self.data.active:
+            self.data.on_step()
+        if not self.mkt:
             return
         limit = self.server.config.max_tick_rate
         if limit:
