@@ -13,13 +13,16 @@ from typing import TYPE_CHECKING
 
 from . import account_msgs as am
 from . import depth_book as db
+from .history import format_bar_time
 from .market import on_grid
+from .model import HistoricalBar
 
 if TYPE_CHECKING:
     from .model import Instrument
     from .session import Session
 
 PNL_INTERVAL = 1.0  # seconds between PnL refreshes, as TWS
+KEPT_INTERVAL = 0.25  # seconds between updates of a kept-up-to-date bar
 BAR_SECONDS = 5
 
 
@@ -33,6 +36,23 @@ class BarFeed:
     start: int = 0  # epoch second the current bar starts at; 0 = none yet
     prices: list[Decimal] = field(default_factory=list)
     volume_at_start: Decimal = Decimal(0)
+
+
+@dataclass
+class KeptBars:
+    """One reqHistoricalData with keepUpToDate: the forming bar, sent again as it changes."""
+
+    req_id: int
+    instrument: Instrument
+    what_to_show: str
+    bar_seconds: int
+    format_date: int
+    bar: BarFeed = field(init=False)
+    last_sent: tuple[object, ...] = ()
+    next_send: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.bar = BarFeed(self.req_id, self.instrument, self.what_to_show)
 
 
 @dataclass
@@ -55,13 +75,14 @@ class DataFeeds:
         self.pnl_single: dict[int, tuple[str, int]] = {}  # req_id -> (account, con_id)
         self.bars: dict[int, BarFeed] = {}
         self.depth: dict[int, DepthFeed] = {}
+        self.kept: dict[int, KeptBars] = {}
         self._last_pnl: dict[int, bytes] = {}  # req_id -> last PnL frame sent
         self._next_pnl = 0.0
 
     @property
     def active(self) -> bool:
         s = self.session
-        return bool(self.pnl_single or self.bars or self.depth or s.pnl)
+        return bool(self.pnl_single or self.bars or self.depth or self.kept or s.pnl)
 
     # -- PnL -----------------------------------------------------------------------------------
 
@@ -113,6 +134,8 @@ class DataFeeds:
             self._bar_step(feed, epoch)
         for depth in list(self.depth.values()):
             self.send_depth(depth)
+        for kept in list(self.kept.values()):
+            self._kept_step(kept, epoch, now)
 
     def _bar_step(self, feed: BarFeed, epoch: int) -> None:
         market = self.session.server.market
@@ -131,6 +154,28 @@ class DataFeeds:
         if start != feed.start:
             feed.start, feed.prices, feed.volume_at_start = start, [], quote.volume
         feed.prices.append(price)
+
+    def _kept_step(self, kept: KeptBars, epoch: int, now: float) -> None:
+        """historicalDataUpdate of the forming bar, at most every KEPT_INTERVAL when it moved."""
+        feed = kept.bar
+        quote = self.session.server.market.quote(kept.instrument.con_id)
+        price = {"BID": quote.bid, "ASK": quote.ask, "MIDPOINT": quote.mid}.get(
+            kept.what_to_show, quote.last)
+        start = epoch - epoch % kept.bar_seconds
+        if start != feed.start:
+            feed.start, feed.prices, feed.volume_at_start = start, [], quote.volume
+        feed.prices.append(price)
+        p = feed.prices
+        volume = max(Decimal(0), quote.volume - feed.volume_at_start)
+        state = (start, p[0], max(p), min(p), p[-1], volume)
+        if state == kept.last_sent or now < kept.next_send:
+            return
+        kept.last_sent, kept.next_send = state, now + KEPT_INTERVAL
+        wap = on_grid(sum(p, Decimal(0)) / len(p), Decimal("0.0001"))
+        bar = HistoricalBar(date=format_bar_time(start, kept.bar_seconds, kept.format_date),
+                            open=p[0], high=max(p), low=min(p), close=p[-1], volume=volume,
+                            wap=wap, count=len(p))
+        self.session.send(self.session.replies.historical_data_update(kept.req_id, bar))
 
     def send_depth(self, feed: DepthFeed) -> None:
         market = self.session.server.market

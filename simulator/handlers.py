@@ -12,7 +12,7 @@ from . import account_msgs as am
 from . import history as hist
 from . import history_pacing as hp
 from .codec import requests as rq
-from .data_feeds import BarFeed, DepthFeed
+from .data_feeds import BarFeed, DepthFeed, KeptBars
 from .feeds import MarketDataSub
 from .model import ContractSpec, Instrument
 from .orders import Rejection, resolve_contract
@@ -145,6 +145,10 @@ def _historical_data(s: Session, req: rq.ReqHistoricalData) -> None:
     except hist.HistoryError as exc:
         s.send_error(req.req_id, 321, f"Error validating request.-'bP' : cause - {exc}")
         return
+    if req.keep_up_to_date and req.end_date_time.strip():
+        s.send_error(req.req_id, 321, "Error validating request.-'bP' : cause - End date not "
+                                      "supported with live updates")
+        return
     if server.history_pacing.violation(req, time.monotonic()) is not None:
         s.send_error(req.req_id, hp.PACING_CODE, hp.PACING_TEXT)
         return
@@ -152,11 +156,14 @@ def _historical_data(s: Session, req: rq.ReqHistoricalData) -> None:
     start = bars[0].time if bars else end
     s.send(s.replies.historical_data(req.req_id, hist.range_text(start), hist.range_text(end),
                                hist.to_historical(bars, bar_secs, req.format_date)))
+    if req.keep_up_to_date:
+        s.data.kept[req.req_id] = KeptBars(req.req_id, matches[0], req.what_to_show, bar_secs,
+                                           req.format_date)
 
 
 @handles(rq.CancelHistoricalData)
 def _cancel_historical(s: Session, req: rq.CancelHistoricalData) -> None:
-    return None
+    s.data.kept.pop(req.req_id, None)
 
 
 # -- orders -------------------------------------------------------------------------------------

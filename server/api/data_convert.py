@@ -4,11 +4,24 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from ibkr_broker.v1 import bars_pb2
+from ibkr_broker.v1 import bars_pb2, feeds_pb2
 from ibkr_broker.v1 import broker_service_pb2 as pb
 
 from ..domain import history as h
 from ..domain.errors import InvalidArgument
+from ..domain.feeds import (
+    DepthBook,
+    DepthChange,
+    DepthOperation,
+    DepthRow,
+    DepthSide,
+    FeedStatus,
+    LiveBar,
+    LiveBarKind,
+    PnlKey,
+    PnlValue,
+)
+from ..domain.history import BarSource
 from . import proto_convert as cv
 from . import validate as v
 
@@ -37,9 +50,9 @@ def end_time_from_proto(msg: pb.GetHistoricalBarsRequest, now: datetime) -> date
     return end
 
 
-def bar_request_checked(msg: pb.GetHistoricalBarsRequest, now: datetime) -> tuple[
-    datetime | None, str, str, h.BarSource, bool
-]:
+def bar_request_checked(
+    msg: pb.GetHistoricalBarsRequest, now: datetime
+) -> tuple[datetime | None, str, str, h.BarSource, bool]:
     """The request's terms, checked against IB's rules (InvalidArgument names the field)."""
     end = end_time_from_proto(msg, now)
     duration = v.text("duration", msg.duration, required=True, limit=16)
@@ -61,3 +74,94 @@ def bar_to_proto(b: h.Bar) -> bars_pb2.Bar:
         wap=cv._dec(b.wap),
         trade_count=b.trade_count,
     )
+
+
+# --- live feeds --------------------------------------------------------------------------------
+
+
+def feed_status_to_proto(s: FeedStatus) -> feeds_pb2.FeedStatus:
+    key = s.key
+    account = key.account if isinstance(key, PnlKey) else ""
+    con_id = getattr(key, "con_id", 0)
+    return feeds_pb2.FeedStatus(
+        state=cv.SUBSCRIPTION_STATES[s.state],
+        error=cv.error_to_proto(s.error),
+        account_id=account,
+        con_id=con_id,
+    )
+
+
+def pnl_to_proto(p: PnlValue) -> feeds_pb2.ProfitAndLoss:
+    return feeds_pb2.ProfitAndLoss(
+        account_id=p.key.account,
+        con_id=p.key.con_id,
+        daily_pnl=cv._dec(p.daily),
+        unrealized_pnl=cv._dec(p.unrealized),
+        realized_pnl=cv._dec(p.realized),
+        position=cv._dec(p.position),
+        market_value=cv._dec(p.market_value),
+        update_time=cv._ts(p.time),
+    )
+
+
+def live_bar_to_proto(con_id: int, b: LiveBar) -> feeds_pb2.LiveBar:
+    return feeds_pb2.LiveBar(con_id=con_id, bar=bar_to_proto(b.bar), completed=b.completed)
+
+
+DEPTH_SIDES = {DepthSide.ASK: feeds_pb2.DEPTH_SIDE_ASK, DepthSide.BID: feeds_pb2.DEPTH_SIDE_BID}
+DEPTH_OPERATIONS = {
+    DepthOperation.INSERT: feeds_pb2.DEPTH_OPERATION_INSERT,
+    DepthOperation.UPDATE: feeds_pb2.DEPTH_OPERATION_UPDATE,
+    DepthOperation.DELETE: feeds_pb2.DEPTH_OPERATION_DELETE,
+}
+
+
+def depth_row_to_proto(r: DepthRow) -> feeds_pb2.DepthRow:
+    return feeds_pb2.DepthRow(
+        price=cv._dec(r.price), size=cv._dec(r.size), market_maker=r.market_maker
+    )
+
+
+def depth_book_to_proto(b: DepthBook) -> feeds_pb2.DepthBook:
+    return feeds_pb2.DepthBook(
+        contract=cv.contract_to_proto(b.contract),
+        asks=[depth_row_to_proto(r) for r in b.asks],
+        bids=[depth_row_to_proto(r) for r in b.bids],
+    )
+
+
+def depth_change_to_proto(c: DepthChange) -> feeds_pb2.DepthChange:
+    return feeds_pb2.DepthChange(
+        side=DEPTH_SIDES[c.side],
+        operation=DEPTH_OPERATIONS[c.operation],
+        position=c.position,
+        row=depth_row_to_proto(c.row),
+    )
+
+
+LIVE_BAR_KINDS = {
+    feeds_pb2.LIVE_BAR_KIND_UNSPECIFIED: LiveBarKind.REAL_TIME,
+    feeds_pb2.LIVE_BAR_KIND_REAL_TIME: LiveBarKind.REAL_TIME,
+    feeds_pb2.LIVE_BAR_KIND_KEEP_UP_TO_DATE: LiveBarKind.KEEP_UP_TO_DATE,
+}
+REAL_TIME_SOURCES = frozenset({BarSource.TRADES, BarSource.MIDPOINT, BarSource.BID, BarSource.ASK})
+
+
+def live_bar_terms(msg: pb.StreamBarsRequest) -> tuple[LiveBarKind, str, BarSource, bool]:
+    """(kind, bar size, source, regular hours only), checked (InvalidArgument names the field)."""
+    v.enum_value("kind", feeds_pb2.LiveBarKind, msg.kind, required=False)
+    v.enum_value("source", bars_pb2.BarSource, msg.source, required=False)
+    kind = LIVE_BAR_KINDS[msg.kind]
+    source = BAR_SOURCES[msg.source]
+    bar_size = v.text("bar_size", msg.bar_size, limit=16)
+    if kind is LiveBarKind.REAL_TIME:
+        if bar_size not in ("", "5 secs"):
+            raise InvalidArgument("bar_size", "real-time bars are 5 seconds: leave it empty")
+        if source not in REAL_TIME_SOURCES:
+            raise InvalidArgument("source", "real-time bars take trades, midpoint, bid or ask")
+        bar_size = "5 secs"
+    else:
+        if not bar_size:
+            raise InvalidArgument("bar_size", "required for kept-up-to-date bars")
+        h.bar_size_seconds("bar_size", bar_size)
+    return kind, bar_size, source, not msg.include_outside_regular_hours

@@ -87,8 +87,15 @@ class BarQuery:
         """What makes two requests identical for IB's 15-second rule."""
         c = self.contract
         end = self.end.timestamp() if self.end is not None else None
-        return (c.con_id, c.exchange, end, self.duration, self.bar_size, self.source,
-                self.regular_hours_only)
+        return (
+            c.con_id,
+            c.exchange,
+            end,
+            self.duration,
+            self.bar_size,
+            self.source,
+            self.regular_hours_only,
+        )
 
     @property
     def line(self) -> tuple[object, ...]:
@@ -132,8 +139,9 @@ def duration_seconds(field: str, duration: str) -> int:
 def bar_size_seconds(field: str, bar_size: str) -> int:
     seconds = BAR_SIZES.get(bar_size)
     if seconds is None:
-        raise InvalidArgument(field, f"{bar_size!r} is not one of IB's bar sizes: "
-                              + ", ".join(BAR_SIZES))
+        raise InvalidArgument(
+            field, f"{bar_size!r} is not one of IB's bar sizes: " + ", ".join(BAR_SIZES)
+        )
     return seconds
 
 

@@ -25,7 +25,6 @@ from ibapi.order import Order as IbOrder
 from ibapi.order_state import OrderState as IbOrderState
 
 from ..domain.errors import InvalidArgument
-from ..domain.history import Bar
 from ..domain.model import (
     ComboLeg,
     Contract,
@@ -433,34 +432,3 @@ def greeks_from_ib(
         underlying_price=_not_computed(underlying_price, -1.0),
     )
 
-
-# --- historical bars ---------------------------------------------------------------------------
-
-
-def end_time_to_ib(end: datetime | None) -> str:
-    """A bar request's end as IB's UTC spelling ("yyyymmdd-hh:mm:ss"); "" = now."""
-    return "" if end is None else end.astimezone(UTC).strftime("%Y%m%d-%H:%M:%S")
-
-
-def bar_time_from_ib(text: str, default_tz: tzinfo = UTC) -> datetime:
-    """A bar's time: epoch seconds (formatDate 2), "yyyymmdd" (daily bars) or IB's local time."""
-    t = text.strip()
-    if t.isdigit() and len(t) != 8:
-        return datetime.fromtimestamp(int(t), UTC)
-    if t.isdigit():
-        return datetime(int(t[:4]), int(t[4:6]), int(t[6:8]), tzinfo=UTC)
-    return parse_ib_time(t, default_tz)
-
-
-def bar_from_ib(bar: Any, default_tz: tzinfo = UTC) -> Bar:
-    """ibapi's BarData as a Bar."""
-    return Bar(
-        start_time=bar_time_from_ib(str(bar.date), default_tz),
-        open=decimal_or_zero(bar.open),
-        high=decimal_or_zero(bar.high),
-        low=decimal_or_zero(bar.low),
-        close=decimal_or_zero(bar.close),
-        volume=decimal_or_none(bar.volume),
-        wap=decimal_or_none(bar.wap),
-        trade_count=int_or_none(bar.barCount) or 0,
-    )

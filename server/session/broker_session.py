@@ -26,6 +26,7 @@ from ..domain.model import (
     MarketDataType,
 )
 from . import ib_port as g
+from .data_feeds import DataFeeds
 from .history import HistoricalData
 from .journal import OrderJournal
 from .market_data import MarketDataHub
@@ -73,6 +74,9 @@ class BrokerSession:
             self.market_data.latest,
         )
         self.history = HistoricalData(self.queries.historical_bars, time.monotonic)
+        self.feeds = DataFeeds(
+            gateway, self._send, self.requests.next_id, self.history, self.queries
+        )
         self.state_listeners: list[Callable[[ConnectionState, IbError | None], None]] = []
         self._ready = asyncio.Event()
         self._handshake_progress = asyncio.Event()  # set by nextValidId, accounts, close
@@ -83,7 +87,7 @@ class BrokerSession:
         self._stopping = False
         # The reconciliation after the latest (re)connect (reported in one log line).
         self._reconciling: Reconciliation | None = None
-        self._handler_table = self._handlers()
+        self._handler_table = {**self._handlers(), **self.feeds.handlers()}
         gateway.set_event_sink(self._on_event)
 
     def _reserve_sequence(self, sequence: int) -> None:
@@ -168,6 +172,8 @@ class BrokerSession:
     async def _after_ready(self, reconnect: bool) -> None:
         """Restore what the previous connection had and catch up on missed order events."""
         restored = await self.market_data.restore()
+        if reconnect:
+            restored += await self.feeds.restore()
         if self.accounts:
             await self._send(self.gateway.req_account_updates, True, self.accounts[0])
         rec = Reconciliation(datetime.now(UTC), reconnect, subscriptions_restored=restored)
@@ -191,6 +197,7 @@ class BrokerSession:
         self.queries.on_connection_lost()
         if was_ready:
             self.market_data.on_connection_lost(IbError(0, reason))
+            self.feeds.on_connection_lost(reason)
             log.warning("%s; %d pending requests failed", reason, failed)
         if not self._stopping:
             self._set_state(ConnectionState.RECONNECTING)
@@ -289,8 +296,6 @@ class BrokerSession:
             g.OptionChainEndEvent: self.queries.on_items_end,
             g.AccountSummaryEndEvent: self.queries.on_items_end,
             g.ExecutionsEndEvent: self._on_executions_end,
-            g.HistoricalBarEvent: self.queries.on_item,
-            g.HistoricalBarsEndEvent: self.queries.on_items_end,
             g.PositionEvent: self.queries.on_position,
             g.PositionEndEvent: self.queries.on_position_end,
             g.PortfolioEvent: self.queries.on_portfolio,
@@ -354,6 +359,8 @@ class BrokerSession:
         code = ev.code
         if ev.req_id >= FIRST_REQ_ID:
             if self.market_data.on_error(ev.req_id, code, ev.message):
+                return
+            if self.feeds.on_error(ev.req_id, code, ev.message):
                 return
             pending = self.requests.get(ev.req_id)
             if pending and not errors.is_informational(code):

@@ -78,6 +78,7 @@ class HistoricalData:
         self._fetch = fetch
         self.pacer = HistoryPacer(clock)
         self._recent: dict[tuple[object, ...], _Recent] = {}
+        self._kept: dict[tuple[object, ...], float] = {}  # kept-up-to-date requests: sent at
         self.sent = 0  # requests that went to TWS (a plain count for tests and metrics)
         self.shared = 0  # requests answered from an identical one
 
@@ -101,9 +102,7 @@ class HistoricalData:
         if recent is not None and recent.result.exception() is None:
             self.shared += 1
             return BarSeries(recent.result.result().bars, cached=True)
-        at = self.pacer.earliest(query)
-        if recent is not None:  # the identical first one failed: it still counts for 15 s
-            at = max(at, recent.sent_at + IDENTICAL_WINDOW + MARGIN)
+        at = self._identical_turn(query, self.pacer.earliest(query))
         if at > deadline:
             raise RateLimited(
                 "IB's historical-data pacing: this request cannot be sent before its deadline",
@@ -129,8 +128,35 @@ class HistoricalData:
         entry.result.set_result(series)
         return series
 
+    async def turn(self, query: BarQuery, deadline: float) -> None:
+        """Wait until `query` may go to TWS (a kept-up-to-date request: nothing to share), or
+        RateLimited when that is after `deadline`; the caller sends it right after."""
+        now = self.pacer.clock()
+        self._forget(now)
+        at = self._identical_turn(query, self.pacer.earliest(query))
+        if at > deadline:
+            raise RateLimited(
+                "IB's historical-data pacing: this request cannot be sent before its deadline",
+                retry_after=at - now,
+            )
+        self.pacer.reserve(query, at)
+        self._kept[query.identity] = at
+        self.sent += 1
+        if at > now:
+            await asyncio.sleep(at - now)
+
+    def _identical_turn(self, query: BarQuery, at: float) -> float:
+        """`at`, or later: an identical request sent within 15 s whose result is not shared
+        (one that failed, one kept up to date) holds the next one back."""
+        recent = self._recent.get(query.identity)
+        sent = [recent.sent_at] if recent is not None else []
+        if query.identity in self._kept:
+            sent.append(self._kept[query.identity])
+        return max([at] + [t + IDENTICAL_WINDOW + MARGIN for t in sent])
+
     def _forget(self, now: float) -> None:
-        stale = [k for k, r in self._recent.items()
-                 if r.sent_at < now - IDENTICAL_WINDOW - MARGIN]
-        for key in stale:
+        horizon = now - IDENTICAL_WINDOW - MARGIN
+        for key in [k for k, r in self._recent.items() if r.sent_at < horizon]:
             del self._recent[key]
+        for key in [k for k, t in self._kept.items() if t < horizon]:
+            del self._kept[key]
