@@ -30,7 +30,8 @@ from tests.waiting import wait_until
 # 214 TWS spells an execution's UTC time with a glued "Z", which the server cannot read yet
 # (server/ib/ibapi_convert.py parse_ib_time), so 214..226 are not proven.
 TWS_ERAS = {"text": TEXT_ERA_MAX, "protobuf": DEFAULT_MAX_SERVER_VERSION}
-SIM_MAX_SERVER_VERSION = DEFAULT_MAX_SERVER_VERSION  # set per test by the tws_era fixture
+# What a test that does not use the tws_era fixture gets: the text era, as before the eras.
+SIM_MAX_SERVER_VERSION = TEXT_ERA_MAX
 
 
 def new_simulator(**kw: Any) -> SimulatorServer:

@@ -20,7 +20,7 @@ from .mcp_env import error_text, mcp_http, mcp_stdio, ok, resource_json
 from .security_env import TOKENS, with_tokens
 from .server_env import ServerEnv
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.timeout(120), pytest.mark.usefixtures("tws_era")]
 
 SECTIONS = {**with_tokens(), "risk": {"max_order_quantity": "100"}}
 
