@@ -25,14 +25,14 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19ibkr_broker/v1/bars.proto\x12\x0eibkr_broker.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9f\x01\n\x03\x42\x61r\x12.\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04open\x18\x02 \x01(\t\x12\x0c\n\x04high\x18\x03 \x01(\t\x12\x0b\n\x03low\x18\x04 \x01(\t\x12\r\n\x05\x63lose\x18\x05 \x01(\t\x12\x0e\n\x06volume\x18\x06 \x01(\t\x12\x0b\n\x03wap\x18\x07 \x01(\t\x12\x13\n\x0btrade_count\x18\x08 \x01(\x03*\x85\x02\n\tBarSource\x12\x1a\n\x16\x42\x41R_SOURCE_UNSPECIFIED\x10\x00\x12\x15\n\x11\x42\x41R_SOURCE_TRADES\x10\x01\x12\x17\n\x13\x42\x41R_SOURCE_MIDPOINT\x10\x02\x12\x12\n\x0e\x42\x41R_SOURCE_BID\x10\x03\x12\x12\n\x0e\x42\x41R_SOURCE_ASK\x10\x04\x12\x16\n\x12\x42\x41R_SOURCE_BID_ASK\x10\x05\x12\x1c\n\x18\x42\x41R_SOURCE_ADJUSTED_LAST\x10\x06\x12$\n BAR_SOURCE_HISTORICAL_VOLATILITY\x10\x07\x12(\n$BAR_SOURCE_OPTION_IMPLIED_VOLATILITY\x10\x08\x42\x9e\x01\n\x11\x63om.ibkrbroker.v1B\tBarsProtoP\x01ZEgithub.com/ibkr-broker/ibkr-broker/gen/go/ibkr_broker/v1;ibkrbrokerv1\xa2\x02\x03IBX\xaa\x02\rIbkrBroker.V1\xca\x02\rIbkrBroker\\V1\xea\x02\x0eIbkrBroker::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19ibkr_broker/v1/bars.proto\x12\x0eibkr_broker.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9f\x01\n\x03\x42\x61r\x12.\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04open\x18\x02 \x01(\t\x12\x0c\n\x04high\x18\x03 \x01(\t\x12\x0b\n\x03low\x18\x04 \x01(\t\x12\r\n\x05\x63lose\x18\x05 \x01(\t\x12\x0e\n\x06volume\x18\x06 \x01(\t\x12\x0b\n\x03wap\x18\x07 \x01(\t\x12\x13\n\x0btrade_count\x18\x08 \x01(\x03*\x85\x02\n\tBarSource\x12\x1a\n\x16\x42\x41R_SOURCE_UNSPECIFIED\x10\x00\x12\x15\n\x11\x42\x41R_SOURCE_TRADES\x10\x01\x12\x17\n\x13\x42\x41R_SOURCE_MIDPOINT\x10\x02\x12\x12\n\x0e\x42\x41R_SOURCE_BID\x10\x03\x12\x12\n\x0e\x42\x41R_SOURCE_ASK\x10\x04\x12\x16\n\x12\x42\x41R_SOURCE_BID_ASK\x10\x05\x12\x1c\n\x18\x42\x41R_SOURCE_ADJUSTED_LAST\x10\x06\x12$\n BAR_SOURCE_HISTORICAL_VOLATILITY\x10\x07\x12(\n$BAR_SOURCE_OPTION_IMPLIED_VOLATILITY\x10\x08\x42\x9e\x01\n\x11\x63om.ibkrbroker.v1B\tBarsProtoP\x01ZEgithub.com/ibkr-broker/ibkr-broker/sdk/go/ibkr_broker/v1;ibkrbrokerv1\xa2\x02\x03IBX\xaa\x02\rIbkrBroker.V1\xca\x02\rIbkrBroker\\V1\xea\x02\x0eIbkrBroker::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'ibkr_broker.v1.bars_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
-  _globals['DESCRIPTOR']._serialized_options = b'\n\021com.ibkrbroker.v1B\tBarsProtoP\001ZEgithub.com/ibkr-broker/ibkr-broker/gen/go/ibkr_broker/v1;ibkrbrokerv1\242\002\003IBX\252\002\rIbkrBroker.V1\312\002\rIbkrBroker\\V1\352\002\016IbkrBroker::V1'
+  _globals['DESCRIPTOR']._serialized_options = b'\n\021com.ibkrbroker.v1B\tBarsProtoP\001ZEgithub.com/ibkr-broker/ibkr-broker/sdk/go/ibkr_broker/v1;ibkrbrokerv1\242\002\003IBX\252\002\rIbkrBroker.V1\312\002\rIbkrBroker\\V1\352\002\016IbkrBroker::V1'
   _globals['_BARSOURCE']._serialized_start=241
   _globals['_BARSOURCE']._serialized_end=502
   _globals['_BAR']._serialized_start=79

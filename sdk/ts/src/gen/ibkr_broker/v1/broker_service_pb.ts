@@ -8,10 +8,14 @@ import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { AccountSummary, Position } from "./account_pb.js";
 import { file_ibkr_broker_v1_account } from "./account_pb.js";
+import type { Bar, BarSource } from "./bars_pb.js";
+import { file_ibkr_broker_v1_bars } from "./bars_pb.js";
 import type { ConnectionState, Heartbeat, SessionStatus } from "./common_pb.js";
 import { file_ibkr_broker_v1_common } from "./common_pb.js";
 import type { Contract, ContractDetails, OptionChain } from "./contract_pb.js";
 import { file_ibkr_broker_v1_contract } from "./contract_pb.js";
+import type { DepthBook, DepthUpdates, FeedStatus, LiveBar, LiveBarKind, ProfitAndLoss } from "./feeds_pb.js";
+import { file_ibkr_broker_v1_feeds } from "./feeds_pb.js";
 import type { Quote, QuoteBatch, QuoteStatus } from "./market_data_pb.js";
 import { file_ibkr_broker_v1_market_data } from "./market_data_pb.js";
 import type { BracketSpec, Order, OrderEvent, OrderFilter, OrderPreview, OrderSpec, TimeInForce } from "./order_pb.js";
@@ -22,7 +26,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file ibkr_broker/v1/broker_service.proto.
  */
 export const file_ibkr_broker_v1_broker_service: GenFile = /*@__PURE__*/
-  fileDesc("CiNpYmtyX2Jyb2tlci92MS9icm9rZXJfc2VydmljZS5wcm90bxIOaWJrcl9icm9rZXIudjEiEgoQR2V0U3RhdHVzUmVxdWVzdCKXAwoRR2V0U3RhdHVzUmVzcG9uc2USOQoQY29ubmVjdGlvbl9zdGF0ZRgBIAEoDjIfLmlia3JfYnJva2VyLnYxLkNvbm5lY3Rpb25TdGF0ZRIWCg5zZXJ2ZXJfdmVyc2lvbhgCIAEoBRIQCghhY2NvdW50cxgDIAMoCRIVCg1wYXBlcl90cmFkaW5nGAQgASgIEhcKD3RyYWRpbmdfZW5hYmxlZBgFIAEoCBIfChd0cmFkaW5nX2Rpc2FibGVkX3JlYXNvbhgGIAEoCRIQCgh0d3NfaG9zdBgHIAEoCRIQCgh0d3NfcG9ydBgIIAEoBRIRCgljbGllbnRfaWQYCSABKAUSMAoMY29ubmVjdF90aW1lGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIfChdzZXJ2ZXJfc29mdHdhcmVfdmVyc2lvbhgLIAEoCRIvCgtraWxsX3N3aXRjaBgMIAEoCzIaLmlia3JfYnJva2VyLnYxLktpbGxTd2l0Y2gSEQoJcmVhZF9vbmx5GA0gASgIInIKCktpbGxTd2l0Y2gSDwoHZW5nYWdlZBgBIAEoCBIOCgZyZWFzb24YAiABKAkSEgoKZW5nYWdlZF9ieRgDIAEoCRIvCgtlbmdhZ2VfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiRAoWUmVzb2x2ZUNvbnRyYWN0UmVxdWVzdBIqCghjb250cmFjdBgBIAEoCzIYLmlia3JfYnJva2VyLnYxLkNvbnRyYWN0IksKF1Jlc29sdmVDb250cmFjdFJlc3BvbnNlEjAKB21hdGNoZXMYASADKAsyHy5pYmtyX2Jyb2tlci52MS5Db250cmFjdERldGFpbHMiRQoVR2V0T3B0aW9uQ2hhaW5SZXF1ZXN0EiwKCnVuZGVybHlpbmcYASABKAsyGC5pYmtyX2Jyb2tlci52MS5Db250cmFjdCJzChZHZXRPcHRpb25DaGFpblJlc3BvbnNlEiwKCnVuZGVybHlpbmcYASABKAsyGC5pYmtyX2Jyb2tlci52MS5Db250cmFjdBIrCgZjaGFpbnMYAiADKAsyGy5pYmtyX2Jyb2tlci52MS5PcHRpb25DaGFpbiK8AQoRUGxhY2VPcmRlclJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIqCghjb250cmFjdBgCIAEoCzIYLmlia3JfYnJva2VyLnYxLkNvbnRyYWN0EigKBW9yZGVyGAMgASgLMhkuaWJrcl9icm9rZXIudjEuT3JkZXJTcGVjEiwKB2JyYWNrZXQYBCABKAsyGy5pYmtyX2Jyb2tlci52MS5CcmFja2V0U3BlYxIPCgd3aGF0X2lmGAUgASgIIpgBChJQbGFjZU9yZGVyUmVzcG9uc2USJAoFb3JkZXIYASABKAsyFS5pYmtyX2Jyb2tlci52MS5PcmRlchItCg5icmFja2V0X29yZGVycxgCIAMoCzIVLmlia3JfYnJva2VyLnYxLk9yZGVyEi0KB3ByZXZpZXcYAyABKAsyHC5pYmtyX2Jyb2tlci52MS5PcmRlclByZXZpZXci3AEKEk1vZGlmeU9yZGVyUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEhAKCG9yZGVyX2lkGAIgASgJEhAKCHF1YW50aXR5GAMgASgJEhMKC2xpbWl0X3ByaWNlGAQgASgJEhIKCnN0b3BfcHJpY2UYBSABKAkSFwoPdHJhaWxpbmdfYW1vdW50GAYgASgJEhgKEHRyYWlsaW5nX3BlcmNlbnQYByABKAkSMgoNdGltZV9pbl9mb3JjZRgIIAEoDjIbLmlia3JfYnJva2VyLnYxLlRpbWVJbkZvcmNlIjsKE01vZGlmeU9yZGVyUmVzcG9uc2USJAoFb3JkZXIYASABKAsyFS5pYmtyX2Jyb2tlci52MS5PcmRlciI6ChJDYW5jZWxPcmRlclJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIQCghvcmRlcl9pZBgCIAEoCSI7ChNDYW5jZWxPcmRlclJlc3BvbnNlEiQKBW9yZGVyGAEgASgLMhUuaWJrcl9icm9rZXIudjEuT3JkZXIiLAoWQ2FuY2VsQWxsT3JkZXJzUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJIiwKF0NhbmNlbEFsbE9yZGVyc1Jlc3BvbnNlEhEKCW9yZGVyX2lkcxgBIAMoCSI3Cg9HZXRPcmRlclJlcXVlc3QSEAoIb3JkZXJfaWQYASABKAkSEgoKcmVxdWVzdF9pZBgCIAEoCSI4ChBHZXRPcmRlclJlc3BvbnNlEiQKBW9yZGVyGAEgASgLMhUuaWJrcl9icm9rZXIudjEuT3JkZXIieAoRTGlzdE9yZGVyc1JlcXVlc3QSKwoGZmlsdGVyGAEgASgOMhsuaWJrcl9icm9rZXIudjEuT3JkZXJGaWx0ZXISDwoHYWNjb3VudBgCIAEoCRIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCSJUChJMaXN0T3JkZXJzUmVzcG9uc2USJQoGb3JkZXJzGAEgAygLMhUuaWJrcl9icm9rZXIudjEuT3JkZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIkoKGFN0cmVhbU9yZGVyRXZlbnRzUmVxdWVzdBIdChVyZXN1bWVfYWZ0ZXJfc2VxdWVuY2UYASABKAQSDwoHYWNjb3VudBgCIAEoCSLGAQoZU3RyZWFtT3JkZXJFdmVudHNSZXNwb25zZRIQCghzZXF1ZW5jZRgBIAEoBBIrCgVldmVudBgCIAEoCzIaLmlia3JfYnJva2VyLnYxLk9yZGVyRXZlbnRIABIvCgZzdGF0dXMYAyABKAsyHS5pYmtyX2Jyb2tlci52MS5TZXNzaW9uU3RhdHVzSAASLgoJaGVhcnRiZWF0GAQgASgLMhkuaWJrcl9icm9rZXIudjEuSGVhcnRiZWF0SABCCQoHcGF5bG9hZCInChFHZXRBY2NvdW50UmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgJIkYKEkdldEFjY291bnRSZXNwb25zZRIwCghhY2NvdW50cxgBIAMoCzIeLmlia3JfYnJva2VyLnYxLkFjY291bnRTdW1tYXJ5IioKFExpc3RQb3NpdGlvbnNSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKAkiRAoVTGlzdFBvc2l0aW9uc1Jlc3BvbnNlEisKCXBvc2l0aW9ucxgBIAMoCzIYLmlia3JfYnJva2VyLnYxLlBvc2l0aW9uIj0KD0dldFF1b3RlUmVxdWVzdBIqCghjb250cmFjdBgBIAEoCzIYLmlia3JfYnJva2VyLnYxLkNvbnRyYWN0IjgKEEdldFF1b3RlUmVzcG9uc2USJAoFcXVvdGUYASABKAsyFS5pYmtyX2Jyb2tlci52MS5RdW90ZSJCChNTdHJlYW1RdW90ZXNSZXF1ZXN0EisKCWNvbnRyYWN0cxgBIAMoCzIYLmlia3JfYnJva2VyLnYxLkNvbnRyYWN0IsABChRTdHJlYW1RdW90ZXNSZXNwb25zZRIQCghzZXF1ZW5jZRgBIAEoBBIsCgZxdW90ZXMYAiABKAsyGi5pYmtyX2Jyb2tlci52MS5RdW90ZUJhdGNoSAASLQoGc3RhdHVzGAMgASgLMhsuaWJrcl9icm9rZXIudjEuUXVvdGVTdGF0dXNIABIuCgloZWFydGJlYXQYBCABKAsyGS5pYmtyX2Jyb2tlci52MS5IZWFydGJlYXRIAEIJCgdwYXlsb2FkIjgKEkhhbHRUcmFkaW5nUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSJjChNIYWx0VHJhZGluZ1Jlc3BvbnNlEi8KC2tpbGxfc3dpdGNoGAEgASgLMhouaWJrcl9icm9rZXIudjEuS2lsbFN3aXRjaBIbChNjYW5jZWxsZWRfb3JkZXJfaWRzGAIgAygJIioKFFJlc3VtZVRyYWRpbmdSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkiSAoVUmVzdW1lVHJhZGluZ1Jlc3BvbnNlEi8KC2tpbGxfc3dpdGNoGAEgASgLMhouaWJrcl9icm9rZXIudjEuS2lsbFN3aXRjaDK0CwoNQnJva2VyU2VydmljZRJQCglHZXRTdGF0dXMSIC5pYmtyX2Jyb2tlci52MS5HZXRTdGF0dXNSZXF1ZXN0GiEuaWJrcl9icm9rZXIudjEuR2V0U3RhdHVzUmVzcG9uc2USYgoPUmVzb2x2ZUNvbnRyYWN0EiYuaWJrcl9icm9rZXIudjEuUmVzb2x2ZUNvbnRyYWN0UmVxdWVzdBonLmlia3JfYnJva2VyLnYxLlJlc29sdmVDb250cmFjdFJlc3BvbnNlEl8KDkdldE9wdGlvbkNoYWluEiUuaWJrcl9icm9rZXIudjEuR2V0T3B0aW9uQ2hhaW5SZXF1ZXN0GiYuaWJrcl9icm9rZXIudjEuR2V0T3B0aW9uQ2hhaW5SZXNwb25zZRJTCgpQbGFjZU9yZGVyEiEuaWJrcl9icm9rZXIudjEuUGxhY2VPcmRlclJlcXVlc3QaIi5pYmtyX2Jyb2tlci52MS5QbGFjZU9yZGVyUmVzcG9uc2USVgoLTW9kaWZ5T3JkZXISIi5pYmtyX2Jyb2tlci52MS5Nb2RpZnlPcmRlclJlcXVlc3QaIy5pYmtyX2Jyb2tlci52MS5Nb2RpZnlPcmRlclJlc3BvbnNlElYKC0NhbmNlbE9yZGVyEiIuaWJrcl9icm9rZXIudjEuQ2FuY2VsT3JkZXJSZXF1ZXN0GiMuaWJrcl9icm9rZXIudjEuQ2FuY2VsT3JkZXJSZXNwb25zZRJiCg9DYW5jZWxBbGxPcmRlcnMSJi5pYmtyX2Jyb2tlci52MS5DYW5jZWxBbGxPcmRlcnNSZXF1ZXN0GicuaWJrcl9icm9rZXIudjEuQ2FuY2VsQWxsT3JkZXJzUmVzcG9uc2USTQoIR2V0T3JkZXISHy5pYmtyX2Jyb2tlci52MS5HZXRPcmRlclJlcXVlc3QaIC5pYmtyX2Jyb2tlci52MS5HZXRPcmRlclJlc3BvbnNlElMKCkxpc3RPcmRlcnMSIS5pYmtyX2Jyb2tlci52MS5MaXN0T3JkZXJzUmVxdWVzdBoiLmlia3JfYnJva2VyLnYxLkxpc3RPcmRlcnNSZXNwb25zZRJqChFTdHJlYW1PcmRlckV2ZW50cxIoLmlia3JfYnJva2VyLnYxLlN0cmVhbU9yZGVyRXZlbnRzUmVxdWVzdBopLmlia3JfYnJva2VyLnYxLlN0cmVhbU9yZGVyRXZlbnRzUmVzcG9uc2UwARJTCgpHZXRBY2NvdW50EiEuaWJrcl9icm9rZXIudjEuR2V0QWNjb3VudFJlcXVlc3QaIi5pYmtyX2Jyb2tlci52MS5HZXRBY2NvdW50UmVzcG9uc2USXAoNTGlzdFBvc2l0aW9ucxIkLmlia3JfYnJva2VyLnYxLkxpc3RQb3NpdGlvbnNSZXF1ZXN0GiUuaWJrcl9icm9rZXIudjEuTGlzdFBvc2l0aW9uc1Jlc3BvbnNlEk0KCEdldFF1b3RlEh8uaWJrcl9icm9rZXIudjEuR2V0UXVvdGVSZXF1ZXN0GiAuaWJrcl9icm9rZXIudjEuR2V0UXVvdGVSZXNwb25zZRJbCgxTdHJlYW1RdW90ZXMSIy5pYmtyX2Jyb2tlci52MS5TdHJlYW1RdW90ZXNSZXF1ZXN0GiQuaWJrcl9icm9rZXIudjEuU3RyZWFtUXVvdGVzUmVzcG9uc2UwARJWCgtIYWx0VHJhZGluZxIiLmlia3JfYnJva2VyLnYxLkhhbHRUcmFkaW5nUmVxdWVzdBojLmlia3JfYnJva2VyLnYxLkhhbHRUcmFkaW5nUmVzcG9uc2USXAoNUmVzdW1lVHJhZGluZxIkLmlia3JfYnJva2VyLnYxLlJlc3VtZVRyYWRpbmdSZXF1ZXN0GiUuaWJrcl9icm9rZXIudjEuUmVzdW1lVHJhZGluZ1Jlc3BvbnNlQqcBChFjb20uaWJrcmJyb2tlci52MUISQnJva2VyU2VydmljZVByb3RvUAFaRWdpdGh1Yi5jb20vaWJrci1icm9rZXIvaWJrci1icm9rZXIvc2RrL2dvL2lia3JfYnJva2VyL3YxO2lia3Jicm9rZXJ2MaICA0lCWKoCDUlia3JCcm9rZXIuVjHKAg1JYmtyQnJva2VyXFYx6gIOSWJrckJyb2tlcjo6VjFiBnByb3RvMw", [file_google_protobuf_timestamp, file_ibkr_broker_v1_account, file_ibkr_broker_v1_common, file_ibkr_broker_v1_contract, file_ibkr_broker_v1_market_data, file_ibkr_broker_v1_order]);
+  fileDesc("CiNpYmtyX2Jyb2tlci92MS9icm9rZXJfc2VydmljZS5wcm90bxIOaWJrcl9icm9rZXIudjEiEgoQR2V0U3RhdHVzUmVxdWVzdCKXAwoRR2V0U3RhdHVzUmVzcG9uc2USOQoQY29ubmVjdGlvbl9zdGF0ZRgBIAEoDjIfLmlia3JfYnJva2VyLnYxLkNvbm5lY3Rpb25TdGF0ZRIWCg5zZXJ2ZXJfdmVyc2lvbhgCIAEoBRIQCghhY2NvdW50cxgDIAMoCRIVCg1wYXBlcl90cmFkaW5nGAQgASgIEhcKD3RyYWRpbmdfZW5hYmxlZBgFIAEoCBIfChd0cmFkaW5nX2Rpc2FibGVkX3JlYXNvbhgGIAEoCRIQCgh0d3NfaG9zdBgHIAEoCRIQCgh0d3NfcG9ydBgIIAEoBRIRCgljbGllbnRfaWQYCSABKAUSMAoMY29ubmVjdF90aW1lGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIfChdzZXJ2ZXJfc29mdHdhcmVfdmVyc2lvbhgLIAEoCRIvCgtraWxsX3N3aXRjaBgMIAEoCzIaLmlia3JfYnJva2VyLnYxLktpbGxTd2l0Y2gSEQoJcmVhZF9vbmx5GA0gASgIInIKCktpbGxTd2l0Y2gSDwoHZW5nYWdlZBgBIAEoCBIOCgZyZWFzb24YAiABKAkSEgoKZW5nYWdlZF9ieRgDIAEoCRIvCgtlbmdhZ2VfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiRAoWUmVzb2x2ZUNvbnRyYWN0UmVxdWVzdBIqCghjb250cmFjdBgBIAEoCzIYLmlia3JfYnJva2VyLnYxLkNvbnRyYWN0IksKF1Jlc29sdmVDb250cmFjdFJlc3BvbnNlEjAKB21hdGNoZXMYASADKAsyHy5pYmtyX2Jyb2tlci52MS5Db250cmFjdERldGFpbHMiRQoVR2V0T3B0aW9uQ2hhaW5SZXF1ZXN0EiwKCnVuZGVybHlpbmcYASABKAsyGC5pYmtyX2Jyb2tlci52MS5Db250cmFjdCJzChZHZXRPcHRpb25DaGFpblJlc3BvbnNlEiwKCnVuZGVybHlpbmcYASABKAsyGC5pYmtyX2Jyb2tlci52MS5Db250cmFjdBIrCgZjaGFpbnMYAiADKAsyGy5pYmtyX2Jyb2tlci52MS5PcHRpb25DaGFpbiK8AQoRUGxhY2VPcmRlclJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIqCghjb250cmFjdBgCIAEoCzIYLmlia3JfYnJva2VyLnYxLkNvbnRyYWN0EigKBW9yZGVyGAMgASgLMhkuaWJrcl9icm9rZXIudjEuT3JkZXJTcGVjEiwKB2JyYWNrZXQYBCABKAsyGy5pYmtyX2Jyb2tlci52MS5CcmFja2V0U3BlYxIPCgd3aGF0X2lmGAUgASgIIpgBChJQbGFjZU9yZGVyUmVzcG9uc2USJAoFb3JkZXIYASABKAsyFS5pYmtyX2Jyb2tlci52MS5PcmRlchItCg5icmFja2V0X29yZGVycxgCIAMoCzIVLmlia3JfYnJva2VyLnYxLk9yZGVyEi0KB3ByZXZpZXcYAyABKAsyHC5pYmtyX2Jyb2tlci52MS5PcmRlclByZXZpZXci3AEKEk1vZGlmeU9yZGVyUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEhAKCG9yZGVyX2lkGAIgASgJEhAKCHF1YW50aXR5GAMgASgJEhMKC2xpbWl0X3ByaWNlGAQgASgJEhIKCnN0b3BfcHJpY2UYBSABKAkSFwoPdHJhaWxpbmdfYW1vdW50GAYgASgJEhgKEHRyYWlsaW5nX3BlcmNlbnQYByABKAkSMgoNdGltZV9pbl9mb3JjZRgIIAEoDjIbLmlia3JfYnJva2VyLnYxLlRpbWVJbkZvcmNlIjsKE01vZGlmeU9yZGVyUmVzcG9uc2USJAoFb3JkZXIYASABKAsyFS5pYmtyX2Jyb2tlci52MS5PcmRlciI6ChJDYW5jZWxPcmRlclJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIQCghvcmRlcl9pZBgCIAEoCSI7ChNDYW5jZWxPcmRlclJlc3BvbnNlEiQKBW9yZGVyGAEgASgLMhUuaWJrcl9icm9rZXIudjEuT3JkZXIiLAoWQ2FuY2VsQWxsT3JkZXJzUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJIiwKF0NhbmNlbEFsbE9yZGVyc1Jlc3BvbnNlEhEKCW9yZGVyX2lkcxgBIAMoCSI3Cg9HZXRPcmRlclJlcXVlc3QSEAoIb3JkZXJfaWQYASABKAkSEgoKcmVxdWVzdF9pZBgCIAEoCSI4ChBHZXRPcmRlclJlc3BvbnNlEiQKBW9yZGVyGAEgASgLMhUuaWJrcl9icm9rZXIudjEuT3JkZXIieAoRTGlzdE9yZGVyc1JlcXVlc3QSKwoGZmlsdGVyGAEgASgOMhsuaWJrcl9icm9rZXIudjEuT3JkZXJGaWx0ZXISDwoHYWNjb3VudBgCIAEoCRIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCSJUChJMaXN0T3JkZXJzUmVzcG9uc2USJQoGb3JkZXJzGAEgAygLMhUuaWJrcl9icm9rZXIudjEuT3JkZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIkoKGFN0cmVhbU9yZGVyRXZlbnRzUmVxdWVzdBIdChVyZXN1bWVfYWZ0ZXJfc2VxdWVuY2UYASABKAQSDwoHYWNjb3VudBgCIAEoCSLGAQoZU3RyZWFtT3JkZXJFdmVudHNSZXNwb25zZRIQCghzZXF1ZW5jZRgBIAEoBBIrCgVldmVudBgCIAEoCzIaLmlia3JfYnJva2VyLnYxLk9yZGVyRXZlbnRIABIvCgZzdGF0dXMYAyABKAsyHS5pYmtyX2Jyb2tlci52MS5TZXNzaW9uU3RhdHVzSAASLgoJaGVhcnRiZWF0GAQgASgLMhkuaWJrcl9icm9rZXIudjEuSGVhcnRiZWF0SABCCQoHcGF5bG9hZCInChFHZXRBY2NvdW50UmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgJIkYKEkdldEFjY291bnRSZXNwb25zZRIwCghhY2NvdW50cxgBIAMoCzIeLmlia3JfYnJva2VyLnYxLkFjY291bnRTdW1tYXJ5IioKFExpc3RQb3NpdGlvbnNSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKAkiRAoVTGlzdFBvc2l0aW9uc1Jlc3BvbnNlEisKCXBvc2l0aW9ucxgBIAMoCzIYLmlia3JfYnJva2VyLnYxLlBvc2l0aW9uIj0KD0dldFF1b3RlUmVxdWVzdBIqCghjb250cmFjdBgBIAEoCzIYLmlia3JfYnJva2VyLnYxLkNvbnRyYWN0IjgKEEdldFF1b3RlUmVzcG9uc2USJAoFcXVvdGUYASABKAsyFS5pYmtyX2Jyb2tlci52MS5RdW90ZSJCChNTdHJlYW1RdW90ZXNSZXF1ZXN0EisKCWNvbnRyYWN0cxgBIAMoCzIYLmlia3JfYnJva2VyLnYxLkNvbnRyYWN0IsABChRTdHJlYW1RdW90ZXNSZXNwb25zZRIQCghzZXF1ZW5jZRgBIAEoBBIsCgZxdW90ZXMYAiABKAsyGi5pYmtyX2Jyb2tlci52MS5RdW90ZUJhdGNoSAASLQoGc3RhdHVzGAMgASgLMhsuaWJrcl9icm9rZXIudjEuUXVvdGVTdGF0dXNIABIuCgloZWFydGJlYXQYBCABKAsyGS5pYmtyX2Jyb2tlci52MS5IZWFydGJlYXRIAEIJCgdwYXlsb2FkIjgKEkhhbHRUcmFkaW5nUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSJjChNIYWx0VHJhZGluZ1Jlc3BvbnNlEi8KC2tpbGxfc3dpdGNoGAEgASgLMhouaWJrcl9icm9rZXIudjEuS2lsbFN3aXRjaBIbChNjYW5jZWxsZWRfb3JkZXJfaWRzGAIgAygJIioKFFJlc3VtZVRyYWRpbmdSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkiSAoVUmVzdW1lVHJhZGluZ1Jlc3BvbnNlEi8KC2tpbGxfc3dpdGNoGAEgASgLMhouaWJrcl9icm9rZXIudjEuS2lsbFN3aXRjaCLqAQoYR2V0SGlzdG9yaWNhbEJhcnNSZXF1ZXN0EioKCGNvbnRyYWN0GAEgASgLMhguaWJrcl9icm9rZXIudjEuQ29udHJhY3QSLAoIZW5kX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGR1cmF0aW9uGAMgASgJEhAKCGJhcl9zaXplGAQgASgJEikKBnNvdXJjZRgFIAEoDjIZLmlia3JfYnJva2VyLnYxLkJhclNvdXJjZRIlCh1pbmNsdWRlX291dHNpZGVfcmVndWxhcl9ob3VycxgGIAEoCCJ6ChlHZXRIaXN0b3JpY2FsQmFyc1Jlc3BvbnNlEioKCGNvbnRyYWN0GAEgASgLMhguaWJrcl9icm9rZXIudjEuQ29udHJhY3QSIQoEYmFycxgCIAMoCzITLmlia3JfYnJva2VyLnYxLkJhchIOCgZzaGFyZWQYAyABKAgizgEKEVN0cmVhbUJhcnNSZXF1ZXN0EioKCGNvbnRyYWN0GAEgASgLMhguaWJrcl9icm9rZXIudjEuQ29udHJhY3QSKQoEa2luZBgCIAEoDjIbLmlia3JfYnJva2VyLnYxLkxpdmVCYXJLaW5kEhAKCGJhcl9zaXplGAMgASgJEikKBnNvdXJjZRgEIAEoDjIZLmlia3JfYnJva2VyLnYxLkJhclNvdXJjZRIlCh1pbmNsdWRlX291dHNpZGVfcmVndWxhcl9ob3VycxgFIAEoCCK3AQoSU3RyZWFtQmFyc1Jlc3BvbnNlEhAKCHNlcXVlbmNlGAEgASgEEiYKA2JhchgCIAEoCzIXLmlia3JfYnJva2VyLnYxLkxpdmVCYXJIABIsCgZzdGF0dXMYAyABKAsyGi5pYmtyX2Jyb2tlci52MS5GZWVkU3RhdHVzSAASLgoJaGVhcnRiZWF0GAQgASgLMhkuaWJrcl9icm9rZXIudjEuSGVhcnRiZWF0SABCCQoHcGF5bG9hZCJCChBTdHJlYW1QbkxSZXF1ZXN0EhMKC2FjY291bnRfaWRzGAEgAygJEhkKEWluY2x1ZGVfcG9zaXRpb25zGAIgASgIIrwBChFTdHJlYW1QbkxSZXNwb25zZRIQCghzZXF1ZW5jZRgBIAEoBBIsCgNwbmwYAiABKAsyHS5pYmtyX2Jyb2tlci52MS5Qcm9maXRBbmRMb3NzSAASLAoGc3RhdHVzGAMgASgLMhouaWJrcl9icm9rZXIudjEuRmVlZFN0YXR1c0gAEi4KCWhlYXJ0YmVhdBgEIAEoCzIZLmlia3JfYnJva2VyLnYxLkhlYXJ0YmVhdEgAQgkKB3BheWxvYWQiVAoYU3RyZWFtTWFya2V0RGVwdGhSZXF1ZXN0EioKCGNvbnRyYWN0GAEgASgLMhguaWJrcl9icm9rZXIudjEuQ29udHJhY3QSDAoEcm93cxgCIAEoBSLyAQoZU3RyZWFtTWFya2V0RGVwdGhSZXNwb25zZRIQCghzZXF1ZW5jZRgBIAEoBBIpCgRib29rGAIgASgLMhkuaWJrcl9icm9rZXIudjEuRGVwdGhCb29rSAASLwoHdXBkYXRlcxgDIAEoCzIcLmlia3JfYnJva2VyLnYxLkRlcHRoVXBkYXRlc0gAEiwKBnN0YXR1cxgEIAEoCzIaLmlia3JfYnJva2VyLnYxLkZlZWRTdGF0dXNIABIuCgloZWFydGJlYXQYBSABKAsyGS5pYmtyX2Jyb2tlci52MS5IZWFydGJlYXRIAEIJCgdwYXlsb2FkMrUOCg1Ccm9rZXJTZXJ2aWNlElAKCUdldFN0YXR1cxIgLmlia3JfYnJva2VyLnYxLkdldFN0YXR1c1JlcXVlc3QaIS5pYmtyX2Jyb2tlci52MS5HZXRTdGF0dXNSZXNwb25zZRJiCg9SZXNvbHZlQ29udHJhY3QSJi5pYmtyX2Jyb2tlci52MS5SZXNvbHZlQ29udHJhY3RSZXF1ZXN0GicuaWJrcl9icm9rZXIudjEuUmVzb2x2ZUNvbnRyYWN0UmVzcG9uc2USXwoOR2V0T3B0aW9uQ2hhaW4SJS5pYmtyX2Jyb2tlci52MS5HZXRPcHRpb25DaGFpblJlcXVlc3QaJi5pYmtyX2Jyb2tlci52MS5HZXRPcHRpb25DaGFpblJlc3BvbnNlElMKClBsYWNlT3JkZXISIS5pYmtyX2Jyb2tlci52MS5QbGFjZU9yZGVyUmVxdWVzdBoiLmlia3JfYnJva2VyLnYxLlBsYWNlT3JkZXJSZXNwb25zZRJWCgtNb2RpZnlPcmRlchIiLmlia3JfYnJva2VyLnYxLk1vZGlmeU9yZGVyUmVxdWVzdBojLmlia3JfYnJva2VyLnYxLk1vZGlmeU9yZGVyUmVzcG9uc2USVgoLQ2FuY2VsT3JkZXISIi5pYmtyX2Jyb2tlci52MS5DYW5jZWxPcmRlclJlcXVlc3QaIy5pYmtyX2Jyb2tlci52MS5DYW5jZWxPcmRlclJlc3BvbnNlEmIKD0NhbmNlbEFsbE9yZGVycxImLmlia3JfYnJva2VyLnYxLkNhbmNlbEFsbE9yZGVyc1JlcXVlc3QaJy5pYmtyX2Jyb2tlci52MS5DYW5jZWxBbGxPcmRlcnNSZXNwb25zZRJNCghHZXRPcmRlchIfLmlia3JfYnJva2VyLnYxLkdldE9yZGVyUmVxdWVzdBogLmlia3JfYnJva2VyLnYxLkdldE9yZGVyUmVzcG9uc2USUwoKTGlzdE9yZGVycxIhLmlia3JfYnJva2VyLnYxLkxpc3RPcmRlcnNSZXF1ZXN0GiIuaWJrcl9icm9rZXIudjEuTGlzdE9yZGVyc1Jlc3BvbnNlEmoKEVN0cmVhbU9yZGVyRXZlbnRzEiguaWJrcl9icm9rZXIudjEuU3RyZWFtT3JkZXJFdmVudHNSZXF1ZXN0GikuaWJrcl9icm9rZXIudjEuU3RyZWFtT3JkZXJFdmVudHNSZXNwb25zZTABElMKCkdldEFjY291bnQSIS5pYmtyX2Jyb2tlci52MS5HZXRBY2NvdW50UmVxdWVzdBoiLmlia3JfYnJva2VyLnYxLkdldEFjY291bnRSZXNwb25zZRJcCg1MaXN0UG9zaXRpb25zEiQuaWJrcl9icm9rZXIudjEuTGlzdFBvc2l0aW9uc1JlcXVlc3QaJS5pYmtyX2Jyb2tlci52MS5MaXN0UG9zaXRpb25zUmVzcG9uc2USTQoIR2V0UXVvdGUSHy5pYmtyX2Jyb2tlci52MS5HZXRRdW90ZVJlcXVlc3QaIC5pYmtyX2Jyb2tlci52MS5HZXRRdW90ZVJlc3BvbnNlElsKDFN0cmVhbVF1b3RlcxIjLmlia3JfYnJva2VyLnYxLlN0cmVhbVF1b3Rlc1JlcXVlc3QaJC5pYmtyX2Jyb2tlci52MS5TdHJlYW1RdW90ZXNSZXNwb25zZTABElYKC0hhbHRUcmFkaW5nEiIuaWJrcl9icm9rZXIudjEuSGFsdFRyYWRpbmdSZXF1ZXN0GiMuaWJrcl9icm9rZXIudjEuSGFsdFRyYWRpbmdSZXNwb25zZRJcCg1SZXN1bWVUcmFkaW5nEiQuaWJrcl9icm9rZXIudjEuUmVzdW1lVHJhZGluZ1JlcXVlc3QaJS5pYmtyX2Jyb2tlci52MS5SZXN1bWVUcmFkaW5nUmVzcG9uc2USaAoRR2V0SGlzdG9yaWNhbEJhcnMSKC5pYmtyX2Jyb2tlci52MS5HZXRIaXN0b3JpY2FsQmFyc1JlcXVlc3QaKS5pYmtyX2Jyb2tlci52MS5HZXRIaXN0b3JpY2FsQmFyc1Jlc3BvbnNlElUKClN0cmVhbUJhcnMSIS5pYmtyX2Jyb2tlci52MS5TdHJlYW1CYXJzUmVxdWVzdBoiLmlia3JfYnJva2VyLnYxLlN0cmVhbUJhcnNSZXNwb25zZTABElIKCVN0cmVhbVBuTBIgLmlia3JfYnJva2VyLnYxLlN0cmVhbVBuTFJlcXVlc3QaIS5pYmtyX2Jyb2tlci52MS5TdHJlYW1QbkxSZXNwb25zZTABEmoKEVN0cmVhbU1hcmtldERlcHRoEiguaWJrcl9icm9rZXIudjEuU3RyZWFtTWFya2V0RGVwdGhSZXF1ZXN0GikuaWJrcl9icm9rZXIudjEuU3RyZWFtTWFya2V0RGVwdGhSZXNwb25zZTABQqcBChFjb20uaWJrcmJyb2tlci52MUISQnJva2VyU2VydmljZVByb3RvUAFaRWdpdGh1Yi5jb20vaWJrci1icm9rZXIvaWJrci1icm9rZXIvc2RrL2dvL2lia3JfYnJva2VyL3YxO2lia3Jicm9rZXJ2MaICA0lCWKoCDUlia3JCcm9rZXIuVjHKAg1JYmtyQnJva2VyXFYx6gIOSWJrckJyb2tlcjo6VjFiBnByb3RvMw", [file_google_protobuf_timestamp, file_ibkr_broker_v1_account, file_ibkr_broker_v1_bars, file_ibkr_broker_v1_common, file_ibkr_broker_v1_contract, file_ibkr_broker_v1_feeds, file_ibkr_broker_v1_market_data, file_ibkr_broker_v1_order]);
 
 /**
  * Request of GetStatus.
@@ -1046,6 +1050,371 @@ export const ResumeTradingResponseSchema: GenMessage<ResumeTradingResponse> = /*
   messageDesc(file_ibkr_broker_v1_broker_service, 32);
 
 /**
+ * Request of GetHistoricalBars.
+ *
+ * @generated from message ibkr_broker.v1.GetHistoricalBarsRequest
+ */
+export type GetHistoricalBarsRequest = Message<"ibkr_broker.v1.GetHistoricalBarsRequest"> & {
+  /**
+   * The contract; resolved by the server like ResolveContract (must be unique); required.
+   *
+   * @generated from field: ibkr_broker.v1.Contract contract = 1;
+   */
+  contract?: Contract;
+
+  /**
+   * End of the last bar; unset = now. Must not be in the future.
+   *
+   * @generated from field: google.protobuf.Timestamp end_time = 2;
+   */
+  endTime?: Timestamp;
+
+  /**
+   * How far back from end_time, IB's spelling "<n> <unit>" with unit S, D, W, M or Y
+   * (e.g. "1 D", "3600 S"); required.
+   *
+   * @generated from field: string duration = 3;
+   */
+  duration: string;
+
+  /**
+   * Length of one bar, one of IB's sizes: "1 secs", "5 secs", "10 secs", "15 secs", "30 secs",
+   * "1 min", "2 mins", "3 mins", "5 mins", "10 mins", "15 mins", "20 mins", "30 mins", "1 hour",
+   * "2 hours", "3 hours", "4 hours", "8 hours", "1 day", "1 week", "1 month"; required.
+   *
+   * @generated from field: string bar_size = 4;
+   */
+  barSize: string;
+
+  /**
+   * What the bars are built from; unspecified = trades.
+   *
+   * @generated from field: ibkr_broker.v1.BarSource source = 5;
+   */
+  source: BarSource;
+
+  /**
+   * True = all hours (pre- and after-market too); default false = regular trading hours only.
+   *
+   * @generated from field: bool include_outside_regular_hours = 6;
+   */
+  includeOutsideRegularHours: boolean;
+};
+
+/**
+ * Describes the message ibkr_broker.v1.GetHistoricalBarsRequest.
+ * Use `create(GetHistoricalBarsRequestSchema)` to create a new message.
+ */
+export const GetHistoricalBarsRequestSchema: GenMessage<GetHistoricalBarsRequest> = /*@__PURE__*/
+  messageDesc(file_ibkr_broker_v1_broker_service, 33);
+
+/**
+ * Response of GetHistoricalBars.
+ *
+ * @generated from message ibkr_broker.v1.GetHistoricalBarsResponse
+ */
+export type GetHistoricalBarsResponse = Message<"ibkr_broker.v1.GetHistoricalBarsResponse"> & {
+  /**
+   * The resolved contract.
+   *
+   * @generated from field: ibkr_broker.v1.Contract contract = 1;
+   */
+  contract?: Contract;
+
+  /**
+   * The bars, oldest first.
+   *
+   * @generated from field: repeated ibkr_broker.v1.Bar bars = 2;
+   */
+  bars: Bar[];
+
+  /**
+   * True when answered from an identical request's result of the last 15 s. Default false.
+   *
+   * @generated from field: bool shared = 3;
+   */
+  shared: boolean;
+};
+
+/**
+ * Describes the message ibkr_broker.v1.GetHistoricalBarsResponse.
+ * Use `create(GetHistoricalBarsResponseSchema)` to create a new message.
+ */
+export const GetHistoricalBarsResponseSchema: GenMessage<GetHistoricalBarsResponse> = /*@__PURE__*/
+  messageDesc(file_ibkr_broker_v1_broker_service, 34);
+
+/**
+ * Request of StreamBars.
+ *
+ * @generated from message ibkr_broker.v1.StreamBarsRequest
+ */
+export type StreamBarsRequest = Message<"ibkr_broker.v1.StreamBarsRequest"> & {
+  /**
+   * The contract; resolved by the server like ResolveContract (must be unique); required.
+   *
+   * @generated from field: ibkr_broker.v1.Contract contract = 1;
+   */
+  contract?: Contract;
+
+  /**
+   * Which bars; unspecified = real-time (5-second) bars.
+   *
+   * @generated from field: ibkr_broker.v1.LiveBarKind kind = 2;
+   */
+  kind: LiveBarKind;
+
+  /**
+   * Bar size for KEEP_UP_TO_DATE, one of GetHistoricalBarsRequest.bar_size's; must be empty
+   * (or "5 secs") for real-time bars.
+   *
+   * @generated from field: string bar_size = 3;
+   */
+  barSize: string;
+
+  /**
+   * What the bars are built from; unspecified = trades. Real-time bars take trades, midpoint,
+   * bid or ask.
+   *
+   * @generated from field: ibkr_broker.v1.BarSource source = 4;
+   */
+  source: BarSource;
+
+  /**
+   * True = all hours; default false = regular trading hours only.
+   *
+   * @generated from field: bool include_outside_regular_hours = 5;
+   */
+  includeOutsideRegularHours: boolean;
+};
+
+/**
+ * Describes the message ibkr_broker.v1.StreamBarsRequest.
+ * Use `create(StreamBarsRequestSchema)` to create a new message.
+ */
+export const StreamBarsRequestSchema: GenMessage<StreamBarsRequest> = /*@__PURE__*/
+  messageDesc(file_ibkr_broker_v1_broker_service, 35);
+
+/**
+ * One message of a bar stream.
+ *
+ * @generated from message ibkr_broker.v1.StreamBarsResponse
+ */
+export type StreamBarsResponse = Message<"ibkr_broker.v1.StreamBarsResponse"> & {
+  /**
+   * Per-stream sequence number, increasing by one per message, starting at 1.
+   *
+   * @generated from field: uint64 sequence = 1;
+   */
+  sequence: bigint;
+
+  /**
+   * The message's content.
+   *
+   * @generated from oneof ibkr_broker.v1.StreamBarsResponse.payload
+   */
+  payload: {
+    /**
+     * A bar (complete, or forming for kept-up-to-date bars).
+     *
+     * @generated from field: ibkr_broker.v1.LiveBar bar = 2;
+     */
+    value: LiveBar;
+    case: "bar";
+  } | {
+    /**
+     * The subscription's state changed.
+     *
+     * @generated from field: ibkr_broker.v1.FeedStatus status = 3;
+     */
+    value: FeedStatus;
+    case: "status";
+  } | {
+    /**
+     * Nothing happened for a while.
+     *
+     * @generated from field: ibkr_broker.v1.Heartbeat heartbeat = 4;
+     */
+    value: Heartbeat;
+    case: "heartbeat";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message ibkr_broker.v1.StreamBarsResponse.
+ * Use `create(StreamBarsResponseSchema)` to create a new message.
+ */
+export const StreamBarsResponseSchema: GenMessage<StreamBarsResponse> = /*@__PURE__*/
+  messageDesc(file_ibkr_broker_v1_broker_service, 36);
+
+/**
+ * Request of StreamPnL.
+ *
+ * @generated from message ibkr_broker.v1.StreamPnLRequest
+ */
+export type StreamPnLRequest = Message<"ibkr_broker.v1.StreamPnLRequest"> & {
+  /**
+   * Accounts to follow; empty = every managed account.
+   *
+   * @generated from field: repeated string account_ids = 1;
+   */
+  accountIds: string[];
+
+  /**
+   * Also one PnL per position held in those accounts when the stream starts. Default false.
+   *
+   * @generated from field: bool include_positions = 2;
+   */
+  includePositions: boolean;
+};
+
+/**
+ * Describes the message ibkr_broker.v1.StreamPnLRequest.
+ * Use `create(StreamPnLRequestSchema)` to create a new message.
+ */
+export const StreamPnLRequestSchema: GenMessage<StreamPnLRequest> = /*@__PURE__*/
+  messageDesc(file_ibkr_broker_v1_broker_service, 37);
+
+/**
+ * One message of a PnL stream.
+ *
+ * @generated from message ibkr_broker.v1.StreamPnLResponse
+ */
+export type StreamPnLResponse = Message<"ibkr_broker.v1.StreamPnLResponse"> & {
+  /**
+   * Per-stream sequence number, increasing by one per message, starting at 1.
+   *
+   * @generated from field: uint64 sequence = 1;
+   */
+  sequence: bigint;
+
+  /**
+   * The message's content.
+   *
+   * @generated from oneof ibkr_broker.v1.StreamPnLResponse.payload
+   */
+  payload: {
+    /**
+     * New values of one account or position.
+     *
+     * @generated from field: ibkr_broker.v1.ProfitAndLoss pnl = 2;
+     */
+    value: ProfitAndLoss;
+    case: "pnl";
+  } | {
+    /**
+     * A subscription's state changed.
+     *
+     * @generated from field: ibkr_broker.v1.FeedStatus status = 3;
+     */
+    value: FeedStatus;
+    case: "status";
+  } | {
+    /**
+     * Nothing changed for a while.
+     *
+     * @generated from field: ibkr_broker.v1.Heartbeat heartbeat = 4;
+     */
+    value: Heartbeat;
+    case: "heartbeat";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message ibkr_broker.v1.StreamPnLResponse.
+ * Use `create(StreamPnLResponseSchema)` to create a new message.
+ */
+export const StreamPnLResponseSchema: GenMessage<StreamPnLResponse> = /*@__PURE__*/
+  messageDesc(file_ibkr_broker_v1_broker_service, 38);
+
+/**
+ * Request of StreamMarketDepth.
+ *
+ * @generated from message ibkr_broker.v1.StreamMarketDepthRequest
+ */
+export type StreamMarketDepthRequest = Message<"ibkr_broker.v1.StreamMarketDepthRequest"> & {
+  /**
+   * The contract; resolved by the server like ResolveContract (must be unique); required.
+   *
+   * @generated from field: ibkr_broker.v1.Contract contract = 1;
+   */
+  contract?: Contract;
+
+  /**
+   * Rows per side, 1 to 50; 0 = 10.
+   *
+   * @generated from field: int32 rows = 2;
+   */
+  rows: number;
+};
+
+/**
+ * Describes the message ibkr_broker.v1.StreamMarketDepthRequest.
+ * Use `create(StreamMarketDepthRequestSchema)` to create a new message.
+ */
+export const StreamMarketDepthRequestSchema: GenMessage<StreamMarketDepthRequest> = /*@__PURE__*/
+  messageDesc(file_ibkr_broker_v1_broker_service, 39);
+
+/**
+ * One message of a depth stream.
+ *
+ * @generated from message ibkr_broker.v1.StreamMarketDepthResponse
+ */
+export type StreamMarketDepthResponse = Message<"ibkr_broker.v1.StreamMarketDepthResponse"> & {
+  /**
+   * Per-stream sequence number, increasing by one per message, starting at 1.
+   *
+   * @generated from field: uint64 sequence = 1;
+   */
+  sequence: bigint;
+
+  /**
+   * The message's content.
+   *
+   * @generated from oneof ibkr_broker.v1.StreamMarketDepthResponse.payload
+   */
+  payload: {
+    /**
+     * The whole book: replaces what the client holds (first message, and after a reset).
+     *
+     * @generated from field: ibkr_broker.v1.DepthBook book = 2;
+     */
+    value: DepthBook;
+    case: "book";
+  } | {
+    /**
+     * Changes to apply in order to the book the client holds.
+     *
+     * @generated from field: ibkr_broker.v1.DepthUpdates updates = 3;
+     */
+    value: DepthUpdates;
+    case: "updates";
+  } | {
+    /**
+     * The subscription's state changed.
+     *
+     * @generated from field: ibkr_broker.v1.FeedStatus status = 4;
+     */
+    value: FeedStatus;
+    case: "status";
+  } | {
+    /**
+     * Nothing changed for a while.
+     *
+     * @generated from field: ibkr_broker.v1.Heartbeat heartbeat = 5;
+     */
+    value: Heartbeat;
+    case: "heartbeat";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message ibkr_broker.v1.StreamMarketDepthResponse.
+ * Use `create(StreamMarketDepthResponseSchema)` to create a new message.
+ */
+export const StreamMarketDepthResponseSchema: GenMessage<StreamMarketDepthResponse> = /*@__PURE__*/
+  messageDesc(file_ibkr_broker_v1_broker_service, 40);
+
+/**
  * Trading and market data through one Interactive Brokers TWS / IB Gateway session.
  *
  * Errors are gRPC statuses with a google.rpc.ErrorInfo detail (domain "ibkr-broker"; reason such
@@ -1216,6 +1585,52 @@ export const BrokerService: GenService<{
     methodKind: "unary";
     input: typeof ResumeTradingRequestSchema;
     output: typeof ResumeTradingResponseSchema;
+  },
+  /**
+   * Historical bars of one contract (IB reqHistoricalData). IB's historical pacing is kept by
+   * the server: an identical request within 15 s is answered from the first one's result; a
+   * request that cannot be sent within its deadline gets RESOURCE_EXHAUSTED with a
+   * google.rpc.RetryInfo saying when it can.
+   *
+   * @generated from rpc ibkr_broker.v1.BrokerService.GetHistoricalBars
+   */
+  getHistoricalBars: {
+    methodKind: "unary";
+    input: typeof GetHistoricalBarsRequestSchema;
+    output: typeof GetHistoricalBarsResponseSchema;
+  },
+  /**
+   * Live bars of one contract: IB's 5-second real-time bars, or bars of a chosen size kept up
+   * to date. One IB subscription per contract and bar kind, shared by every stream.
+   *
+   * @generated from rpc ibkr_broker.v1.BrokerService.StreamBars
+   */
+  streamBars: {
+    methodKind: "server_streaming";
+    input: typeof StreamBarsRequestSchema;
+    output: typeof StreamBarsResponseSchema;
+  },
+  /**
+   * Daily, unrealized and realized PnL per account (IB reqPnL) and, when asked, per position
+   * (IB reqPnLSingle), streamed as they change; the newest values first.
+   *
+   * @generated from rpc ibkr_broker.v1.BrokerService.StreamPnL
+   */
+  streamPnL: {
+    methodKind: "server_streaming";
+    input: typeof StreamPnLRequestSchema;
+    output: typeof StreamPnLResponseSchema;
+  },
+  /**
+   * The level-2 book of one contract (IB reqMktDepth): a full book first, then changes in
+   * order. IB's limit on concurrent depth subscriptions is a status DEPTH_LIMIT_REACHED.
+   *
+   * @generated from rpc ibkr_broker.v1.BrokerService.StreamMarketDepth
+   */
+  streamMarketDepth: {
+    methodKind: "server_streaming";
+    input: typeof StreamMarketDepthRequestSchema;
+    output: typeof StreamMarketDepthResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_ibkr_broker_v1_broker_service, 0);
