@@ -16,7 +16,6 @@ Bad input raises ValueError naming the key, before any network call. Broker fail
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
@@ -24,10 +23,10 @@ from typing import Any
 from ibkr_broker.v1 import contract_pb2, order_pb2
 
 from . import contracts
+from .adapter_data import DataMethods
 from .broker_adapter import BrokerAdapter, LegSpec, Order
 from .broker_client import BrokerClient
 from .connection import ClientConfig
-from .data_values import bar_to_dict
 from .errors import BrokerError, PermissionDeniedError
 from .message_dicts import (
     account_summary_to_dict,
@@ -69,7 +68,7 @@ _LIST_STATUSES = {"open", "completed", "all"} | {
 }
 
 
-class IBKRAdapter(BrokerAdapter):
+class IBKRAdapter(DataMethods, BrokerAdapter):
     """BrokerAdapter over the ibkr-broker gRPC server (BrokerClient).
 
     config keys (all optional; the IBKR_BROKER_* environment fills what is missing):
@@ -353,33 +352,6 @@ class IBKRAdapter(BrokerAdapter):
             raise ValueError("symbols must not be empty")
         return _as_dicts(self.client.stream_quotes(specs), quotes_item_to_dicts)
 
-    def bars(
-        self,
-        symbol: str,
-        duration: str = "1 D",
-        bar_size: str = "5 mins",
-        *,
-        end_time: dt.datetime | None = None,
-        what: str = "trades",
-        outside_rth: bool = False,
-        sec_type: str = "STK",
-        **fields: Any,
-    ) -> list[dict[str, Any]]:
-        """Historical bars, oldest first, as dicts {"time", "open", "high", "low", "close",
-        "volume", "wap", "count"}: IB's duration ("1 D", "3600 S", "1 W") and bar size
-        ("1 min", "5 mins", "1 hour", "1 day"); what: trades, midpoint, bid, ask, bid_ask, ..."""
-        spec = contracts.contract(symbol, sec_type, **fields)
-        response = self.client.historical_bars(
-            spec,
-            duration,
-            bar_size,
-            end_time=end_time,
-            what=what,
-            outside_rth=outside_rth,
-            timeout=self._t("bars"),
-        )
-        return [bar_to_dict(b) for b in response.bars]
-
     # The adapter's first names, kept as aliases: the names above are BrokerClient's.
     get_status = status
     get_account = account
@@ -387,7 +359,6 @@ class IBKRAdapter(BrokerAdapter):
     get_positions = positions
     get_option_chain = option_chain
     get_quote = quote
-    get_historical_bars = bars
 
 
 
@@ -443,7 +414,8 @@ def _timeouts(value: Any) -> dict[str, float]:
 # Old adapter name -> the name it aliases (get_quote -> quote, ...).
 _ALIASES: dict[str, str] = {
     name: method.__name__
-    for name, method in vars(IBKRAdapter).items()
+    for cls in (DataMethods, IBKRAdapter)
+    for name, method in vars(cls).items()
     if callable(method) and getattr(method, "__name__", name) != name and not name.startswith("_")
 }
 

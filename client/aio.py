@@ -366,6 +366,35 @@ class AsyncBrokerClient:
         tracker = QuoteTracker(build.contracts_list(contracts))
         return self._open_stream("StreamQuotes", tracker)
 
+    def stream_bars(
+        self,
+        contract: contract_pb2.Contract | str,
+        bar_size: str = "",
+        *,
+        what: str | int = "trades",
+        outside_rth: bool = False,
+    ) -> AsyncResumableStream[bs.StreamBarsResponse]:
+        """Live bars: IB's 5-second real-time bars (bar_size "") or bars of bar_size kept up to
+        date (the forming bar again and again, then completed); restarted after a drop."""
+        request = dv.stream_bars_request(build.as_contract(contract), bar_size, what, outside_rth)
+        return self._open_stream("StreamBars", dv.RestartTracker("bars", request))
+
+    def stream_pnl(
+        self, account_ids: Iterable[str] = (), *, positions: bool = False
+    ) -> AsyncResumableStream[bs.StreamPnLResponse]:
+        """Daily, unrealized and realized PnL of the accounts (all managed when none given),
+        and with positions=True of each position held when the stream starts."""
+        request = bs.StreamPnLRequest(account_ids=list(account_ids), include_positions=positions)
+        return self._open_stream("StreamPnL", dv.RestartTracker("pnl", request))
+
+    def stream_market_depth(
+        self, contract: contract_pb2.Contract | str, rows: int = 10
+    ) -> AsyncResumableStream[bs.StreamMarketDepthResponse]:
+        """The level-2 book: a full book first (and after a drop), then changes in order
+        (dv.DepthKeeper keeps the book from them)."""
+        request = bs.StreamMarketDepthRequest(contract=build.as_contract(contract), rows=rows)
+        return self._open_stream("StreamMarketDepth", dv.RestartTracker("depth", request))
+
     def order_events(
         self, resume_after_sequence: int = 0, account: str = ""
     ) -> AsyncOrderEventStream:
