@@ -4,10 +4,12 @@ the simulator: historical bars, PnL, live bars and market depth."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from ibkr_broker.client import (
@@ -17,6 +19,7 @@ from ibkr_broker.client import (
     InvalidOrderError,
     StreamReconnected,
 )
+from ibkr_broker.client import cli as client_cli
 from ibkr_broker.client.errors import RateLimitedError
 
 from .client_env import ThreadedServerEnv
@@ -133,3 +136,41 @@ async def test_async_client_streams(tmp_path: Path) -> None:
                     assert item.bar.completed and item.bar.con_id == 756733
                     break
             await bars.aclose()
+
+
+def run_cli(env: ThreadedServerEnv, capsys: pytest.CaptureFixture[str], *args: str) -> Any:
+    code = client_cli.main([*args, "--target", env.target])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_bars_pnl_and_depth(env: ThreadedServerEnv, capsys: pytest.CaptureFixture[str]) -> None:
+    def ok(*args: str) -> str:
+        code, out, err = run_cli(env, capsys, *args)
+        assert code == 0, err
+        assert err == ""
+        return out
+
+    bars = json.loads(ok("bars", "AAPL", "--duration", "3600 S", "--bar-size", "10 mins",
+                         "--what", "midpoint", "--json"))  # fmt: skip
+    assert len(bars) == 6 and set(bars[0]) >= {"time", "open", "high", "low", "close"}
+    table = ok("bars", "AAPL", "--duration", "3600 S", "--bar-size", "10 mins", "--what",
+               "midpoint", "--plain")  # the same request within 15 s: the same bars
+    assert "10 mins bars of AAPL" in table and bars[-1]["close"] in table
+    chart = ok("bars", "AAPL", "--duration", "1 D", "--bar-size", "1 hour", "--chart",
+               "--height", "8").splitlines()  # fmt: skip
+    assert chart[0] == "1 hour bars of AAPL over 1 D" and len(chart) == 9
+    assert all("┤" in line for line in chart[1:]) and any("│" in line for line in chart[1:])
+    pnl = [json.loads(line) for line in ok("pnl", "--count", "1", "--json").splitlines()]
+    assert pnl[0]["type"] == "pnl" and pnl[0]["account"] == "DU1234567"
+    assert "DU1234567" in ok("pnl", "--count", "1", "--plain")
+    books = [json.loads(line) for line in ok("depth", "AAPL", "--rows", "4", "--count", "5",
+                                             "--json").splitlines()]  # fmt: skip
+    assert len(books) == 5 and all(b["type"] == "book" for b in books)
+    assert 0 < len(books[-1]["bids"]) <= 4
+    book = ok("depth", "SPY", "--count", "3", "--plain")
+    assert book.count("SPY") >= 3 and "depth of SPY" in book
+    code, _, err = run_cli(env, capsys, "bars", "AAPL", "--bar-size", "7 mins")
+    assert code == 1 and "bar_size" in err and err.count("\n") == 1
+    code, _, err = run_cli(env, capsys, "depth", "AAPL", "--rows", "0")
+    assert code == 2 and "--rows" in err
