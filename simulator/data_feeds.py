@@ -182,7 +182,8 @@ class DataFeeds:
         quote = market.quote(feed.instrument.con_id)
         asks, bids = db.book_around(quote, feed.instrument.min_tick, feed.rows, feed.rng,
                                     (feed.asks, feed.bids))
-        ops = db.diff_side(feed.asks, asks, db.ASK) + db.diff_side(feed.bids, bids, db.BID)
+        ops = (db.diff_side(feed.asks, asks, db.ASK, feed.rows)
+               + db.diff_side(feed.bids, bids, db.BID, feed.rows))
         feed.asks, feed.bids = asks, bids
         out = self.session.replies
         frames = [

@@ -60,8 +60,10 @@ def book_around(quote: Quote, tick: Decimal, rows: int, rng: random.Random,
     return asks, bids
 
 
-def diff_side(old: list[Row], new: list[Row], side: int) -> list[DepthOp]:
-    """Operations that turn `old` into `new` (both best first, prices strictly ordered)."""
+def diff_side(old: list[Row], new: list[Row], side: int, limit: int = 0) -> list[DepthOp]:
+    """Operations that turn `old` into `new` (both best first, prices strictly ordered); with
+    a `limit`, the side never holds more rows than that on the way (the last row goes before
+    an insert that would overflow it, as a book of `limit` rows does)."""
     ops: list[DepthOp] = []
     cur = list(old)
     new_prices = {r.price for r in new}
@@ -75,6 +77,8 @@ def diff_side(old: list[Row], new: list[Row], side: int) -> list[DepthOp]:
         elif i < len(cur) and cur[i].price not in new_prices:
             ops.append(DepthOp(i, DELETE, side, cur.pop(i)))
         else:
+            if limit and len(cur) >= limit:
+                ops.append(DepthOp(len(cur) - 1, DELETE, side, cur.pop()))
             ops.append(DepthOp(i, INSERT, side, new[i]))
             cur.insert(i, new[i])
             i += 1

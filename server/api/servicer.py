@@ -38,6 +38,7 @@ MAX_BATCH = 500
 DEFAULT_PAGE = 100
 MAX_PAGE = 1000
 MAX_HALT_REASON = 500
+POSITION_VALUES_WAIT = 2.0  # seconds ListPositions waits for reqPnLSingle values it lacks
 
 
 def now_ts() -> Timestamp:
@@ -325,6 +326,7 @@ class BrokerServicer(DataRpcs, broker_service_pb2_grpc.BrokerServiceServicer):
         positions = await self.session.queries.positions()
         if account:
             positions = [p for p in positions if p.account_id == account]
+        positions = await self.session.feeds.pnl.position_values(positions, POSITION_VALUES_WAIT)
         return pb.ListPositionsResponse(positions=[cv.position_to_proto(p) for p in positions])
 
     # --- quotes -----------------------------------------------------------------------------------

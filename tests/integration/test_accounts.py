@@ -66,6 +66,11 @@ async def test_three_accounts_each_with_its_own_positions_and_values(env: Server
         ledger_position = next(iter(ledgers[account].positions.values()))
         # IB sends the average cost as a double
         assert abs(Decimal(position.average_cost) - ledger_position.avg_cost) < Decimal("1e-9")
+        # every account's position is valued (reqAccountUpdates follows only one account)
+        value = Decimal(position.market_value)
+        price = Decimal(position.market_price)
+        assert value > 0 and abs(price * Decimal(position.quantity) - value) < Decimal("0.01")
+        assert position.unrealized_pnl != ""
     env.sim.pause_market()
     summaries = (await env.stub.GetAccount(pb.GetAccountRequest(), timeout=5)).accounts
     assert sorted(s.account_id for s in summaries) == list(ACCOUNTS)

@@ -52,3 +52,4 @@ def test_orders_book_to_their_account_and_must_name_one() -> None:
 def test_cli_refuses_a_silly_account_count(capsys: pytest.CaptureFixture[str]) -> None:
     assert sim_cli.main(["--accounts", "0"]) == 2
     assert "--accounts" in capsys.readouterr().err
+
