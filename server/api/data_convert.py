@@ -24,6 +24,7 @@ from ..domain.feeds import (
 from ..domain.history import BarSource
 from . import proto_convert as cv
 from . import validate as v
+from .proto_enums import SUBSCRIPTION_STATES
 
 BAR_SOURCES = {
     bars_pb2.BAR_SOURCE_UNSPECIFIED: h.BarSource.TRADES,
@@ -84,7 +85,7 @@ def feed_status_to_proto(s: FeedStatus) -> feeds_pb2.FeedStatus:
     account = key.account if isinstance(key, PnlKey) else ""
     con_id = getattr(key, "con_id", 0)
     return feeds_pb2.FeedStatus(
-        state=cv.SUBSCRIPTION_STATES[s.state],
+        state=SUBSCRIPTION_STATES[s.state],
         error=cv.error_to_proto(s.error),
         account_id=account,
         con_id=con_id,

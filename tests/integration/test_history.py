@@ -15,6 +15,8 @@ import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
+from ibkr_broker.simulator import history as sim_history
+from ibkr_broker.simulator import sessions
 from ibkr_broker.v1 import bars_pb2, broker_service_pb2_grpc
 from ibkr_broker.v1 import broker_service_pb2 as pb
 
@@ -35,7 +37,13 @@ def ts(moment: datetime) -> Timestamp:
     return stamp
 
 
+# A moment in regular trading hours (a Tuesday, 15:00 New York) for requests of seconds: the
+# simulator, like IB, has no bars outside the session.
+END = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
+
+
 def bars_request(contract: Any = AAPL, **kw: Any) -> pb.GetHistoricalBarsRequest:
+    kw.setdefault("end_time", ts(END))
     kw.setdefault("duration", "3600 S")
     kw.setdefault("bar_size", "5 mins")
     return pb.GetHistoricalBarsRequest(contract=contract, **kw)
@@ -56,13 +64,17 @@ def details(err: grpc.aio.AioRpcError) -> list[Any]:
 
 async def test_bars_are_the_simulators_walk(env: ServerEnv) -> None:
     env.sim.pause_market()
-    end = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=1)
     answer = await env.stub.GetHistoricalBars(
-        bars_request(end_time=ts(end), source=bars_pb2.BAR_SOURCE_MIDPOINT), timeout=10
+        bars_request(source=bars_pb2.BAR_SOURCE_MIDPOINT), timeout=10
     )
     con_id = answer.contract.con_id
-    expected = env.sim.market.history(con_id, 12, 300, int(end.timestamp()))
-    assert len(answer.bars) == 12
+    inst = env.sim.universe.get(con_id)
+    assert inst is not None
+    schedule = sessions.schedule_for(inst.sec_type)
+    starts = sessions.bar_starts(schedule, True, sim_history.parse_duration("3600 S"), 300,
+                                 int(END.timestamp()), sim_history.MAX_BARS)
+    expected = env.sim.market.history_at(con_id, starts, 300)
+    assert len(answer.bars) == len(expected) == 12
     for got, want in zip(answer.bars, expected, strict=True):
         assert got.start_time.ToDatetime(tzinfo=UTC) == datetime.fromtimestamp(want.time, UTC)
         prices = (got.open, got.high, got.low, got.close, got.volume, got.wap)
