@@ -23,6 +23,7 @@ from typing import Any
 from ibkr_broker.v1 import contract_pb2, order_pb2
 
 from . import contracts
+from .adapter_data import DataMethods
 from .broker_adapter import BrokerAdapter, LegSpec, Order
 from .broker_client import BrokerClient
 from .connection import ClientConfig
@@ -67,7 +68,7 @@ _LIST_STATUSES = {"open", "completed", "all"} | {
 }
 
 
-class IBKRAdapter(BrokerAdapter):
+class IBKRAdapter(DataMethods, BrokerAdapter):
     """BrokerAdapter over the ibkr-broker gRPC server (BrokerClient).
 
     config keys (all optional; the IBKR_BROKER_* environment fills what is missing):
@@ -413,7 +414,8 @@ def _timeouts(value: Any) -> dict[str, float]:
 # Old adapter name -> the name it aliases (get_quote -> quote, ...).
 _ALIASES: dict[str, str] = {
     name: method.__name__
-    for name, method in vars(IBKRAdapter).items()
+    for cls in (DataMethods, IBKRAdapter)
+    for name, method in vars(cls).items()
     if callable(method) and getattr(method, "__name__", name) != name and not name.startswith("_")
 }
 

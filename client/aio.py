@@ -15,6 +15,7 @@ subclass (see `errors`); one from a mutating call carries its `request_id`.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import weakref
 from collections.abc import Iterable
@@ -26,6 +27,7 @@ from ibkr_broker.v1 import account_pb2, contract_pb2, market_data_pb2, order_pb2
 from ibkr_broker.v1 import broker_service_pb2 as bs
 from ibkr_broker.v1.broker_service_pb2_grpc import BrokerServiceStub
 
+from . import data_values as dv
 from . import request_builders as build
 from .connection import ClientConfig, ClientSettings
 from .errors import DeadlineExceededError, from_rpc_error
@@ -33,6 +35,9 @@ from .order_handle import AsyncOrderHandle, OrderFeed
 from .streams import AsyncResumableStream, OrderEventTracker, QuoteTracker, Tracker
 
 log = logging.getLogger("ibkr_broker.client")
+
+# A retry the server says can succeed only later than this is not made: the error is raised.
+MAX_RETRY_AFTER = 30.0
 
 AsyncQuoteStream = AsyncResumableStream[bs.StreamQuotesResponse]
 AsyncOrderEventStream = AsyncResumableStream[bs.StreamOrderEventsResponse]
@@ -92,6 +97,10 @@ class AsyncBrokerClient:
                 if not error.retryable or attempt >= self.config.retries:
                     raise error from exc
                 delay = self.config.backoff_delay(attempt)
+                wait = error.retry_after
+                if wait is not None and wait > MAX_RETRY_AFTER:
+                    raise error from exc  # the server says a retry cannot succeed soon
+                delay = max(delay, wait or 0.0)
                 attempt += 1
                 log.warning(
                     "%s failed (%s); retry %d/%d in %.2fs%s",
@@ -194,6 +203,28 @@ class AsyncBrokerClient:
         request = bs.GetQuoteRequest(contract=build.as_contract(contract))
         response: bs.GetQuoteResponse = await self._unary("GetQuote", request, timeout)
         return response.quote
+
+    async def historical_bars(
+        self,
+        contract: contract_pb2.Contract | str,
+        duration: str = "1 D",
+        bar_size: str = "5 mins",
+        *,
+        end_time: dt.datetime | None = None,
+        what: str | int = "trades",
+        outside_rth: bool = False,
+        timeout: float | None = None,
+    ) -> bs.GetHistoricalBarsResponse:
+        """Bars (oldest first) ending at end_time (None = now) over IB's duration ("1 D",
+        "3600 S") in IB's bar size ("1 min", "1 day"); what: trades, midpoint, bid, ask, ...
+        IB's pacing is kept by the server (RateLimitedError.retry_after says when)."""
+        request = dv.historical_bars_request(
+            build.as_contract(contract), duration, bar_size, end_time, what, outside_rth
+        )
+        response: bs.GetHistoricalBarsResponse = await self._unary(
+            "GetHistoricalBars", request, timeout
+        )
+        return response
 
     # --- commands (each with a request_id reused on retries) -----------------------------
 
@@ -334,6 +365,35 @@ class AsyncBrokerClient:
         """Live quotes (batches, statuses, heartbeats, and StreamReconnected after a drop)."""
         tracker = QuoteTracker(build.contracts_list(contracts))
         return self._open_stream("StreamQuotes", tracker)
+
+    def stream_bars(
+        self,
+        contract: contract_pb2.Contract | str,
+        bar_size: str = "",
+        *,
+        what: str | int = "trades",
+        outside_rth: bool = False,
+    ) -> AsyncResumableStream[bs.StreamBarsResponse]:
+        """Live bars: IB's 5-second real-time bars (bar_size "") or bars of bar_size kept up to
+        date (the forming bar again and again, then completed); restarted after a drop."""
+        request = dv.stream_bars_request(build.as_contract(contract), bar_size, what, outside_rth)
+        return self._open_stream("StreamBars", dv.RestartTracker("bars", request))
+
+    def stream_pnl(
+        self, account_ids: Iterable[str] = (), *, positions: bool = False
+    ) -> AsyncResumableStream[bs.StreamPnLResponse]:
+        """Daily, unrealized and realized PnL of the accounts (all managed when none given),
+        and with positions=True of each position held when the stream starts."""
+        request = bs.StreamPnLRequest(account_ids=list(account_ids), include_positions=positions)
+        return self._open_stream("StreamPnL", dv.RestartTracker("pnl", request))
+
+    def stream_market_depth(
+        self, contract: contract_pb2.Contract | str, rows: int = 10
+    ) -> AsyncResumableStream[bs.StreamMarketDepthResponse]:
+        """The level-2 book: a full book first (and after a drop), then changes in order
+        (dv.DepthKeeper keeps the book from them)."""
+        request = bs.StreamMarketDepthRequest(contract=build.as_contract(contract), rows=rows)
+        return self._open_stream("StreamMarketDepth", dv.RestartTracker("depth", request))
 
     def order_events(
         self, resume_after_sequence: int = 0, account: str = ""

@@ -99,6 +99,7 @@ class BrokerClient(BlockingFace[AsyncBrokerClient]):
     account = blocking(AsyncBrokerClient.account)
     positions = blocking(AsyncBrokerClient.positions)
     quote = blocking(AsyncBrokerClient.quote)
+    historical_bars = blocking(AsyncBrokerClient.historical_bars)
 
     place_order = blocking(AsyncBrokerClient.place_order)
     modify_order = blocking(AsyncBrokerClient.modify_order)
@@ -111,4 +112,7 @@ class BrokerClient(BlockingFace[AsyncBrokerClient]):
     follow_order = _with_handle(AsyncBrokerClient.follow_order)
 
     stream_quotes = _iterating(AsyncBrokerClient.stream_quotes)
+    stream_bars = _iterating(AsyncBrokerClient.stream_bars)
+    stream_pnl = _iterating(AsyncBrokerClient.stream_pnl)
+    stream_market_depth = _iterating(AsyncBrokerClient.stream_market_depth)
     order_events = _iterating(AsyncBrokerClient.order_events)

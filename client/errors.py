@@ -71,6 +71,12 @@ class BrokerError(Exception):
             return False
         return self.code in RETRYABLE_CODES
 
+    @property
+    def retry_after(self) -> float | None:
+        """Seconds until a retry can succeed, when the server said (IB's pacing); else None."""
+        millis = _parse_int(self.metadata.get("retry_after_ms"))
+        return None if millis is None else millis / 1000
+
     def one_line(self) -> str:
         """`REASON (IB 201, field quantity): message` on one line, for logs and the CLI."""
         label = self.reason or (self.code.name if self.code is not None else "ERROR")

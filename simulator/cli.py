@@ -43,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tick-interval", type=float, default=0.25,
                    help="seconds between market steps (default 0.25)")
     p.add_argument("--account", default="DU1234567", help="paper account id (DU...)")
+    p.add_argument("--accounts", type=int, default=1, metavar="N",
+                   help="an advisor login managing N paper accounts, numbered from --account "
+                        "(default 1)")
     p.add_argument("--cash", type=Decimal, default=Decimal("1000000"),
                    help="starting cash in USD (default 1000000)")
     p.add_argument("--control-port", type=int, default=None,
@@ -100,7 +103,8 @@ async def serve(args: argparse.Namespace, ready: asyncio.Event | None = None,
                 stop: asyncio.Event | None = None) -> None:
     server = SimulatorServer(
         args.host, args.port, seed=args.seed, tick_interval=args.tick_interval,
-        account=args.account, cash=args.cash, max_msg_rate=args.max_msg_rate or None,
+        account=args.account, accounts=args.accounts, cash=args.cash,
+        max_msg_rate=args.max_msg_rate or None,
         disconnect_on_pacing=args.disconnect_on_pacing, max_market_data_lines=args.max_lines,
         partial_fills=args.partial_fills, max_tick_rate=args.max_tick_rate or None,
         max_server_version=args.max_server_version,
@@ -135,6 +139,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv and argv[0] == "ctl":
         return ctl(argv[1:])
     args = build_parser().parse_args(argv)
+    if not 1 <= args.accounts <= 100:
+        print("ibkr-broker sim: --accounts must be 1 to 100", file=sys.stderr)
+        return 2
     if not args.account.startswith("D"):
         print("ibkr-broker sim: the account must be a paper account (DU...)", file=sys.stderr)
         return 2

@@ -43,16 +43,31 @@ log = logging.getLogger(__name__)
 Listener = Callable[[Event], None]
 
 
+def managed_accounts(first: str, count: int) -> tuple[str, ...]:
+    """`count` paper account ids from `first` up ("DU1234567", "DU1234568", ...)."""
+    if count < 1:
+        raise ValueError("at least one account")
+    prefix = first.rstrip("0123456789")
+    digits = first[len(prefix):]
+    if count > 1 and not digits:
+        raise ValueError(f"{first!r} has no number to count several accounts from")
+    width = len(digits)
+    return (first, *(f"{prefix}{int(digits) + k:0{width}d}" for k in range(1, count)))
+
+
 class Exchange:
     """Orders, fills and the account of one simulator run."""
 
     def __init__(self, universe: Universe, market: Market, account: str = "DU1234567", *,
                  seed: int = 1, partial_fills: bool = False, cash: Decimal = Decimal("1000000"),
-                 clock: Callable[[], float] | None = None) -> None:
+                 clock: Callable[[], float] | None = None, accounts: int = 1) -> None:
         self.universe = universe
         self.market = market
-        self.account = account
-        self.ledger = Ledger(account, cash)
+        self.account = account  # the first managed account
+        #: Every managed account (an advisor login manages several): account, account + 1, ...
+        self.accounts = managed_accounts(account, accounts)
+        self.ledgers = {a: Ledger(a, cash) for a in self.accounts}
+        self.ledger = self.ledgers[account]
         self.partial_fills = partial_fills
         self._clock = clock
         self._orders: dict[tuple[int, int], WorkingOrder] = {}
@@ -136,28 +151,42 @@ class Exchange:
             if not req.contract.exchange.strip():  # IB checks this before any lookup
                 raise Rejection(321, "Error validating request.-'bN' : cause - Missing order "
                                      "exchange")
+            account = self._order_account(req)
             inst, legs = resolve_contract(self.universe, req.contract)
             if inst is not None and inst.sec_type == "IND":  # indices have no orders at IB
                 raise Rejection(201, "Order rejected - reason:Indices are not tradable; trade "
                                      "a future, an option or a fund on it instead")
             validate(req)
             if req.what_if:
-                snapshot = margin.what_if(self.ledger, self.market, client_id, req, inst, legs)
+                snapshot = margin.what_if(self.ledgers[account], self.market, client_id, req,
+                                          inst, legs)
                 self._emit(OrderChanged(snapshot))
                 return
             parent = self._parent_of(client_id, req)
-            margin.check_buying_power(self.ledger, self.market, req, inst, legs)
+            margin.check_buying_power(self.ledgers[account], self.market, req, inst, legs)
         except Rejection as rej:
             log.info("order %s/%s rejected: %s", client_id, req.order_id, rej)
             self._emit(OrderError(client_id, req.order_id, rej.code, rej.message))
             return
         self._seq += 1
         order = WorkingOrder(req=req, client_id=client_id, perm_id=self._next_perm,
-                             account=self.account, seq=self._seq, instrument=inst, legs=legs)
+                             account=account, seq=self._seq, instrument=inst, legs=legs)
         self._next_perm += 1
         self._orders[key] = order
         if req.transmit:
             self._transmit(order, parent)
+
+    def _order_account(self, req: OrderRequest) -> str:
+        """The account an order books to: its own, or the only one managed (IB 436 when an
+        advisor login gets an order without one)."""
+        if not req.account:
+            if len(self.accounts) > 1:
+                raise Rejection(436, "You must specify an allocation (either a single account, "
+                                     "group, or profile).")
+            return self.account
+        if req.account not in self.ledgers:
+            raise Rejection(201, f"Order rejected - reason:Invalid account {req.account}")
+        return req.account
 
     def cancel(self, client_id: int, order_id: int) -> None:
         order = self._orders.get((client_id, order_id))
@@ -338,7 +367,7 @@ class Exchange:
         if order.remaining == 0:
             order.status = "Filled"
         self._emit(Executed(tuple(fills), order.snapshot()))
-        self._emit(AccountChanged(self.account, tuple(touched)))
+        self._emit(AccountChanged(order.account, tuple(touched)))
         if order.status == "Filled":
             self._after_filled(order)
         self._cancel_oca(order)
@@ -351,7 +380,8 @@ class Exchange:
             total = commission_for(inst, cum, avg)
             commission = max(ZERO, total - order.commissions.get(inst.con_id, ZERO))
         order.commissions[inst.con_id] = order.commissions.get(inst.con_id, ZERO) + commission
-        realized = self.ledger.apply_fill(inst, qty if buy else -qty, price, commission)
+        ledger = self.ledgers[order.account]
+        realized = ledger.apply_fill(inst, qty if buy else -qty, price, commission)
         return Fill(
             exec_id=exec_id, order_id=order.req.order_id, client_id=order.client_id,
             perm_id=order.perm_id, contract=spec_of(inst), time_utc=now, account=order.account,

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import random
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from . import account_msgs as am
 from . import history as hist
+from . import history_pacing as hp
 from . import sessions
 from .codec import requests as rq
+from .data_feeds import BarFeed, DepthFeed, KeptBars
 from .feeds import MarketDataSub
-from .model import Instrument
+from .model import ContractSpec, Instrument
 from .orders import Rejection, resolve_contract
 
 if TYPE_CHECKING:
@@ -21,6 +25,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+MAX_DEPTH_ROWS = 50  # rows per side a depth subscription gets at most
 NO_SECDEF = "No security definition has been found for the request"
 DELAYED_NOTICE = ("Requested market data is not subscribed. Displaying delayed market data.")
 
@@ -52,7 +57,7 @@ def _current_time(s: Session, req: rq.ReqCurrentTime) -> None:
 
 @handles(rq.ReqManagedAccts)
 def _managed_accounts(s: Session, req: rq.ReqManagedAccts) -> None:
-    s.send(s.replies.managed_accounts([s.server.exchange.account]))
+    s.send(s.replies.managed_accounts(list(s.server.exchange.accounts)))
 
 
 # -- contracts ----------------------------------------------------------------------------------
@@ -155,17 +160,27 @@ def _historical_data(s: Session, req: rq.ReqHistoricalData) -> None:
     except hist.HistoryError as exc:
         s.send_error(req.req_id, 321, f"Error validating request.-'bP' : cause - {exc}")
         return
+    if req.keep_up_to_date and req.end_date_time.strip():
+        s.send_error(req.req_id, 321, "Error validating request.-'bP' : cause - End date not "
+                                      "supported with live updates")
+        return
+    if server.history_pacing.violation(req, time.monotonic()) is not None:
+        s.send_error(req.req_id, hp.PACING_CODE, hp.PACING_TEXT)
+        return
     starts = sessions.bar_starts(schedule, req.use_rth, duration, bar_secs, end, hist.MAX_BARS)
     bars = server.market.history_at(inst.con_id, starts, bar_secs)
     start = bars[0].time if bars else end
     s.send(s.replies.historical_data(
         req.req_id, hist.range_text(start), hist.range_text(end),
         hist.to_historical(bars, bar_secs, req.format_date, schedule)))
+    if req.keep_up_to_date:
+        s.data.kept[req.req_id] = KeptBars(req.req_id, inst, req.what_to_show, bar_secs,
+                                           req.format_date)
 
 
 @handles(rq.CancelHistoricalData)
 def _cancel_historical(s: Session, req: rq.CancelHistoricalData) -> None:
-    return None
+    s.data.kept.pop(req.req_id, None)
 
 
 # -- orders -------------------------------------------------------------------------------------
@@ -245,15 +260,18 @@ def _executions(s: Session, req: rq.ReqExecutions) -> None:
 
 @handles(rq.ReqAccountUpdates)
 def _account_updates(s: Session, req: rq.ReqAccountUpdates) -> None:
-    s.account_updates = req.subscribe
+    ex = s.server.exchange
+    account = req.account if req.account in ex.ledgers else ex.account
+    s.account_updates = account if req.subscribe else None
     if req.subscribe:
-        s.send_many(am.account_update_frames(s.replies, s.server.exchange, download_end=True))
+        s.send_many(am.account_update_frames(s.replies, ex, download_end=True, account=account))
 
 
 @handles(rq.ReqAccountUpdatesMulti)
 def _account_updates_multi(s: Session, req: rq.ReqAccountUpdatesMulti) -> None:
-    s.multi[req.req_id] = req.model_code
-    s.send_many(am.multi_frames(s.replies, s.server.exchange, req.req_id, req.model_code))
+    s.multi[req.req_id] = (req.account, req.model_code)
+    s.send_many(am.multi_frames(s.replies, s.server.exchange, req.req_id, req.model_code,
+                                req.account))
     s.send(s.replies.account_update_multi_end(req.req_id))
 
 
@@ -289,10 +307,95 @@ def _cancel_summary(s: Session, req: rq.CancelAccountSummary) -> None:
 
 @handles(rq.ReqPnL)
 def _pnl(s: Session, req: rq.ReqPnL) -> None:
-    s.pnl.add(req.req_id)
-    s.send(am.pnl_frame(s.replies, s.server.exchange, req.req_id))
+    ex = s.server.exchange
+    if req.account not in ex.ledgers:
+        s.send_error(req.req_id, 321, f"Error validating request.-'cb' : cause - "
+                                      f"Invalid account code {req.account}")
+        return
+    s.pnl[req.req_id] = req.account
+    s.data.forget(req.req_id)
+    s.data.refresh_pnl()
 
 
 @handles(rq.CancelPnL)
 def _cancel_pnl(s: Session, req: rq.CancelPnL) -> None:
-    s.pnl.discard(req.req_id)
+    s.pnl.pop(req.req_id, None)
+    s.data.forget(req.req_id)
+
+
+# -- data feeds: per-position PnL, real-time bars, market depth ---------------------------------
+
+
+@handles(rq.ReqPnLSingle)
+def _pnl_single(s: Session, req: rq.ReqPnLSingle) -> None:
+    if req.account not in s.server.exchange.ledgers:
+        s.send_error(req.req_id, 321, f"Error validating request.-'cc' : cause - "
+                                      f"Invalid account code {req.account}")
+        return
+    s.data.pnl_single[req.req_id] = (req.account, req.con_id)
+    s.data.forget(req.req_id)
+    s.data.refresh_pnl()
+
+
+@handles(rq.CancelPnLSingle)
+def _cancel_pnl_single(s: Session, req: rq.CancelPnLSingle) -> None:
+    s.data.pnl_single.pop(req.req_id, None)
+    s.data.forget(req.req_id)
+
+
+def _one_instrument(s: Session, req_id: int, contract: ContractSpec) -> Instrument | None:
+    matches = s.server.universe.resolve(contract)
+    if len(matches) != 1:
+        s.send_error(req_id, 200, NO_SECDEF)
+        return None
+    return matches[0]
+
+
+@handles(rq.ReqRealTimeBars)
+def _real_time_bars(s: Session, req: rq.ReqRealTimeBars) -> None:
+    inst = _one_instrument(s, req.req_id, req.contract)
+    if inst is None:
+        return
+    if req.bar_size != 5:
+        s.send_error(req.req_id, 321, "Error validating request.-'bh' : cause - "
+                                      "Only 5 seconds bars are supported")
+        return
+    if req.what_to_show not in ("TRADES", "MIDPOINT", "BID", "ASK"):
+        s.send_error(req.req_id, 321, "Error validating request.-'bh' : cause - "
+                                      f"Invalid whatToShow {req.what_to_show}")
+        return
+    s.data.bars[req.req_id] = BarFeed(req.req_id, inst, req.what_to_show)
+
+
+@handles(rq.CancelRealTimeBars)
+def _cancel_real_time_bars(s: Session, req: rq.CancelRealTimeBars) -> None:
+    s.data.bars.pop(req.req_id, None)
+
+
+@handles(rq.ReqMktDepth)
+def _mkt_depth(s: Session, req: rq.ReqMktDepth) -> None:
+    server = s.server
+    inst = _one_instrument(s, req.req_id, req.contract)
+    if inst is None:
+        return
+    limit = server.config.max_depth_subscriptions
+    if sum(len(x.data.depth) for x in server.sessions()) >= limit:
+        s.send_error(req.req_id, 309,
+                     f"Max number ({limit}) of market depth requests has been reached")
+        return
+    if req.num_rows <= 0:
+        s.send_error(req.req_id, 321, "Error validating request.-'bi' : cause - "
+                                      "Invalid number of rows")
+        return
+    rng = random.Random(f"depth:{server.seed}:{inst.con_id}:{req.req_id}")
+    feed = DepthFeed(req.req_id, inst, min(req.num_rows, MAX_DEPTH_ROWS), req.is_smart_depth,
+                     rng)
+    s.data.depth[req.req_id] = feed
+    s.data.send_depth(feed)  # the whole book, as inserts
+
+
+@handles(rq.CancelMktDepth)
+def _cancel_mkt_depth(s: Session, req: rq.CancelMktDepth) -> None:
+    if s.data.depth.pop(req.req_id, None) is None:
+        s.send_error(req.req_id, 310,
+                     f"Can't find the subscribed market depth with tickerId:{req.req_id}")

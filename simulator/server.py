@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 from .codec.connection import PROTOBUF_ERA_MIN, check_ceiling
 from .exchange import Exchange
 from .faults import Faults
+from .history_pacing import HistoryPacing
 from .market import Market
 from .session import Session
 from .universe import Universe
@@ -55,6 +56,7 @@ class SimConfig:
     max_tick_rate: int | None = None  # outgoing tick messages/s per client (None = no cap)
     partial_fills: bool = False
     max_server_version: int = DEFAULT_MAX_SERVER_VERSION  # 100..178 text era, 213..226 protobuf
+    max_depth_subscriptions: int = 3  # concurrent reqMktDepth per login; more -> error 309
 
 
 @dataclass
@@ -71,6 +73,7 @@ class Stats:
     protocol_errors: int = 0
     handler_errors: int = 0
     pacing_violations: int = 0
+    depth_updates: int = 0  # updateMktDepth(L2) messages sent
     client_id_in_use: int = 0
 
 
@@ -79,7 +82,7 @@ class SimulatorServer:
     up to ``max_server_version``, the protobuf era (213..226) to clients that offer it."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, seed: int = 1,
-                 tick_interval: float = 0.05, account: str = "DU1234567",
+                 tick_interval: float = 0.05, account: str = "DU1234567", accounts: int = 1,
                  cash: Decimal = Decimal("1000000"), today: dt.date | None = None,
                  max_market_data_lines: int = 100, max_msg_rate: int | None = 50,
                  disconnect_on_pacing: bool = False, max_tick_rate: int | None = None,
@@ -97,8 +100,9 @@ class SimulatorServer:
         self.universe = Universe(today)
         self.market = Market(self.universe, seed)
         self.exchange = Exchange(self.universe, self.market, account, seed=seed,
-                                 partial_fills=partial_fills, cash=cash)
+                                 partial_fills=partial_fills, cash=cash, accounts=accounts)
         self.stats = Stats()
+        self.history_pacing = HistoryPacing()
         self.faults = Faults(self)
         self.delay_ms = 0
         self.connectivity_lost = False

@@ -22,6 +22,7 @@ from .codec import connection as pc
 from .codec import requests as rq
 from .codec import responses as text_replies
 from .codec.wire import CodecError, RequestError, encode_handshake_reply
+from .data_feeds import DataFeeds
 from .events import AccountChanged, Event, Executed, OrderChanged, OrderError
 from .feeds import MarketDataSub
 from .handlers import HANDLERS
@@ -61,11 +62,12 @@ class Session(asyncio.Protocol):
         # subscriptions
         self.market_data_type = 1
         self.mkt: dict[int, MarketDataSub] = {}
-        self.account_updates = False
+        self.account_updates: str | None = None  # the account reqAccountUpdates follows
         self.positions = False
         self.summaries: dict[int, tuple[str, ...]] = {}
-        self.multi: dict[int, str] = {}
-        self.pnl: set[int] = set()
+        self.multi: dict[int, tuple[str, str]] = {}  # req_id -> (account, model code)
+        self.pnl: dict[int, str] = {}  # reqPnL req_id -> account
+        self.data = DataFeeds(self)  # per-position PnL, real-time bars, market depth
         self.auto_open_orders = False
         self.messages_sent = 0
 
@@ -173,7 +175,7 @@ class Session(asyncio.Protocol):
         self.server.exchange.subscribe(self.on_exchange_event)
         ex = self.server.exchange
         self.send(self.replies.next_valid_id(ex.next_order_id(req.client_id)))
-        self.send(self.replies.managed_accounts([ex.account]))
+        self.send(self.replies.managed_accounts(list(ex.accounts)))
         for code, text in FARM_NOTICES:
             self.send_error(-1, code, text)
         for snap in ex.open_orders(req.client_id):  # TWS re-reports open orders on connect
@@ -226,7 +228,7 @@ class Session(asyncio.Protocol):
         if self.state != "running":
             return
         if isinstance(ev, AccountChanged):
-            self.on_account_changed(ev.con_ids)
+            self.on_account_changed(ev.account, ev.con_ids)
             return
         if isinstance(ev, OrderError):
             if ev.client_id == self.client_id:
@@ -248,26 +250,31 @@ class Session(asyncio.Protocol):
             for fill in ev.fills:
                 self.send(self.replies.commission_report(fill))
 
-    def on_account_changed(self, con_ids: tuple[int, ...]) -> None:
+    def on_account_changed(self, account: str, con_ids: tuple[int, ...]) -> None:
         from . import account_msgs as am
 
         ex = self.server.exchange
-        if self.account_updates:
-            self.send_many(am.account_update_frames(self.replies, ex, con_ids))
+        if self.account_updates == account:
+            self.send_many(am.account_update_frames(self.replies, ex, con_ids, account=account))
         if self.positions:
             self.send_many(am.position_frames(self.replies, ex, con_ids))
         for req_id, tags in self.summaries.items():
             self.send_many(am.summary_frames(self.replies, ex, req_id, tags))
-        for req_id, model in self.multi.items():
-            self.send_many(am.multi_frames(self.replies, ex, req_id, model))
-        for req_id in self.pnl:
-            self.send(am.pnl_frame(self.replies, ex, req_id))
+        for req_id, (acct, model) in self.multi.items():
+            if acct in ("", account) or acct not in ex.ledgers:
+                self.send_many(am.multi_frames(self.replies, ex, req_id, model, account))
+        self.data.refresh_pnl()
 
     # -- market data -------------------------------------------------------------------------
 
     def on_step(self) -> None:
-        """Send the ticks that changed in this market step (skipped while the client lags)."""
-        if self.state != "running" or not self.mkt or self.paused:
+        """Send the ticks that changed in this market step (skipped while the client lags),
+        then what the data feeds have to say."""
+        if self.state != "running" or self.paused:
+            return
+        if self.data.active:
+            self.data.on_step()
+        if not self.mkt:
             return
         limit = self.server.config.max_tick_rate
         if limit:

@@ -1,5 +1,5 @@
-"""The client half of the `ibkr-broker` command: status, contract, chain, quote, quotes,
-account, positions, orders, order, buy, sell, combo, modify, cancel, halt, resume.
+"""The client half of the `ibkr-broker` command: status, contract, chain, quote, quotes, bars,
+pnl, depth, account, positions, orders, order, buy, sell, combo, modify, cancel, halt, resume.
 
 `main(argv)` takes the subcommand name first (`["buy", "AAPL", "10", "--limit", "190"]`), as
 `ibkr_broker.cli` passes it. Every subcommand takes --target, --token, --ca-cert, --client-cert,
@@ -8,7 +8,8 @@ terminal (COLUMNS). Exit status: 0 done, 1 the broker refused or failed, 2 bad u
 error one line goes to stderr.
 
 parser.py holds the arguments, queries.py the commands that read, trading.py those that trade,
-quotes.py the live quotes, show.py how an order is shown.
+quotes.py the live quotes, data.py bars (with a terminal chart), PnL and depth, show.py how an
+order is shown.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ..broker_client import BrokerClient
 from ..connection import ClientConfig
 from ..errors import BrokerError
 from ..render import Output
+from .data import cmd_bars, cmd_depth, cmd_pnl
 from .parser import EXIT_BROKER, EXIT_OK, EXIT_USAGE, PROG, UsageError, build_parser
 from .queries import (
     cmd_account,
@@ -46,6 +48,9 @@ COMMANDS: dict[str, Callable[[BrokerClient, argparse.Namespace, Output], int]] =
     "chain": cmd_chain,
     "quote": cmd_quote,
     "quotes": cmd_quotes,
+    "bars": cmd_bars,
+    "pnl": cmd_pnl,
+    "depth": cmd_depth,
     "account": cmd_account,
     "positions": cmd_positions,
     "orders": cmd_orders,

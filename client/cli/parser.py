@@ -61,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
                        ("positions", "positions with market value and PnL")):  # fmt: skip
         p = add(name, text)
         p.add_argument("--account", default="", help="only this account")
+    _data_commands(add)
     p = add("orders", "orders, newest first")
     which = p.add_mutually_exclusive_group()
     which.add_argument("--open", action="store_true", help="only orders that can still fill")
@@ -70,6 +71,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("order_id")
     _trading_commands(add)
     return parser
+
+
+def _data_commands(add: Any) -> None:
+    p = add("bars", "historical bars: bars SYMBOL [--duration '1 D'] [--bar-size '5 mins'] "
+            "[--chart]")  # fmt: skip
+    p.add_argument("symbol")
+    p.add_argument("--sec-type", default="STK", help="security type (default STK)")
+    p.add_argument("--duration", default="1 D", help="IB duration, e.g. '3600 S', '1 D', '1 W'")
+    p.add_argument("--bar-size", default="5 mins", help="IB bar size, e.g. '1 min', '1 day'")
+    p.add_argument("--what", default="trades", help="trades (default), midpoint, bid, ask, "
+                   "bid_ask, adjusted_last, historical_volatility, implied_volatility")  # fmt: skip
+    p.add_argument("--end", help="end time, ISO 8601 (default now; no zone = UTC)")
+    p.add_argument("--outside-rth", action="store_true", help="include outside regular hours")
+    p.add_argument("--chart", action="store_true", help="draw a chart instead of the table")
+    p.add_argument("--height", type=int, default=12, help="chart height in lines (default 12)")
+    p = add("pnl", "live PnL of the accounts (and positions), until Ctrl-C, --count or --seconds")
+    p.add_argument("--account", action="append", default=[], help="only this account "
+                   "(repeatable; default every managed account)")  # fmt: skip
+    p.add_argument("--positions", action="store_true", help="also each position's PnL")
+    p.add_argument("--count", type=int, help="stop after this many updates")
+    p.add_argument("--seconds", type=float, help="stop after this many seconds")
+    p = add("depth", "a live level-2 book: depth SYMBOL [--rows N], until Ctrl-C, --count or "
+            "--seconds")  # fmt: skip
+    p.add_argument("symbol")
+    p.add_argument("--sec-type", default="STK", help="security type (default STK)")
+    p.add_argument("--rows", type=int, default=10, help="rows per side, 1 to 50 (default 10)")
+    p.add_argument("--count", type=int, help="stop after this many book updates")
+    p.add_argument("--seconds", type=float, help="stop after this many seconds")
 
 
 def _trading_commands(add: Any) -> None:

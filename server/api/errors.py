@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, NoReturn, TypeVar
 
@@ -75,16 +76,27 @@ def to_status(error: errors.BrokerError) -> grpc.Status:
         metadata["ib_code"] = str(error.ib_code)
     if error.field:
         metadata["field"] = error.field
+    if isinstance(error, errors.RateLimited) and error.retry_after is not None:
+        metadata["retry_after_ms"] = str(max(1, math.ceil(error.retry_after * 1000)))
     details: list[Message] = []
     if error.retryable:
-        delay = duration_pb2.Duration(seconds=1 if isinstance(error, errors.RateLimited) else 2)
-        details.append(error_details_pb2.RetryInfo(retry_delay=delay))
+        details.append(error_details_pb2.RetryInfo(retry_delay=_retry_delay(error)))
     if isinstance(error, errors.InvalidArgument):
         violation = error_details_pb2.BadRequest.FieldViolation(
             field=error.field, description=error.message
         )
         details.append(error_details_pb2.BadRequest(field_violations=[violation]))
     return status(status_code(error), error.reason, error.message, metadata, details)
+
+
+def _retry_delay(error: errors.BrokerError) -> duration_pb2.Duration:
+    """When to retry: what the error knows (pacing says when), else 1 s (rate) or 2 s."""
+    if isinstance(error, errors.RateLimited):
+        if error.retry_after is None:
+            return duration_pb2.Duration(seconds=1)
+        millis = max(1, math.ceil(error.retry_after * 1000))
+        return duration_pb2.Duration(seconds=millis // 1000, nanos=millis % 1000 * 1_000_000)
+    return duration_pb2.Duration(seconds=2)
 
 
 def _pack(message: Message) -> any_pb2.Any:

@@ -74,6 +74,7 @@ SUBSCRIPTION_STATES = {
     m.SubscriptionState.LINE_LIMIT_REACHED: market_data_pb2.SUBSCRIPTION_STATE_LINE_LIMIT_REACHED,
     m.SubscriptionState.ERROR: market_data_pb2.SUBSCRIPTION_STATE_ERROR,
     m.SubscriptionState.INTERRUPTED: market_data_pb2.SUBSCRIPTION_STATE_INTERRUPTED,
+    m.SubscriptionState.DEPTH_LIMIT_REACHED: market_data_pb2.SUBSCRIPTION_STATE_DEPTH_LIMIT_REACHED,
 }
 UNSPECIFIED: Any = 0  # the zero value of every enum
 K = TypeVar("K")

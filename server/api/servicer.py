@@ -30,6 +30,7 @@ from . import proto_convert as cv
 from . import quote_wire
 from . import validate as v
 from .auth import current_principal
+from .data_rpcs import DataRpcs
 from .errors import streaming, unary
 from .proto_enums import CONNECTION_STATES, TIFS
 from .quote_wire import QuoteFields
@@ -39,6 +40,7 @@ MAX_BATCH = 500
 DEFAULT_PAGE = 100
 MAX_PAGE = 1000
 MAX_HALT_REASON = 500
+POSITION_VALUES_WAIT = 2.0  # seconds ListPositions waits for reqPnLSingle values it lacks
 
 
 def now_ts() -> Timestamp:
@@ -47,7 +49,7 @@ def now_ts() -> Timestamp:
     return ts
 
 
-class BrokerServicer(broker_service_pb2_grpc.BrokerServiceServicer):
+class BrokerServicer(DataRpcs, broker_service_pb2_grpc.BrokerServiceServicer):
     read_only = False  # security.read_only, set by BrokerApp; shown by GetStatus
 
     def __init__(
@@ -324,6 +326,7 @@ class BrokerServicer(broker_service_pb2_grpc.BrokerServiceServicer):
         positions = await self.session.queries.positions()
         if account:
             positions = [p for p in positions if p.account_id == account]
+        positions = await self.session.feeds.pnl.position_values(positions, POSITION_VALUES_WAIT)
         return pb.ListPositionsResponse(positions=[cv.position_to_proto(p) for p in positions])
 
     # --- quotes -----------------------------------------------------------------------------------

@@ -107,6 +107,17 @@ class RateLimited(BrokerError):
     reason = "RATE_LIMITED"
     retryable = True
 
+    def __init__(
+        self,
+        message: str,
+        *,
+        ib_code: int = 0,
+        retry_after: float | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message, ib_code=ib_code, metadata=metadata)
+        self.retry_after = retry_after  # seconds until a retry can succeed; None = not known
+
 
 class Conflict(BrokerError):
     reason = "REQUEST_ID_CONFLICT"

@@ -107,6 +107,7 @@ class SubscriptionState(enum.Enum):
     LINE_LIMIT_REACHED = "line_limit_reached"
     ERROR = "error"
     INTERRUPTED = "interrupted"
+    DEPTH_LIMIT_REACHED = "depth_limit_reached"
 
 
 @dataclass(frozen=True)

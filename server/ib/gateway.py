@@ -27,8 +27,10 @@ from ibapi.execution import ExecutionFilter
 from ibapi.order_cancel import OrderCancel
 
 from ..domain.errors import BrokerError, InvalidArgument, Unavailable
+from ..domain.history import BarQuery, BarSource
 from ..domain.model import Contract, MarketDataType
 from ..session.ib_port import ConnectionClosedEvent, EventSink, IbEvent, IbOrderRequest
+from . import bars_convert
 from . import ibapi_convert as convert
 from .connection import Handshake, Link, handshake
 from .decoding import BridgeDecoder
@@ -326,3 +328,55 @@ class IbGateway:
 
     def cancel_account_summary(self, req_id: int) -> None:
         self._send(lambda c: c.cancelAccountSummary(req_id))
+
+    def req_historical_data(
+        self, req_id: int, query: BarQuery, keep_up_to_date: bool = False
+    ) -> None:
+        ib_contract = convert.contract_to_ib(query.contract)
+        end = "" if keep_up_to_date else bars_convert.end_time_to_ib(query.end)
+        self._send(
+            lambda c: c.reqHistoricalData(
+                req_id,
+                ib_contract,
+                end,
+                query.duration,
+                query.bar_size,
+                query.source.value,
+                1 if query.regular_hours_only else 0,
+                2,  # formatDate 2: bar times as epoch seconds
+                keep_up_to_date,
+                [],
+            )
+        )
+
+    def cancel_historical_data(self, req_id: int) -> None:
+        self._send(lambda c: c.cancelHistoricalData(req_id))
+
+    def req_real_time_bars(
+        self, req_id: int, contract: Contract, source: BarSource, regular_hours_only: bool
+    ) -> None:
+        ib_contract = convert.contract_to_ib(contract)
+        rth = bool(regular_hours_only)
+        self._send(lambda c: c.reqRealTimeBars(req_id, ib_contract, 5, source.value, rth, []))
+
+    def cancel_real_time_bars(self, req_id: int) -> None:
+        self._send(lambda c: c.cancelRealTimeBars(req_id))
+
+    def req_pnl(self, req_id: int, account: str) -> None:
+        self._send(lambda c: c.reqPnL(req_id, account, ""))
+
+    def cancel_pnl(self, req_id: int) -> None:
+        self._send(lambda c: c.cancelPnL(req_id))
+
+    def req_pnl_single(self, req_id: int, account: str, con_id: int) -> None:
+        self._send(lambda c: c.reqPnLSingle(req_id, account, "", con_id))
+
+    def cancel_pnl_single(self, req_id: int) -> None:
+        self._send(lambda c: c.cancelPnLSingle(req_id))
+
+    def req_mkt_depth(self, req_id: int, contract: Contract, rows: int, smart: bool) -> None:
+        ib_contract = convert.contract_to_ib(contract)
+        self._send(lambda c: c.reqMktDepth(req_id, ib_contract, rows, smart, []))
+
+    def cancel_mkt_depth(self, req_id: int, smart: bool) -> None:
+        self._send(lambda c: c.cancelMktDepth(req_id, smart))

@@ -16,13 +16,12 @@ errors from the thread that sent).
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 from ibapi.commission_and_fees_report import CommissionAndFeesReport as IbCommissionReport
 from ibapi.contract import Contract as IbContract
@@ -64,23 +63,11 @@ from ..session.ib_port import (
 )
 from . import ibapi_convert as convert
 from . import protobuf_convert
+from .data_wrapper import DataCallbacks, guarded
 
 logger = logging.getLogger(__name__)
 
-F = TypeVar("F", bound=Callable[..., None])
-
-
-def _guarded(method: F) -> F:
-    """Log and swallow any exception of a callback: ibapi must never see one."""
-
-    @functools.wraps(method)
-    def guarded(self: EventWrapper, *args: Any) -> None:
-        try:
-            method(self, *args)
-        except Exception:
-            logger.exception("ibapi callback %s failed; its event is dropped", method.__name__)
-
-    return guarded  # type: ignore[return-value]
+_guarded = guarded
 
 
 def _id(value: int) -> int:
@@ -101,7 +88,7 @@ BURST_EVENTS = frozenset(
 )
 
 
-class EventWrapper(EWrapper):  # type: ignore[misc]
+class EventWrapper(DataCallbacks, EWrapper):  # type: ignore[misc]
     """Turns ibapi callbacks into `IbEvent`s on the event loop (see the module docstring)."""
 
     def __init__(

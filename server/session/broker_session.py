@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +26,8 @@ from ..domain.model import (
     MarketDataType,
 )
 from . import ib_port as g
+from .data_feeds import DataFeeds
+from .history import HistoricalData
 from .journal import OrderJournal
 from .market_data import MarketDataHub
 from .orders import MAX_IB_ORDER_ID, OrderBook
@@ -74,6 +77,10 @@ class BrokerSession:
             config.request_timeout,
             self.market_data.latest,
         )
+        self.history = HistoricalData(self.queries.historical_bars, time.monotonic)
+        self.feeds = DataFeeds(
+            gateway, self._send, self.requests.next_id, self.history, self.queries
+        )
         self.state_listeners: list[Callable[[ConnectionState, IbError | None], None]] = []
         self._ready = asyncio.Event()
         self._handshake_progress = asyncio.Event()  # set by nextValidId, accounts, close
@@ -85,7 +92,7 @@ class BrokerSession:
         self._generation = 0  # connections so far: a message queued on one never goes on the next
         # The reconciliation after the latest (re)connect.
         self._reconciling: Reconciliation | None = None
-        self._handler_table = self._handlers()
+        self._handler_table = {**self._handlers(), **self.feeds.handlers()}
         gateway.set_event_sink(self._on_event)
 
     def _reserve_sequence(self, sequence: int) -> None:
@@ -175,6 +182,8 @@ class BrokerSession:
     async def _after_ready(self, reconnect: bool) -> None:
         """Restore what the previous connection had and catch up on missed order events."""
         restored = await self.market_data.restore()
+        if reconnect:
+            restored += await self.feeds.restore()
         if self.accounts:
             await self._send(self.gateway.req_account_updates, True, self.accounts[0])
         rec = Reconciliation(
@@ -207,6 +216,7 @@ class BrokerSession:
         self.queries.on_connection_lost()
         if was_ready:
             self.market_data.on_connection_lost(IbError(0, reason))
+            self.feeds.on_connection_lost(reason)
             log.warning("%s; %d pending requests failed", reason, failed)
         if not self._stopping:
             self._set_state(ConnectionState.RECONNECTING)
@@ -377,6 +387,8 @@ class BrokerSession:
         code = ev.code
         if ev.req_id >= FIRST_REQ_ID:
             if self.market_data.on_error(ev.req_id, code, ev.message):
+                return
+            if self.feeds.on_error(ev.req_id, code, ev.message):
                 return
             pending = self.requests.get(ev.req_id)
             if pending and not errors.is_informational(code):

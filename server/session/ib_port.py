@@ -15,6 +15,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
+from ..domain.feeds import DepthChange
+from ..domain.history import Bar, BarQuery, BarSource
 from ..domain.model import (
     Contract,
     ContractDetails,
@@ -258,6 +260,57 @@ class CurrentTimeEvent(IbEvent):
     time: datetime  # TWS's clock (answer to reqCurrentTime), UTC
 
 
+@dataclass(frozen=True)
+class HistoricalBarEvent(IbEvent):
+    req_id: int
+    bar: Bar
+
+
+@dataclass(frozen=True)
+class HistoricalBarsEndEvent(IbEvent):
+    req_id: int
+
+
+@dataclass(frozen=True)
+class HistoricalBarUpdateEvent(IbEvent):
+    """historicalDataUpdate: the newest bar of a kept-up-to-date request (still forming)."""
+
+    req_id: int
+    bar: Bar
+
+
+@dataclass(frozen=True)
+class RealTimeBarEvent(IbEvent):
+    req_id: int
+    bar: Bar
+
+
+@dataclass(frozen=True)
+class PnlEvent(IbEvent):
+    req_id: int
+    daily: Decimal | None
+    unrealized: Decimal | None
+    realized: Decimal | None
+
+
+@dataclass(frozen=True)
+class PnlSingleEvent(IbEvent):
+    req_id: int
+    position: Decimal | None
+    daily: Decimal | None
+    unrealized: Decimal | None
+    realized: Decimal | None
+    value: Decimal | None
+
+
+@dataclass(frozen=True)
+class DepthEvent(IbEvent):
+    """updateMktDepth / updateMktDepthL2: one operation on one row of the book."""
+
+    req_id: int
+    change: DepthChange
+
+
 EventSink = Callable[[IbEvent], None]
 
 
@@ -317,3 +370,29 @@ class IbPort(Protocol):
     def req_account_summary(self, req_id: int, tags: str) -> None: ...
 
     def cancel_account_summary(self, req_id: int) -> None: ...
+
+    def req_historical_data(
+        self, req_id: int, query: BarQuery, keep_up_to_date: bool = False
+    ) -> None:
+        """reqHistoricalData: bars (epoch-second times) answered by HistoricalBarEvents and one
+        HistoricalBarsEndEvent; kept up to date: then HistoricalBarUpdateEvents."""
+
+    def cancel_historical_data(self, req_id: int) -> None: ...
+
+    def req_real_time_bars(
+        self, req_id: int, contract: Contract, source: BarSource, regular_hours_only: bool
+    ) -> None: ...
+
+    def cancel_real_time_bars(self, req_id: int) -> None: ...
+
+    def req_pnl(self, req_id: int, account: str) -> None: ...
+
+    def cancel_pnl(self, req_id: int) -> None: ...
+
+    def req_pnl_single(self, req_id: int, account: str, con_id: int) -> None: ...
+
+    def cancel_pnl_single(self, req_id: int) -> None: ...
+
+    def req_mkt_depth(self, req_id: int, contract: Contract, rows: int, smart: bool) -> None: ...
+
+    def cancel_mkt_depth(self, req_id: int, smart: bool) -> None: ...

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from ..domain.history import BarQuery, BarSeries
 from ..domain.model import AccountSummary, Contract, ContractDetails, OptionChain, Position, Quote
 from . import ib_port as g
 from .market_data import Subscription
@@ -83,6 +84,13 @@ class Queries:
             underlying.con_id,
         )
         return [e.chain for e in events]
+
+    async def historical_bars(self, query: BarQuery, timeout: float) -> BarSeries:
+        """reqHistoricalData, unpaced: callers go through `HistoricalData` (history.py)."""
+        events = await self.request(
+            "historical data", self.gateway.req_historical_data, query, timeout=timeout
+        )
+        return BarSeries(tuple(e.bar for e in events))
 
     async def account_summaries(self) -> list[AccountSummary]:
         return list(await self.shared.run("summaries", self._summaries))
@@ -162,7 +170,11 @@ class Queries:
     # --- the events that answer them ------------------------------------------------------------
 
     def on_item(
-        self, ev: g.ContractDetailsEvent | g.OptionChainEvent | g.AccountSummaryEvent
+        self,
+        ev: g.ContractDetailsEvent
+        | g.OptionChainEvent
+        | g.AccountSummaryEvent
+        | g.HistoricalBarEvent,
     ) -> None:
         pending = self.requests.get(ev.req_id)
         if pending:
@@ -173,7 +185,8 @@ class Queries:
         ev: g.ContractDetailsEndEvent
         | g.OptionChainEndEvent
         | g.AccountSummaryEndEvent
-        | g.ExecutionsEndEvent,
+        | g.ExecutionsEndEvent
+        | g.HistoricalBarsEndEvent,
     ) -> None:
         pending = self.requests.get(ev.req_id)
         if pending:

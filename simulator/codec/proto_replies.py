@@ -59,6 +59,7 @@ from ibapi.protobuf import (
 
 from ..model import ContractSpec, Fill, HistoricalBar, Instrument
 from .ids import Out
+from .proto_data_replies import market_depth, market_depth_l2, pnl_single, real_time_bar
 from .proto_order_replies import (
     UNSET_DOUBLE,
     Number,
@@ -92,13 +93,17 @@ __all__ = [
     "historical_data_update",
     "managed_accounts",
     "market_data_type",
+    "market_depth",
+    "market_depth_l2",
     "next_valid_id",
     "open_order",
     "open_order_end",
     "order_status",
     "pnl",
+    "pnl_single",
     "position",
     "position_end",
+    "real_time_bar",
     "security_definition_option_parameter",
     "security_definition_option_parameter_end",
     "symbol_samples",

@@ -35,9 +35,12 @@ from ibapi.protobuf import (
     CancelAccountUpdatesMulti_pb2,
     CancelHistoricalData_pb2,
     CancelMarketData_pb2,
+    CancelMarketDepth_pb2,
     CancelOrderRequest_pb2,
     CancelPnL_pb2,
+    CancelPnLSingle_pb2,
     CancelPositions_pb2,
+    CancelRealTimeBars_pb2,
     CompletedOrdersRequest_pb2,
     ContractDataRequest_pb2,
     CurrentTimeRequest_pb2,
@@ -48,11 +51,14 @@ from ibapi.protobuf import (
     ManagedAccountsRequest_pb2,
     MarketDataRequest_pb2,
     MarketDataTypeRequest_pb2,
+    MarketDepthRequest_pb2,
     MatchingSymbolsRequest_pb2,
     OpenOrdersRequest_pb2,
     PlaceOrderRequest_pb2,
     PnLRequest_pb2,
+    PnLSingleRequest_pb2,
     PositionsRequest_pb2,
+    RealTimeBarsRequest_pb2,
     SecDefOptParamsRequest_pb2,
     StartApiRequest_pb2,
 )
@@ -297,6 +303,33 @@ def _matching_symbols(r: _Reader) -> rt.Request:
     return rt.ReqMatchingSymbols(req_id=_req_id(r), pattern=r.msg.pattern)
 
 
+def _pnl_single(r: _Reader) -> rt.Request:
+    req_id = _req_id(r)
+    m = r.msg
+    return rt.ReqPnLSingle(req_id=req_id, account=m.account, model_code=m.modelCode,
+                           con_id=_int(m, "conId"))
+
+
+def _real_time_bars(r: _Reader) -> rt.Request:
+    req_id = _req_id(r)
+    m = r.msg
+    return rt.ReqRealTimeBars(req_id=req_id, contract=_contract(r, m.contract),
+                              bar_size=_int(m, "barSize"), what_to_show=m.whatToShow,
+                              use_rth=m.useRTH, options=_tag_text(m.realTimeBarsOptions))
+
+
+def _mkt_depth(r: _Reader) -> rt.Request:
+    req_id = _req_id(r)
+    m = r.msg
+    return rt.ReqMktDepth(req_id=req_id, contract=_contract(r, m.contract),
+                          num_rows=_int(m, "numRows"), is_smart_depth=m.isSmartDepth,
+                          options=_tag_text(m.marketDepthOptions))
+
+
+def _cancel_mkt_depth(r: _Reader) -> rt.Request:
+    return rt.CancelMktDepth(req_id=_req_id(r), is_smart_depth=r.msg.isSmartDepth)
+
+
 def _pnl(r: _Reader) -> rt.Request:
     req_id = _req_id(r)
     return rt.ReqPnL(req_id=req_id, account=r.msg.account, model_code=r.msg.modelCode)
@@ -346,6 +379,13 @@ PROTO_REQUESTS: dict[int, tuple[type[Message], Converter]] = {
                               _matching_symbols),
     In.REQ_PNL: (PnLRequest_pb2.PnLRequest, _pnl),
     In.CANCEL_PNL: (CancelPnL_pb2.CancelPnL, _with_req_id(rt.CancelPnL)),
+    In.REQ_PNL_SINGLE: (PnLSingleRequest_pb2.PnLSingleRequest, _pnl_single),
+    In.CANCEL_PNL_SINGLE: (CancelPnLSingle_pb2.CancelPnLSingle, _with_req_id(rt.CancelPnLSingle)),
+    In.REQ_REAL_TIME_BARS: (RealTimeBarsRequest_pb2.RealTimeBarsRequest, _real_time_bars),
+    In.CANCEL_REAL_TIME_BARS: (CancelRealTimeBars_pb2.CancelRealTimeBars,
+                               _with_req_id(rt.CancelRealTimeBars)),
+    In.REQ_MKT_DEPTH: (MarketDepthRequest_pb2.MarketDepthRequest, _mkt_depth),
+    In.CANCEL_MKT_DEPTH: (CancelMarketDepth_pb2.CancelMarketDepth, _cancel_mkt_depth),
 }
 
 

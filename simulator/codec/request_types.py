@@ -16,9 +16,12 @@ __all__ = [
     "CancelAccountUpdatesMulti",
     "CancelHistoricalData",
     "CancelMktData",
+    "CancelMktDepth",
     "CancelOrder",
     "CancelPnL",
+    "CancelPnLSingle",
     "CancelPositions",
+    "CancelRealTimeBars",
     "DeltaNeutralSpec",
     "PlaceOrder",
     "ReqAccountSummary",
@@ -37,9 +40,12 @@ __all__ = [
     "ReqMarketDataType",
     "ReqMatchingSymbols",
     "ReqMktData",
+    "ReqMktDepth",
     "ReqOpenOrders",
     "ReqPnL",
+    "ReqPnLSingle",
     "ReqPositions",
+    "ReqRealTimeBars",
     "ReqSecDefOptParams",
     "Request",
     "StartApi",
@@ -244,3 +250,46 @@ class ReqPnL(Request):
 @dataclass(frozen=True)
 class CancelPnL(Request):
     req_id: int
+
+
+@dataclass(frozen=True)
+class ReqPnLSingle(Request):
+    req_id: int
+    account: str
+    model_code: str
+    con_id: int
+
+
+@dataclass(frozen=True)
+class CancelPnLSingle(Request):
+    req_id: int
+
+
+@dataclass(frozen=True)
+class ReqRealTimeBars(Request):
+    req_id: int
+    contract: ContractSpec
+    bar_size: int  # seconds; IB accepts only 5
+    what_to_show: str  # "TRADES", "MIDPOINT", "BID", "ASK"
+    use_rth: bool
+    options: str
+
+
+@dataclass(frozen=True)
+class CancelRealTimeBars(Request):
+    req_id: int
+
+
+@dataclass(frozen=True)
+class ReqMktDepth(Request):
+    req_id: int
+    contract: ContractSpec
+    num_rows: int
+    is_smart_depth: bool
+    options: str
+
+
+@dataclass(frozen=True)
+class CancelMktDepth(Request):
+    req_id: int
+    is_smart_depth: bool

@@ -31,9 +31,12 @@ from .request_types import (
     CancelAccountUpdatesMulti,
     CancelHistoricalData,
     CancelMktData,
+    CancelMktDepth,
     CancelOrder,
     CancelPnL,
+    CancelPnLSingle,
     CancelPositions,
+    CancelRealTimeBars,
     DeltaNeutralSpec,
     PlaceOrder,
     ReqAccountSummary,
@@ -52,9 +55,12 @@ from .request_types import (
     ReqMarketDataType,
     ReqMatchingSymbols,
     ReqMktData,
+    ReqMktDepth,
     ReqOpenOrders,
     ReqPnL,
+    ReqPnLSingle,
     ReqPositions,
+    ReqRealTimeBars,
     ReqSecDefOptParams,
     Request,
     StartApi,
@@ -68,9 +74,12 @@ __all__ = [
     "CancelAccountUpdatesMulti",
     "CancelHistoricalData",
     "CancelMktData",
+    "CancelMktDepth",
     "CancelOrder",
     "CancelPnL",
+    "CancelPnLSingle",
     "CancelPositions",
+    "CancelRealTimeBars",
     "DeltaNeutralSpec",
     "MalformedRequest",
     "PlaceOrder",
@@ -90,9 +99,12 @@ __all__ = [
     "ReqMarketDataType",
     "ReqMatchingSymbols",
     "ReqMktData",
+    "ReqMktDepth",
     "ReqOpenOrders",
     "ReqPnL",
+    "ReqPnLSingle",
     "ReqPositions",
+    "ReqRealTimeBars",
     "ReqSecDefOptParams",
     "Request",
     "RequestError",
@@ -310,6 +322,35 @@ def _req_pnl(c: FieldCursor) -> Request:
     return ReqPnL(req_id=req_id, account=c.str("account"), model_code=c.str("modelCode"))
 
 
+def _req_pnl_single(c: FieldCursor) -> Request:
+    req_id = _req_id(c)
+    return ReqPnLSingle(req_id=req_id, account=c.str("account"), model_code=c.str("modelCode"),
+                        con_id=c.int("conid"))
+
+
+def _req_real_time_bars(c: FieldCursor) -> Request:
+    c.skip(1, "version")
+    req_id = _req_id(c)
+    contract = read_contract(c)
+    return ReqRealTimeBars(req_id=req_id, contract=contract, bar_size=c.int("barSize"),
+                           what_to_show=c.str("whatToShow"), use_rth=c.bool("useRTH"),
+                           options=c.str("realTimeBarsOptions"))
+
+
+def _req_mkt_depth(c: FieldCursor) -> Request:
+    c.skip(1, "version")
+    req_id = _req_id(c)
+    contract = read_contract(c)
+    return ReqMktDepth(req_id=req_id, contract=contract, num_rows=c.int("numRows"),
+                       is_smart_depth=c.bool("isSmartDepth"), options=c.str("mktDepthOptions"))
+
+
+def _cancel_mkt_depth(c: FieldCursor) -> Request:
+    c.skip(1, "version")
+    req_id = _req_id(c)
+    return CancelMktDepth(req_id=req_id, is_smart_depth=c.bool("isSmartDepth"))
+
+
 @dataclass(frozen=True)
 class RequestKind:
     """One request the simulator understands: its ibapi name, its class, its text parser."""
@@ -369,6 +410,14 @@ REQUESTS: dict[int, RequestKind] = {
                                    _req_matching_symbols),
     In.REQ_PNL: _kind("reqPnL", ReqPnL, _req_pnl),
     In.CANCEL_PNL: _kind("cancelPnL", CancelPnL, _unversioned_req_id(CancelPnL)),
+    In.REQ_PNL_SINGLE: _kind("reqPnLSingle", ReqPnLSingle, _req_pnl_single),
+    In.CANCEL_PNL_SINGLE: _kind("cancelPnLSingle", CancelPnLSingle,
+                                _unversioned_req_id(CancelPnLSingle)),
+    In.REQ_REAL_TIME_BARS: _kind("reqRealTimeBars", ReqRealTimeBars, _req_real_time_bars),
+    In.CANCEL_REAL_TIME_BARS: _kind("cancelRealTimeBars", CancelRealTimeBars,
+                                    _versioned_req_id(CancelRealTimeBars)),
+    In.REQ_MKT_DEPTH: _kind("reqMktDepth", ReqMktDepth, _req_mkt_depth),
+    In.CANCEL_MKT_DEPTH: _kind("cancelMktDepth", CancelMktDepth, _cancel_mkt_depth),
 }
 
 REQUEST_TYPES: dict[int, type[Request]] = {msg_id: k.type for msg_id, k in REQUESTS.items()}

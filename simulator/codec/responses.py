@@ -46,6 +46,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
 from ..model import ContractSpec, Fill, HistoricalBar, Instrument
+from .data_replies import market_depth, market_depth_l2, pnl_single, real_time_bar
 from .ids import Out
 from .order_replies import (
     completed_order,
@@ -76,13 +77,17 @@ __all__ = [
     "historical_data_update",
     "managed_accounts",
     "market_data_type",
+    "market_depth",
+    "market_depth_l2",
     "next_valid_id",
     "open_order",
     "open_order_end",
     "order_status",
     "pnl",
+    "pnl_single",
     "position",
     "position_end",
+    "real_time_bar",
     "security_definition_option_parameter",
     "security_definition_option_parameter_end",
     "symbol_samples",

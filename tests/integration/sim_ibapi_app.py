@@ -21,6 +21,7 @@ RECORDED = (
     "updateAccountValue", "updatePortfolio", "updateAccountTime", "accountDownloadEnd",
     "position", "positionEnd", "accountSummary", "accountSummaryEnd", "pnl",
     "historicalData", "historicalDataEnd",
+    "pnlSingle", "realtimeBar", "updateMktDepth", "updateMktDepthL2",
 )  # fmt: skip
 
 

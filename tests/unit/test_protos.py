@@ -253,10 +253,20 @@ def test_service_has_the_v1_methods() -> None:
         "ListPositions",
         "GetQuote",
         "StreamQuotes",
+        "GetHistoricalBars",
+        "StreamBars",
+        "StreamPnL",
+        "StreamMarketDepth",
     }
     assert required <= set(service.methods_by_name)
     streams = {m.name for m in service.methods if m.server_streaming}
-    assert streams == {"StreamOrderEvents", "StreamQuotes"}
+    assert streams == {
+        "StreamOrderEvents",
+        "StreamQuotes",
+        "StreamBars",
+        "StreamPnL",
+        "StreamMarketDepth",
+    }
     assert not any(m.client_streaming for m in service.methods)
 
 

@@ -427,6 +427,24 @@ def test_account_messages() -> None:
     assert a == [("pnl", (3, 12.5, -3.0, UNSET_DOUBLE))] == b
 
 
+def test_data_feed_replies() -> None:
+    """pnlSingle, realtimeBar, updateMktDepth and updateMktDepthL2 through both decoders."""
+    a, b = both(R.pnl_single(4, D("100"), D("12.5"), D("-3"), None, D("15025")))
+    assert only(a, "pnlSingle") == (4, D("100"), 12.5, -3.0, UNSET_DOUBLE, 15025.0)
+    assert only(b, "pnlSingle")[1:3] == (100.0, 12.5)
+    a, b = both(R.real_time_bar(5, 1_795_000_000, D("150.1"), D("151"), D("149.5"),
+                                D("150.25"), D("1200"), D("150.2"), 17))
+    assert only(a, "realtimeBar") == (5, 1_795_000_000, 150.1, 151.0, 149.5, 150.25,
+                                      D("1200"), D("150.2"), 17)
+    assert only(b, "realtimeBar")[0] == 5
+    a, b = both(R.market_depth(6, 0, 0, 1, D("150.24"), D("300")))
+    assert only(a, "updateMktDepth") == (6, 0, 0, 1, 150.24, D("300"))
+    assert only(b, "updateMktDepth") == (6, 0, 0, 1, 150.24, 300.0)
+    a, b = both(R.market_depth_l2(7, 1, "NSDQ", 2, 0, D("150.26"), D("0"), True))
+    assert only(a, "updateMktDepthL2") == (7, 1, "NSDQ", 2, 0, 150.26, D("0"), True)
+    assert only(b, "updateMktDepthL2")[:4] == (7, 1, "NSDQ", 2)
+
+
 def test_sec_def_opt_params_symbol_samples_historical() -> None:
     frame = R.security_definition_option_parameter(
         6, "SMART", 265598, "AAPL", "100", ["20261218", "20270115"], [D("195"), D("200")]
@@ -719,6 +737,22 @@ def test_req_executions_and_historical_data(lib: str) -> None:
         5, BAG_EXPECTED, False, "20261124 16:00:00 US/Eastern", "1 day", "2 W", False, "MIDPOINT",
         2, True, "a=b;",
     )  # fmt: skip
+
+
+@pytest.mark.parametrize("lib", LIBS)
+def test_data_feed_requests(lib: str) -> None:
+    c = client_for(lib)
+    c.reqPnLSingle(4, "DU1", "", 265598)
+    c.cancelPnLSingle(4)
+    c.reqRealTimeBars(5, stock(lib), 5, "MIDPOINT", True, [])
+    c.cancelRealTimeBars(5)
+    c.reqMktDepth(6, stock(lib), 10, True, [])
+    c.cancelMktDepth(6, True)
+    assert sent_requests(c) == [
+        Q.ReqPnLSingle(4, "DU1", "", 265598), Q.CancelPnLSingle(4),
+        Q.ReqRealTimeBars(5, STOCK_EXPECTED, 5, "MIDPOINT", True, ""), Q.CancelRealTimeBars(5),
+        Q.ReqMktDepth(6, STOCK_EXPECTED, 10, True, ""), Q.CancelMktDepth(6, True),
+    ]
 
 
 def order(lib: str, **kw: Any) -> Any:

@@ -145,6 +145,12 @@ REPLIES: list[tuple[str, tuple[Any, ...]]] = [
     ("account_update_multi", (4, "DU1234567", "", "CashBalance", "1000.00", "USD")),
     ("account_update_multi_end", (4,)),
     ("pnl", (3, D("12.5"), D("-3"), None)),
+    ("pnl_single", (4, D("100"), D("12.5"), D("-3"), None, D("15025"))),
+    ("real_time_bar", (5, 1_795_000_000, D("150.1"), D("151"), D("149.5"), D("150.25"),
+                       D("1200"), D("150.2"), 17)),
+    ("market_depth", (6, 0, 0, 1, D("150.24"), D("300"))),
+    ("market_depth", (6, 3, 2, 0, D("150.31"), D("0"))),
+    ("market_depth_l2", (7, 1, "NSDQ", 1, 0, D("150.26"), D("200"), True)),
     ("open_order", (snapshot(LMT),)),
     ("open_order", (snapshot(ALGO, status="PreSubmitted"),)),
     ("open_order", (snapshot(PEG_BENCH),)),
@@ -355,6 +361,13 @@ CALLS: list[tuple[str, Callable[[Any], None]]] = [
     ("reqMatchingSymbols", lambda c: c.reqMatchingSymbols(2, "AAP")),
     ("reqPnL", lambda c: c.reqPnL(3, "DU1", "")),
     ("cancelPnL", lambda c: c.cancelPnL(3)),
+    ("reqPnLSingle", lambda c: c.reqPnLSingle(4, "DU1", "", 265598)),
+    ("cancelPnLSingle", lambda c: c.cancelPnLSingle(4)),
+    ("reqRealTimeBars", lambda c: c.reqRealTimeBars(5, stock(), 5, "MIDPOINT", True, [])),
+    ("cancelRealTimeBars", lambda c: c.cancelRealTimeBars(5)),
+    ("reqMktDepth", lambda c: c.reqMktDepth(6, stock(), 10, False, [])),
+    ("reqMktDepth-smart", lambda c: c.reqMktDepth(7, stock(), 5, True, [])),
+    ("cancelMktDepth", lambda c: c.cancelMktDepth(6, False)),
 ]  # fmt: skip
 
 

@@ -24,13 +24,15 @@ _sym_db = _symbol_database.Default()
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from ibkr_broker.v1 import account_pb2 as ibkr__broker_dot_v1_dot_account__pb2
+from ibkr_broker.v1 import bars_pb2 as ibkr__broker_dot_v1_dot_bars__pb2
 from ibkr_broker.v1 import common_pb2 as ibkr__broker_dot_v1_dot_common__pb2
 from ibkr_broker.v1 import contract_pb2 as ibkr__broker_dot_v1_dot_contract__pb2
+from ibkr_broker.v1 import feeds_pb2 as ibkr__broker_dot_v1_dot_feeds__pb2
 from ibkr_broker.v1 import market_data_pb2 as ibkr__broker_dot_v1_dot_market__data__pb2
 from ibkr_broker.v1 import order_pb2 as ibkr__broker_dot_v1_dot_order__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#ibkr_broker/v1/broker_service.proto\x12\x0eibkr_broker.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1cibkr_broker/v1/account.proto\x1a\x1bibkr_broker/v1/common.proto\x1a\x1dibkr_broker/v1/contract.proto\x1a ibkr_broker/v1/market_data.proto\x1a\x1aibkr_broker/v1/order.proto\"\x12\n\x10GetStatusRequest\"\xb3\x03\n\x11GetStatusResponse\x12\x39\n\x10\x63onnection_state\x18\x01 \x01(\x0e\x32\x1f.ibkr_broker.v1.ConnectionState\x12\x16\n\x0eserver_version\x18\x02 \x01(\x05\x12\x10\n\x08\x61\x63\x63ounts\x18\x03 \x03(\t\x12\x15\n\rpaper_trading\x18\x04 \x01(\x08\x12\x17\n\x0ftrading_enabled\x18\x05 \x01(\x08\x12\x1f\n\x17trading_disabled_reason\x18\x06 \x01(\t\x12\x10\n\x08tws_host\x18\x07 \x01(\t\x12\x10\n\x08tws_port\x18\x08 \x01(\x05\x12\x11\n\tclient_id\x18\t \x01(\x05\x12\x30\n\x0c\x63onnect_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1f\n\x17server_software_version\x18\x0b \x01(\t\x12/\n\x0bkill_switch\x18\x0c \x01(\x0b\x32\x1a.ibkr_broker.v1.KillSwitch\x12\x11\n\tread_only\x18\r \x01(\x08\x12\x1a\n\x12max_server_version\x18\x0e \x01(\x05\"r\n\nKillSwitch\x12\x0f\n\x07\x65ngaged\x18\x01 \x01(\x08\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x12\n\nengaged_by\x18\x03 \x01(\t\x12/\n\x0b\x65ngage_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"D\n\x16ResolveContractRequest\x12*\n\x08\x63ontract\x18\x01 \x01(\x0b\x32\x18.ibkr_broker.v1.Contract\"K\n\x17ResolveContractResponse\x12\x30\n\x07matches\x18\x01 \x03(\x0b\x32\x1f.ibkr_broker.v1.ContractDetails\"E\n\x15GetOptionChainRequest\x12,\n\nunderlying\x18\x01 \x01(\x0b\x32\x18.ibkr_broker.v1.Contract\"s\n\x16GetOptionChainResponse\x12,\n\nunderlying\x18\x01 \x01(\x0b\x32\x18.ibkr_broker.v1.Contract\x12+\n\x06\x63hains\x18\x02 \x03(\x0b\x32\x1b.ibkr_broker.v1.OptionChain\"\xbc\x01\n\x11PlaceOrderRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12*\n\x08\x63ontract\x18\x02 \x01(\x0b\x32\x18.ibkr_broker.v1.Contract\x12(\n\x05order\x18\x03 \x01(\x0b\x32\x19.ibkr_broker.v1.OrderSpec\x12,\n\x07\x62racket\x18\x04 \x01(\x0b\x32\x1b.ibkr_broker.v1.BracketSpec\x12\x0f\n\x07what_if\x18\x05 \x01(\x08\"\x98\x01\n\x12PlaceOrderResponse\x12$\n\x05order\x18\x01 \x01(\x0b\x32\x15.ibkr_broker.v1.Order\x12-\n\x0e\x62racket_orders\x18\x02 \x03(\x0b\x32\x15.ibkr_broker.v1.Order\x12-\n\x07preview\x18\x03 \x01(\x0b\x32\x1c.ibkr_broker.v1.OrderPreview\"\xdc\x01\n\x12ModifyOrderRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x10\n\x08order_id\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\t\x12\x13\n\x0blimit_price\x18\x04 \x01(\t\x12\x12\n\nstop_price\x18\x05 \x01(\t\x12\x17\n\x0ftrailing_amount\x18\x06 \x01(\t\x12\x18\n\x10trailing_percent\x18\x07 \x01(\t\x12\x32\n\rtime_in_force\x18\x08 \x01(\x0e\x32\x1b.ibkr_broker.v1.TimeInForce\";\n\x13ModifyOrderResponse\x12$\n\x05order\x18\x01 \x01(\x0b\x32\x15.ibkr_broker.v1.Order\":\n\x12\x43\x61ncelOrderRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x10\n\x08order_id\x18\x02 \x01(\t\";\n\x13\x43\x61ncelOrderResponse\x12$\n\x05order\x18\x01 \x01(\x0b\x32\x15.ibkr_broker.v1.Order\",\n\x16\x43\x61ncelAllOrdersRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\",\n\x17\x43\x61ncelAllOrdersResponse\x12\x11\n\torder_ids\x18\x01 \x03(\t\"7\n\x0fGetOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"8\n\x10GetOrderResponse\x12$\n\x05order\x18\x01 \x01(\x0b\x32\x15.ibkr_broker.v1.Order\"x\n\x11ListOrdersRequest\x12+\n\x06\x66ilter\x18\x01 \x01(\x0e\x32\x1b.ibkr_broker.v1.OrderFilter\x12\x0f\n\x07\x61\x63\x63ount\x18\x02 \x01(\t\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"T\n\x12ListOrdersResponse\x12%\n\x06orders\x18\x01 \x03(\x0b\x32\x15.ibkr_broker.v1.Order\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"J\n\x18StreamOrderEventsRequest\x12\x1d\n\x15resume_after_sequence\x18\x01 \x01(\x04\x12\x0f\n\x07\x61\x63\x63ount\x18\x02 \x01(\t\"\xc6\x01\n\x19StreamOrderEventsResponse\x12\x10\n\x08sequence\x18\x01 \x01(\x04\x12+\n\x05\x65vent\x18\x02 \x01(\x0b\x32\x1a.ibkr_broker.v1.OrderEventH\x00\x12/\n\x06status\x18\x03 \x01(\x0b\x32\x1d.ibkr_broker.v1.SessionStatusH\x00\x12.\n\theartbeat\x18\x04 \x01(\x0b\x32\x19.ibkr_broker.v1.HeartbeatH\x00\x42\t\n\x07payload\"\'\n\x11GetAccountRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\"F\n\x12GetAccountResponse\x12\x30\n\x08\x61\x63\x63ounts\x18\x01 \x03(\x0b\x32\x1e.ibkr_broker.v1.AccountSummary\"*\n\x14ListPositionsRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\"D\n\x15ListPositionsResponse\x12+\n\tpositions\x18\x01 \x03(\x0b\x32\x18.ibkr_broker.v1.Position\"=\n\x0fGetQuoteRequest\x12*\n\x08\x63ontract\x18\x01 \x01(\x0b\x32\x18.ibkr_broker.v1.Contract\"8\n\x10GetQuoteResponse\x12$\n\x05quote\x18\x01 \x01(\x0b\x32\x15.ibkr_broker.v1.Quote\"B\n\x13StreamQuotesRequest\x12+\n\tcontracts\x18\x01 \x03(\x0b\x32\x18.ibkr_broker.v1.Contract\"\xc0\x01\n\x14StreamQuotesResponse\x12\x10\n\x08sequence\x18\x01 \x01(\x04\x12,\n\x06quotes\x18\x02 \x01(\x0b\x32\x1a.ibkr_broker.v1.QuoteBatchH\x00\x12-\n\x06status\x18\x03 \x01(\x0b\x32\x1b.ibkr_broker.v1.QuoteStatusH\x00\x12.\n\theartbeat\x18\x04 \x01(\x0b\x32\x19.ibkr_broker.v1.HeartbeatH\x00\x42\t\n\x07payload\"8\n\x12HaltTradingRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"c\n\x13HaltTradingResponse\x12/\n\x0bkill_switch\x18\x01 \x01(\x0b\x32\x1a.ibkr_broker.v1.KillSwitch\x12\x1b\n\x13\x63\x61ncelled_order_ids\x18\x02 \x03(\t\"*\n\x14ResumeTradingRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\"H\n\x15ResumeTradingResponse\x12/\n\x0bkill_switch\x18\x01 \x01(\x0b\x32\x1a.ibkr_broker.v1.KillSwitch2\xb4\x0b\n\rBrokerService\x12P\n\tGetStatus\x12 .ibkr_broker.v1.GetStatusRequest\x1a!.ibkr_broker.v1.GetStatusResponse\x12\x62\n\x0fResolveContract\x12&.ibkr_broker.v1.ResolveContractRequest\x1a\'.ibkr_broker.v1.ResolveContractResponse\x12_\n\x0eGetOptionChain\x12%.ibkr_broker.v1.GetOptionChainRequest\x1a&.ibkr_broker.v1.GetOptionChainResponse\x12S\n\nPlaceOrder\x12!.ibkr_broker.v1.PlaceOrderRequest\x1a\".ibkr_broker.v1.PlaceOrderResponse\x12V\n\x0bModifyOrder\x12\".ibkr_broker.v1.ModifyOrderRequest\x1a#.ibkr_broker.v1.ModifyOrderResponse\x12V\n\x0b\x43\x61ncelOrder\x12\".ibkr_broker.v1.CancelOrderRequest\x1a#.ibkr_broker.v1.CancelOrderResponse\x12\x62\n\x0f\x43\x61ncelAllOrders\x12&.ibkr_broker.v1.CancelAllOrdersRequest\x1a\'.ibkr_broker.v1.CancelAllOrdersResponse\x12M\n\x08GetOrder\x12\x1f.ibkr_broker.v1.GetOrderRequest\x1a .ibkr_broker.v1.GetOrderResponse\x12S\n\nListOrders\x12!.ibkr_broker.v1.ListOrdersRequest\x1a\".ibkr_broker.v1.ListOrdersResponse\x12j\n\x11StreamOrderEvents\x12(.ibkr_broker.v1.StreamOrderEventsRequest\x1a).ibkr_broker.v1.StreamOrderEventsResponse0\x01\x12S\n\nGetAccount\x12!.ibkr_broker.v1.GetAccountRequest\x1a\".ibkr_broker.v1.GetAccountResponse\x12\\\n\rListPositions\x12$.ibkr_broker.v1.ListPositionsRequest\x1a%.ibkr_broker.v1.ListPositionsResponse\x12M\n\x08GetQuote\x12\x1f.ibkr_broker.v1.GetQuoteRequest\x1a .ibkr_broker.v1.GetQuoteResponse\x12[\n\x0cStreamQuotes\x12#.ibkr_broker.v1.StreamQuotesRequest\x1a$.ibkr_broker.v1.StreamQuotesResponse0\x01\x12V\n\x0bHaltTrading\x12\".ibkr_broker.v1.HaltTradingRequest\x1a#.ibkr_broker.v1.HaltTradingResponse\x12\\\n\rResumeTrading\x12$.ibkr_broker.v1.ResumeTradingRequest\x1a%.ibkr_broker.v1.ResumeTradingResponseB\xa7\x01\n\x11\x63om.ibkrbroker.v1B\x12\x42rokerServiceProtoP\x01ZEgithub.com/ibkr-broker/ibkr-broker/sdk/go/ibkr_broker/v1;ibkrbrokerv1\xa2\x02\x03IBX\xaa\x02\rIbkrBroker.V1\xca\x02\rIbkrBroker\\V1\xea\x02\x0eIbkrBroker::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#ibkr_broker/v1/broker_service.proto\x12\x0eibkr_broker.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1cibkr_broker/v1/account.proto\x1a\x19ibkr_broker/v1/bars.proto\x1a\x1bibkr_broker/v1/common.proto\x1a\x1dibkr_broker/v1/contract.proto\x1a\x1aibkr_broker/v1/feeds.proto\x1a ibkr_broker/v1/market_data.proto\x1a\x1aibkr_broker/v1/order.proto\"\x12\n\x10GetStatusRequest\"\xb3\x03\n\x11GetStatusResponse\x12\x39\n\x10\x63onnection_state\x18\x01 \x01(\x0e\x32\x1f.ibkr_broker.v1.ConnectionState\x12\x16\n\x0eserver_version\x18\x02 \x01(\x05\x12\x10\n\x08\x61\x63\x63ounts\x18\x03 \x03(\t\x12\x15\n\rpaper_trading\x18\x04 \x01(\x08\x12\x17\n\x0ftrading_enabled\x18\x05 \x01(\x08\x12\x1f\n\x17trading_disabled_reason\x18\x06 \x01(\t\x12\x10\n\x08tws_host\x18\x07 \x01(\t\x12\x10\n\x08tws_port\x18\x08 \x01(\x05\x12\x11\n\tclient_id\x18\t \x01(\x05\x12\x30\n\x0c\x63onnect_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1f\n\x17server_software_version\x18\x0b \x01(\t\x12/\n\x0bkill_switch\x18\x0c \x01(\x0b\x32\x1a.ibkr_broker.v1.KillSwitch\x12\x11\n\tread_only\x18\r \x01(\x08\x12\x1a\n\x12max_server_version\x18\x0e \x01(\x05\"r\n\nKillSwitch\x12\x0f\n\x07\x65ngaged\x18\x01 \x01(\x08\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x12\n\nengaged_by\x18\x03 \x01(\t\x12/\n\x0b\x65ngage_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"D\n\x16ResolveContractRequest\x12*\n\x08\x63ontract\x18\x01 \x01(\x0b\x32\x18.ibkr_broker.v1.Contract\"K\n\x17ResolveContractResponse\x12\x30\n\x07matches\x18\x01 \x03(\x0b\x32\x1f.ibkr_broker.v1.ContractDetails\"E\n\x15GetOptionChainRequest\x12,\n\nunderlying\x18\x01 \x01(\x0b\x32\x18.ibkr_broker.v1.Contract\"s\n\x16GetOptionChainResponse\x12,\n\nunderlying\x18\x01 \x01(\x0b\x32\x18.ibkr_broker.v1.Contract\x12+\n\x06\x63hains\x18\x02 \x03(\x0b\x32\x1b.ibkr_broker.v1.OptionChain\"\xbc\x01\n\x11PlaceOrderRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12*\n\x08\x63ontract\x18\x02 \x01(\x0b\x32\x18.ibkr_broker.v1.Contract\x12(\n\x05order\x18\x03 \x01(\x0b\x32\x19.ibkr_broker.v1.OrderSpec\x12,\n\x07\x62racket\x18\x04 \x01(\x0b\x32\x1b.ibkr_broker.v1.BracketSpec\x12\x0f\n\x07what_if\x18\x05 \x01(\x08\"\x98\x01\n\x12PlaceOrderResponse\x12$\n\x05order\x18\x01 \x01(\x0b\x32\x15.ibkr_broker.v1.Order\x12-\n\x0e\x62racket_orders\x18\x02 \x03(\x0b\x32\x15.ibkr_broker.v1.Order\x12-\n\x07preview\x18\x03 \x01(\x0b\x32\x1c.ibkr_broker.v1.OrderPreview\"\xdc\x01\n\x12ModifyOrderRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x10\n\x08order_id\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\t\x12\x13\n\x0blimit_price\x18\x04 \x01(\t\x12\x12\n\nstop_price\x18\x05 \x01(\t\x12\x17\n\x0ftrailing_amount\x18\x06 \x01(\t\x12\x18\n\x10trailing_percent\x18\x07 \x01(\t\x12\x32\n\rtime_in_force\x18\x08 \x01(\x0e\x32\x1b.ibkr_broker.v1.TimeInForce\";\n\x13ModifyOrderResponse\x12$\n\x05order\x18\x01 \x01(\x0b\x32\x15.ibkr_broker.v1.Order\":\n\x12\x43\x61ncelOrderRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x10\n\x08order_id\x18\x02 \x01(\t\";\n\x13\x43\x61ncelOrderResponse\x12$\n\x05order\x18\x01 \x01(\x0b\x32\x15.ibkr_broker.v1.Order\",\n\x16\x43\x61ncelAllOrdersRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\",\n\x17\x43\x61ncelAllOrdersResponse\x12\x11\n\torder_ids\x18\x01 \x03(\t\"7\n\x0fGetOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"8\n\x10GetOrderResponse\x12$\n\x05order\x18\x01 \x01(\x0b\x32\x15.ibkr_broker.v1.Order\"x\n\x11ListOrdersRequest\x12+\n\x06\x66ilter\x18\x01 \x01(\x0e\x32\x1b.ibkr_broker.v1.OrderFilter\x12\x0f\n\x07\x61\x63\x63ount\x18\x02 \x01(\t\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"T\n\x12ListOrdersResponse\x12%\n\x06orders\x18\x01 \x03(\x0b\x32\x15.ibkr_broker.v1.Order\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"J\n\x18StreamOrderEventsRequest\x12\x1d\n\x15resume_after_sequence\x18\x01 \x01(\x04\x12\x0f\n\x07\x61\x63\x63ount\x18\x02 \x01(\t\"\xc6\x01\n\x19StreamOrderEventsResponse\x12\x10\n\x08sequence\x18\x01 \x01(\x04\x12+\n\x05\x65vent\x18\x02 \x01(\x0b\x32\x1a.ibkr_broker.v1.OrderEventH\x00\x12/\n\x06status\x18\x03 \x01(\x0b\x32\x1d.ibkr_broker.v1.SessionStatusH\x00\x12.\n\theartbeat\x18\x04 \x01(\x0b\x32\x19.ibkr_broker.v1.HeartbeatH\x00\x42\t\n\x07payload\"\'\n\x11GetAccountRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\"F\n\x12GetAccountResponse\x12\x30\n\x08\x61\x63\x63ounts\x18\x01 \x03(\x0b\x32\x1e.ibkr_broker.v1.AccountSummary\"*\n\x14ListPositionsRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\"D\n\x15ListPositionsResponse\x12+\n\tpositions\x18\x01 \x03(\x0b\x32\x18.ibkr_broker.v1.Position\"=\n\x0fGetQuoteRequest\x12*\n\x08\x63ontract\x18\x01 \x01(\x0b\x32\x18.ibkr_broker.v1.Contract\"8\n\x10GetQuoteResponse\x12$\n\x05quote\x18\x01 \x01(\x0b\x32\x15.ibkr_broker.v1.Quote\"B\n\x13StreamQuotesRequest\x12+\n\tcontracts\x18\x01 \x03(\x0b\x32\x18.ibkr_broker.v1.Contract\"\xc0\x01\n\x14StreamQuotesResponse\x12\x10\n\x08sequence\x18\x01 \x01(\x04\x12,\n\x06quotes\x18\x02 \x01(\x0b\x32\x1a.ibkr_broker.v1.QuoteBatchH\x00\x12-\n\x06status\x18\x03 \x01(\x0b\x32\x1b.ibkr_broker.v1.QuoteStatusH\x00\x12.\n\theartbeat\x18\x04 \x01(\x0b\x32\x19.ibkr_broker.v1.HeartbeatH\x00\x42\t\n\x07payload\"8\n\x12HaltTradingRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"c\n\x13HaltTradingResponse\x12/\n\x0bkill_switch\x18\x01 \x01(\x0b\x32\x1a.ibkr_broker.v1.KillSwitch\x12\x1b\n\x13\x63\x61ncelled_order_ids\x18\x02 \x03(\t\"*\n\x14ResumeTradingRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\"H\n\x15ResumeTradingResponse\x12/\n\x0bkill_switch\x18\x01 \x01(\x0b\x32\x1a.ibkr_broker.v1.KillSwitch\"\xea\x01\n\x18GetHistoricalBarsRequest\x12*\n\x08\x63ontract\x18\x01 \x01(\x0b\x32\x18.ibkr_broker.v1.Contract\x12,\n\x08\x65nd_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x64uration\x18\x03 \x01(\t\x12\x10\n\x08\x62\x61r_size\x18\x04 \x01(\t\x12)\n\x06source\x18\x05 \x01(\x0e\x32\x19.ibkr_broker.v1.BarSource\x12%\n\x1dinclude_outside_regular_hours\x18\x06 \x01(\x08\"z\n\x19GetHistoricalBarsResponse\x12*\n\x08\x63ontract\x18\x01 \x01(\x0b\x32\x18.ibkr_broker.v1.Contract\x12!\n\x04\x62\x61rs\x18\x02 \x03(\x0b\x32\x13.ibkr_broker.v1.Bar\x12\x0e\n\x06shared\x18\x03 \x01(\x08\"\xce\x01\n\x11StreamBarsRequest\x12*\n\x08\x63ontract\x18\x01 \x01(\x0b\x32\x18.ibkr_broker.v1.Contract\x12)\n\x04kind\x18\x02 \x01(\x0e\x32\x1b.ibkr_broker.v1.LiveBarKind\x12\x10\n\x08\x62\x61r_size\x18\x03 \x01(\t\x12)\n\x06source\x18\x04 \x01(\x0e\x32\x19.ibkr_broker.v1.BarSource\x12%\n\x1dinclude_outside_regular_hours\x18\x05 \x01(\x08\"\xb7\x01\n\x12StreamBarsResponse\x12\x10\n\x08sequence\x18\x01 \x01(\x04\x12&\n\x03\x62\x61r\x18\x02 \x01(\x0b\x32\x17.ibkr_broker.v1.LiveBarH\x00\x12,\n\x06status\x18\x03 \x01(\x0b\x32\x1a.ibkr_broker.v1.FeedStatusH\x00\x12.\n\theartbeat\x18\x04 \x01(\x0b\x32\x19.ibkr_broker.v1.HeartbeatH\x00\x42\t\n\x07payload\"B\n\x10StreamPnLRequest\x12\x13\n\x0b\x61\x63\x63ount_ids\x18\x01 \x03(\t\x12\x19\n\x11include_positions\x18\x02 \x01(\x08\"\xbc\x01\n\x11StreamPnLResponse\x12\x10\n\x08sequence\x18\x01 \x01(\x04\x12,\n\x03pnl\x18\x02 \x01(\x0b\x32\x1d.ibkr_broker.v1.ProfitAndLossH\x00\x12,\n\x06status\x18\x03 \x01(\x0b\x32\x1a.ibkr_broker.v1.FeedStatusH\x00\x12.\n\theartbeat\x18\x04 \x01(\x0b\x32\x19.ibkr_broker.v1.HeartbeatH\x00\x42\t\n\x07payload\"T\n\x18StreamMarketDepthRequest\x12*\n\x08\x63ontract\x18\x01 \x01(\x0b\x32\x18.ibkr_broker.v1.Contract\x12\x0c\n\x04rows\x18\x02 \x01(\x05\"\xf2\x01\n\x19StreamMarketDepthResponse\x12\x10\n\x08sequence\x18\x01 \x01(\x04\x12)\n\x04\x62ook\x18\x02 \x01(\x0b\x32\x19.ibkr_broker.v1.DepthBookH\x00\x12/\n\x07updates\x18\x03 \x01(\x0b\x32\x1c.ibkr_broker.v1.DepthUpdatesH\x00\x12,\n\x06status\x18\x04 \x01(\x0b\x32\x1a.ibkr_broker.v1.FeedStatusH\x00\x12.\n\theartbeat\x18\x05 \x01(\x0b\x32\x19.ibkr_broker.v1.HeartbeatH\x00\x42\t\n\x07payload2\xb5\x0e\n\rBrokerService\x12P\n\tGetStatus\x12 .ibkr_broker.v1.GetStatusRequest\x1a!.ibkr_broker.v1.GetStatusResponse\x12\x62\n\x0fResolveContract\x12&.ibkr_broker.v1.ResolveContractRequest\x1a\'.ibkr_broker.v1.ResolveContractResponse\x12_\n\x0eGetOptionChain\x12%.ibkr_broker.v1.GetOptionChainRequest\x1a&.ibkr_broker.v1.GetOptionChainResponse\x12S\n\nPlaceOrder\x12!.ibkr_broker.v1.PlaceOrderRequest\x1a\".ibkr_broker.v1.PlaceOrderResponse\x12V\n\x0bModifyOrder\x12\".ibkr_broker.v1.ModifyOrderRequest\x1a#.ibkr_broker.v1.ModifyOrderResponse\x12V\n\x0b\x43\x61ncelOrder\x12\".ibkr_broker.v1.CancelOrderRequest\x1a#.ibkr_broker.v1.CancelOrderResponse\x12\x62\n\x0f\x43\x61ncelAllOrders\x12&.ibkr_broker.v1.CancelAllOrdersRequest\x1a\'.ibkr_broker.v1.CancelAllOrdersResponse\x12M\n\x08GetOrder\x12\x1f.ibkr_broker.v1.GetOrderRequest\x1a .ibkr_broker.v1.GetOrderResponse\x12S\n\nListOrders\x12!.ibkr_broker.v1.ListOrdersRequest\x1a\".ibkr_broker.v1.ListOrdersResponse\x12j\n\x11StreamOrderEvents\x12(.ibkr_broker.v1.StreamOrderEventsRequest\x1a).ibkr_broker.v1.StreamOrderEventsResponse0\x01\x12S\n\nGetAccount\x12!.ibkr_broker.v1.GetAccountRequest\x1a\".ibkr_broker.v1.GetAccountResponse\x12\\\n\rListPositions\x12$.ibkr_broker.v1.ListPositionsRequest\x1a%.ibkr_broker.v1.ListPositionsResponse\x12M\n\x08GetQuote\x12\x1f.ibkr_broker.v1.GetQuoteRequest\x1a .ibkr_broker.v1.GetQuoteResponse\x12[\n\x0cStreamQuotes\x12#.ibkr_broker.v1.StreamQuotesRequest\x1a$.ibkr_broker.v1.StreamQuotesResponse0\x01\x12V\n\x0bHaltTrading\x12\".ibkr_broker.v1.HaltTradingRequest\x1a#.ibkr_broker.v1.HaltTradingResponse\x12\\\n\rResumeTrading\x12$.ibkr_broker.v1.ResumeTradingRequest\x1a%.ibkr_broker.v1.ResumeTradingResponse\x12h\n\x11GetHistoricalBars\x12(.ibkr_broker.v1.GetHistoricalBarsRequest\x1a).ibkr_broker.v1.GetHistoricalBarsResponse\x12U\n\nStreamBars\x12!.ibkr_broker.v1.StreamBarsRequest\x1a\".ibkr_broker.v1.StreamBarsResponse0\x01\x12R\n\tStreamPnL\x12 .ibkr_broker.v1.StreamPnLRequest\x1a!.ibkr_broker.v1.StreamPnLResponse0\x01\x12j\n\x11StreamMarketDepth\x12(.ibkr_broker.v1.StreamMarketDepthRequest\x1a).ibkr_broker.v1.StreamMarketDepthResponse0\x01\x42\xa7\x01\n\x11\x63om.ibkrbroker.v1B\x12\x42rokerServiceProtoP\x01ZEgithub.com/ibkr-broker/ibkr-broker/sdk/go/ibkr_broker/v1;ibkrbrokerv1\xa2\x02\x03IBX\xaa\x02\rIbkrBroker.V1\xca\x02\rIbkrBroker\\V1\xea\x02\x0eIbkrBroker::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,72 +40,88 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'ibkr_broker.v1.broker_servi
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\021com.ibkrbroker.v1B\022BrokerServiceProtoP\001ZEgithub.com/ibkr-broker/ibkr-broker/sdk/go/ibkr_broker/v1;ibkrbrokerv1\242\002\003IBX\252\002\rIbkrBroker.V1\312\002\rIbkrBroker\\V1\352\002\016IbkrBroker::V1'
-  _globals['_GETSTATUSREQUEST']._serialized_start=240
-  _globals['_GETSTATUSREQUEST']._serialized_end=258
-  _globals['_GETSTATUSRESPONSE']._serialized_start=261
-  _globals['_GETSTATUSRESPONSE']._serialized_end=696
-  _globals['_KILLSWITCH']._serialized_start=698
-  _globals['_KILLSWITCH']._serialized_end=812
-  _globals['_RESOLVECONTRACTREQUEST']._serialized_start=814
-  _globals['_RESOLVECONTRACTREQUEST']._serialized_end=882
-  _globals['_RESOLVECONTRACTRESPONSE']._serialized_start=884
-  _globals['_RESOLVECONTRACTRESPONSE']._serialized_end=959
-  _globals['_GETOPTIONCHAINREQUEST']._serialized_start=961
-  _globals['_GETOPTIONCHAINREQUEST']._serialized_end=1030
-  _globals['_GETOPTIONCHAINRESPONSE']._serialized_start=1032
-  _globals['_GETOPTIONCHAINRESPONSE']._serialized_end=1147
-  _globals['_PLACEORDERREQUEST']._serialized_start=1150
-  _globals['_PLACEORDERREQUEST']._serialized_end=1338
-  _globals['_PLACEORDERRESPONSE']._serialized_start=1341
-  _globals['_PLACEORDERRESPONSE']._serialized_end=1493
-  _globals['_MODIFYORDERREQUEST']._serialized_start=1496
-  _globals['_MODIFYORDERREQUEST']._serialized_end=1716
-  _globals['_MODIFYORDERRESPONSE']._serialized_start=1718
-  _globals['_MODIFYORDERRESPONSE']._serialized_end=1777
-  _globals['_CANCELORDERREQUEST']._serialized_start=1779
-  _globals['_CANCELORDERREQUEST']._serialized_end=1837
-  _globals['_CANCELORDERRESPONSE']._serialized_start=1839
-  _globals['_CANCELORDERRESPONSE']._serialized_end=1898
-  _globals['_CANCELALLORDERSREQUEST']._serialized_start=1900
-  _globals['_CANCELALLORDERSREQUEST']._serialized_end=1944
-  _globals['_CANCELALLORDERSRESPONSE']._serialized_start=1946
-  _globals['_CANCELALLORDERSRESPONSE']._serialized_end=1990
-  _globals['_GETORDERREQUEST']._serialized_start=1992
-  _globals['_GETORDERREQUEST']._serialized_end=2047
-  _globals['_GETORDERRESPONSE']._serialized_start=2049
-  _globals['_GETORDERRESPONSE']._serialized_end=2105
-  _globals['_LISTORDERSREQUEST']._serialized_start=2107
-  _globals['_LISTORDERSREQUEST']._serialized_end=2227
-  _globals['_LISTORDERSRESPONSE']._serialized_start=2229
-  _globals['_LISTORDERSRESPONSE']._serialized_end=2313
-  _globals['_STREAMORDEREVENTSREQUEST']._serialized_start=2315
-  _globals['_STREAMORDEREVENTSREQUEST']._serialized_end=2389
-  _globals['_STREAMORDEREVENTSRESPONSE']._serialized_start=2392
-  _globals['_STREAMORDEREVENTSRESPONSE']._serialized_end=2590
-  _globals['_GETACCOUNTREQUEST']._serialized_start=2592
-  _globals['_GETACCOUNTREQUEST']._serialized_end=2631
-  _globals['_GETACCOUNTRESPONSE']._serialized_start=2633
-  _globals['_GETACCOUNTRESPONSE']._serialized_end=2703
-  _globals['_LISTPOSITIONSREQUEST']._serialized_start=2705
-  _globals['_LISTPOSITIONSREQUEST']._serialized_end=2747
-  _globals['_LISTPOSITIONSRESPONSE']._serialized_start=2749
-  _globals['_LISTPOSITIONSRESPONSE']._serialized_end=2817
-  _globals['_GETQUOTEREQUEST']._serialized_start=2819
-  _globals['_GETQUOTEREQUEST']._serialized_end=2880
-  _globals['_GETQUOTERESPONSE']._serialized_start=2882
-  _globals['_GETQUOTERESPONSE']._serialized_end=2938
-  _globals['_STREAMQUOTESREQUEST']._serialized_start=2940
-  _globals['_STREAMQUOTESREQUEST']._serialized_end=3006
-  _globals['_STREAMQUOTESRESPONSE']._serialized_start=3009
-  _globals['_STREAMQUOTESRESPONSE']._serialized_end=3201
-  _globals['_HALTTRADINGREQUEST']._serialized_start=3203
-  _globals['_HALTTRADINGREQUEST']._serialized_end=3259
-  _globals['_HALTTRADINGRESPONSE']._serialized_start=3261
-  _globals['_HALTTRADINGRESPONSE']._serialized_end=3360
-  _globals['_RESUMETRADINGREQUEST']._serialized_start=3362
-  _globals['_RESUMETRADINGREQUEST']._serialized_end=3404
-  _globals['_RESUMETRADINGRESPONSE']._serialized_start=3406
-  _globals['_RESUMETRADINGRESPONSE']._serialized_end=3478
-  _globals['_BROKERSERVICE']._serialized_start=3481
-  _globals['_BROKERSERVICE']._serialized_end=4941
+  _globals['_GETSTATUSREQUEST']._serialized_start=295
+  _globals['_GETSTATUSREQUEST']._serialized_end=313
+  _globals['_GETSTATUSRESPONSE']._serialized_start=316
+  _globals['_GETSTATUSRESPONSE']._serialized_end=751
+  _globals['_KILLSWITCH']._serialized_start=753
+  _globals['_KILLSWITCH']._serialized_end=867
+  _globals['_RESOLVECONTRACTREQUEST']._serialized_start=869
+  _globals['_RESOLVECONTRACTREQUEST']._serialized_end=937
+  _globals['_RESOLVECONTRACTRESPONSE']._serialized_start=939
+  _globals['_RESOLVECONTRACTRESPONSE']._serialized_end=1014
+  _globals['_GETOPTIONCHAINREQUEST']._serialized_start=1016
+  _globals['_GETOPTIONCHAINREQUEST']._serialized_end=1085
+  _globals['_GETOPTIONCHAINRESPONSE']._serialized_start=1087
+  _globals['_GETOPTIONCHAINRESPONSE']._serialized_end=1202
+  _globals['_PLACEORDERREQUEST']._serialized_start=1205
+  _globals['_PLACEORDERREQUEST']._serialized_end=1393
+  _globals['_PLACEORDERRESPONSE']._serialized_start=1396
+  _globals['_PLACEORDERRESPONSE']._serialized_end=1548
+  _globals['_MODIFYORDERREQUEST']._serialized_start=1551
+  _globals['_MODIFYORDERREQUEST']._serialized_end=1771
+  _globals['_MODIFYORDERRESPONSE']._serialized_start=1773
+  _globals['_MODIFYORDERRESPONSE']._serialized_end=1832
+  _globals['_CANCELORDERREQUEST']._serialized_start=1834
+  _globals['_CANCELORDERREQUEST']._serialized_end=1892
+  _globals['_CANCELORDERRESPONSE']._serialized_start=1894
+  _globals['_CANCELORDERRESPONSE']._serialized_end=1953
+  _globals['_CANCELALLORDERSREQUEST']._serialized_start=1955
+  _globals['_CANCELALLORDERSREQUEST']._serialized_end=1999
+  _globals['_CANCELALLORDERSRESPONSE']._serialized_start=2001
+  _globals['_CANCELALLORDERSRESPONSE']._serialized_end=2045
+  _globals['_GETORDERREQUEST']._serialized_start=2047
+  _globals['_GETORDERREQUEST']._serialized_end=2102
+  _globals['_GETORDERRESPONSE']._serialized_start=2104
+  _globals['_GETORDERRESPONSE']._serialized_end=2160
+  _globals['_LISTORDERSREQUEST']._serialized_start=2162
+  _globals['_LISTORDERSREQUEST']._serialized_end=2282
+  _globals['_LISTORDERSRESPONSE']._serialized_start=2284
+  _globals['_LISTORDERSRESPONSE']._serialized_end=2368
+  _globals['_STREAMORDEREVENTSREQUEST']._serialized_start=2370
+  _globals['_STREAMORDEREVENTSREQUEST']._serialized_end=2444
+  _globals['_STREAMORDEREVENTSRESPONSE']._serialized_start=2447
+  _globals['_STREAMORDEREVENTSRESPONSE']._serialized_end=2645
+  _globals['_GETACCOUNTREQUEST']._serialized_start=2647
+  _globals['_GETACCOUNTREQUEST']._serialized_end=2686
+  _globals['_GETACCOUNTRESPONSE']._serialized_start=2688
+  _globals['_GETACCOUNTRESPONSE']._serialized_end=2758
+  _globals['_LISTPOSITIONSREQUEST']._serialized_start=2760
+  _globals['_LISTPOSITIONSREQUEST']._serialized_end=2802
+  _globals['_LISTPOSITIONSRESPONSE']._serialized_start=2804
+  _globals['_LISTPOSITIONSRESPONSE']._serialized_end=2872
+  _globals['_GETQUOTEREQUEST']._serialized_start=2874
+  _globals['_GETQUOTEREQUEST']._serialized_end=2935
+  _globals['_GETQUOTERESPONSE']._serialized_start=2937
+  _globals['_GETQUOTERESPONSE']._serialized_end=2993
+  _globals['_STREAMQUOTESREQUEST']._serialized_start=2995
+  _globals['_STREAMQUOTESREQUEST']._serialized_end=3061
+  _globals['_STREAMQUOTESRESPONSE']._serialized_start=3064
+  _globals['_STREAMQUOTESRESPONSE']._serialized_end=3256
+  _globals['_HALTTRADINGREQUEST']._serialized_start=3258
+  _globals['_HALTTRADINGREQUEST']._serialized_end=3314
+  _globals['_HALTTRADINGRESPONSE']._serialized_start=3316
+  _globals['_HALTTRADINGRESPONSE']._serialized_end=3415
+  _globals['_RESUMETRADINGREQUEST']._serialized_start=3417
+  _globals['_RESUMETRADINGREQUEST']._serialized_end=3459
+  _globals['_RESUMETRADINGRESPONSE']._serialized_start=3461
+  _globals['_RESUMETRADINGRESPONSE']._serialized_end=3533
+  _globals['_GETHISTORICALBARSREQUEST']._serialized_start=3536
+  _globals['_GETHISTORICALBARSREQUEST']._serialized_end=3770
+  _globals['_GETHISTORICALBARSRESPONSE']._serialized_start=3772
+  _globals['_GETHISTORICALBARSRESPONSE']._serialized_end=3894
+  _globals['_STREAMBARSREQUEST']._serialized_start=3897
+  _globals['_STREAMBARSREQUEST']._serialized_end=4103
+  _globals['_STREAMBARSRESPONSE']._serialized_start=4106
+  _globals['_STREAMBARSRESPONSE']._serialized_end=4289
+  _globals['_STREAMPNLREQUEST']._serialized_start=4291
+  _globals['_STREAMPNLREQUEST']._serialized_end=4357
+  _globals['_STREAMPNLRESPONSE']._serialized_start=4360
+  _globals['_STREAMPNLRESPONSE']._serialized_end=4548
+  _globals['_STREAMMARKETDEPTHREQUEST']._serialized_start=4550
+  _globals['_STREAMMARKETDEPTHREQUEST']._serialized_end=4634
+  _globals['_STREAMMARKETDEPTHRESPONSE']._serialized_start=4637
+  _globals['_STREAMMARKETDEPTHRESPONSE']._serialized_end=4879
+  _globals['_BROKERSERVICE']._serialized_start=4882
+  _globals['_BROKERSERVICE']._serialized_end=6727
 # @@protoc_insertion_point(module_scope)

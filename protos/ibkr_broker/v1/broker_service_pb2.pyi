@@ -2,8 +2,10 @@ import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from ibkr_broker.v1 import account_pb2 as _account_pb2
+from ibkr_broker.v1 import bars_pb2 as _bars_pb2
 from ibkr_broker.v1 import common_pb2 as _common_pb2
 from ibkr_broker.v1 import contract_pb2 as _contract_pb2
+from ibkr_broker.v1 import feeds_pb2 as _feeds_pb2
 from ibkr_broker.v1 import market_data_pb2 as _market_data_pb2
 from ibkr_broker.v1 import order_pb2 as _order_pb2
 from google.protobuf.internal import containers as _containers
@@ -299,3 +301,97 @@ class ResumeTradingResponse(_message.Message):
     KILL_SWITCH_FIELD_NUMBER: _ClassVar[int]
     kill_switch: KillSwitch
     def __init__(self, kill_switch: _Optional[_Union[KillSwitch, _Mapping]] = ...) -> None: ...
+
+class GetHistoricalBarsRequest(_message.Message):
+    __slots__ = ("contract", "end_time", "duration", "bar_size", "source", "include_outside_regular_hours")
+    CONTRACT_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    DURATION_FIELD_NUMBER: _ClassVar[int]
+    BAR_SIZE_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_OUTSIDE_REGULAR_HOURS_FIELD_NUMBER: _ClassVar[int]
+    contract: _contract_pb2.Contract
+    end_time: _timestamp_pb2.Timestamp
+    duration: str
+    bar_size: str
+    source: _bars_pb2.BarSource
+    include_outside_regular_hours: bool
+    def __init__(self, contract: _Optional[_Union[_contract_pb2.Contract, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., duration: _Optional[str] = ..., bar_size: _Optional[str] = ..., source: _Optional[_Union[_bars_pb2.BarSource, str]] = ..., include_outside_regular_hours: _Optional[bool] = ...) -> None: ...
+
+class GetHistoricalBarsResponse(_message.Message):
+    __slots__ = ("contract", "bars", "shared")
+    CONTRACT_FIELD_NUMBER: _ClassVar[int]
+    BARS_FIELD_NUMBER: _ClassVar[int]
+    SHARED_FIELD_NUMBER: _ClassVar[int]
+    contract: _contract_pb2.Contract
+    bars: _containers.RepeatedCompositeFieldContainer[_bars_pb2.Bar]
+    shared: bool
+    def __init__(self, contract: _Optional[_Union[_contract_pb2.Contract, _Mapping]] = ..., bars: _Optional[_Iterable[_Union[_bars_pb2.Bar, _Mapping]]] = ..., shared: _Optional[bool] = ...) -> None: ...
+
+class StreamBarsRequest(_message.Message):
+    __slots__ = ("contract", "kind", "bar_size", "source", "include_outside_regular_hours")
+    CONTRACT_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    BAR_SIZE_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_OUTSIDE_REGULAR_HOURS_FIELD_NUMBER: _ClassVar[int]
+    contract: _contract_pb2.Contract
+    kind: _feeds_pb2.LiveBarKind
+    bar_size: str
+    source: _bars_pb2.BarSource
+    include_outside_regular_hours: bool
+    def __init__(self, contract: _Optional[_Union[_contract_pb2.Contract, _Mapping]] = ..., kind: _Optional[_Union[_feeds_pb2.LiveBarKind, str]] = ..., bar_size: _Optional[str] = ..., source: _Optional[_Union[_bars_pb2.BarSource, str]] = ..., include_outside_regular_hours: _Optional[bool] = ...) -> None: ...
+
+class StreamBarsResponse(_message.Message):
+    __slots__ = ("sequence", "bar", "status", "heartbeat")
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    BAR_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
+    sequence: int
+    bar: _feeds_pb2.LiveBar
+    status: _feeds_pb2.FeedStatus
+    heartbeat: _common_pb2.Heartbeat
+    def __init__(self, sequence: _Optional[int] = ..., bar: _Optional[_Union[_feeds_pb2.LiveBar, _Mapping]] = ..., status: _Optional[_Union[_feeds_pb2.FeedStatus, _Mapping]] = ..., heartbeat: _Optional[_Union[_common_pb2.Heartbeat, _Mapping]] = ...) -> None: ...
+
+class StreamPnLRequest(_message.Message):
+    __slots__ = ("account_ids", "include_positions")
+    ACCOUNT_IDS_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_POSITIONS_FIELD_NUMBER: _ClassVar[int]
+    account_ids: _containers.RepeatedScalarFieldContainer[str]
+    include_positions: bool
+    def __init__(self, account_ids: _Optional[_Iterable[str]] = ..., include_positions: _Optional[bool] = ...) -> None: ...
+
+class StreamPnLResponse(_message.Message):
+    __slots__ = ("sequence", "pnl", "status", "heartbeat")
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    PNL_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
+    sequence: int
+    pnl: _feeds_pb2.ProfitAndLoss
+    status: _feeds_pb2.FeedStatus
+    heartbeat: _common_pb2.Heartbeat
+    def __init__(self, sequence: _Optional[int] = ..., pnl: _Optional[_Union[_feeds_pb2.ProfitAndLoss, _Mapping]] = ..., status: _Optional[_Union[_feeds_pb2.FeedStatus, _Mapping]] = ..., heartbeat: _Optional[_Union[_common_pb2.Heartbeat, _Mapping]] = ...) -> None: ...
+
+class StreamMarketDepthRequest(_message.Message):
+    __slots__ = ("contract", "rows")
+    CONTRACT_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    contract: _contract_pb2.Contract
+    rows: int
+    def __init__(self, contract: _Optional[_Union[_contract_pb2.Contract, _Mapping]] = ..., rows: _Optional[int] = ...) -> None: ...
+
+class StreamMarketDepthResponse(_message.Message):
+    __slots__ = ("sequence", "book", "updates", "status", "heartbeat")
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    BOOK_FIELD_NUMBER: _ClassVar[int]
+    UPDATES_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
+    sequence: int
+    book: _feeds_pb2.DepthBook
+    updates: _feeds_pb2.DepthUpdates
+    status: _feeds_pb2.FeedStatus
+    heartbeat: _common_pb2.Heartbeat
+    def __init__(self, sequence: _Optional[int] = ..., book: _Optional[_Union[_feeds_pb2.DepthBook, _Mapping]] = ..., updates: _Optional[_Union[_feeds_pb2.DepthUpdates, _Mapping]] = ..., status: _Optional[_Union[_feeds_pb2.FeedStatus, _Mapping]] = ..., heartbeat: _Optional[_Union[_common_pb2.Heartbeat, _Mapping]] = ...) -> None: ...

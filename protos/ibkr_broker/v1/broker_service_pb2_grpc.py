@@ -119,6 +119,26 @@ class BrokerServiceStub:
                 request_serializer=ibkr__broker_dot_v1_dot_broker__service__pb2.ResumeTradingRequest.SerializeToString,
                 response_deserializer=ibkr__broker_dot_v1_dot_broker__service__pb2.ResumeTradingResponse.FromString,
                 _registered_method=True)
+        self.GetHistoricalBars = channel.unary_unary(
+                '/ibkr_broker.v1.BrokerService/GetHistoricalBars',
+                request_serializer=ibkr__broker_dot_v1_dot_broker__service__pb2.GetHistoricalBarsRequest.SerializeToString,
+                response_deserializer=ibkr__broker_dot_v1_dot_broker__service__pb2.GetHistoricalBarsResponse.FromString,
+                _registered_method=True)
+        self.StreamBars = channel.unary_stream(
+                '/ibkr_broker.v1.BrokerService/StreamBars',
+                request_serializer=ibkr__broker_dot_v1_dot_broker__service__pb2.StreamBarsRequest.SerializeToString,
+                response_deserializer=ibkr__broker_dot_v1_dot_broker__service__pb2.StreamBarsResponse.FromString,
+                _registered_method=True)
+        self.StreamPnL = channel.unary_stream(
+                '/ibkr_broker.v1.BrokerService/StreamPnL',
+                request_serializer=ibkr__broker_dot_v1_dot_broker__service__pb2.StreamPnLRequest.SerializeToString,
+                response_deserializer=ibkr__broker_dot_v1_dot_broker__service__pb2.StreamPnLResponse.FromString,
+                _registered_method=True)
+        self.StreamMarketDepth = channel.unary_stream(
+                '/ibkr_broker.v1.BrokerService/StreamMarketDepth',
+                request_serializer=ibkr__broker_dot_v1_dot_broker__service__pb2.StreamMarketDepthRequest.SerializeToString,
+                response_deserializer=ibkr__broker_dot_v1_dot_broker__service__pb2.StreamMarketDepthResponse.FromString,
+                _registered_method=True)
 
 
 class BrokerServiceServicer:
@@ -243,6 +263,40 @@ class BrokerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetHistoricalBars(self, request, context):
+        """Historical bars of one contract (IB reqHistoricalData). IB's historical pacing is kept by
+        the server: an identical request within 15 s is answered from the first one's result; a
+        request that cannot be sent within its deadline gets RESOURCE_EXHAUSTED with a
+        google.rpc.RetryInfo saying when it can.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StreamBars(self, request, context):
+        """Live bars of one contract: IB's 5-second real-time bars, or bars of a chosen size kept up
+        to date. One IB subscription per contract and bar kind, shared by every stream.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StreamPnL(self, request, context):
+        """Daily, unrealized and realized PnL per account (IB reqPnL) and, when asked, per position
+        (IB reqPnLSingle), streamed as they change; the newest values first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StreamMarketDepth(self, request, context):
+        """The level-2 book of one contract (IB reqMktDepth): a full book first, then changes in
+        order. IB's limit on concurrent depth subscriptions is a status DEPTH_LIMIT_REACHED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_BrokerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -325,6 +379,26 @@ def add_BrokerServiceServicer_to_server(servicer, server):
                     servicer.ResumeTrading,
                     request_deserializer=ibkr__broker_dot_v1_dot_broker__service__pb2.ResumeTradingRequest.FromString,
                     response_serializer=ibkr__broker_dot_v1_dot_broker__service__pb2.ResumeTradingResponse.SerializeToString,
+            ),
+            'GetHistoricalBars': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetHistoricalBars,
+                    request_deserializer=ibkr__broker_dot_v1_dot_broker__service__pb2.GetHistoricalBarsRequest.FromString,
+                    response_serializer=ibkr__broker_dot_v1_dot_broker__service__pb2.GetHistoricalBarsResponse.SerializeToString,
+            ),
+            'StreamBars': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamBars,
+                    request_deserializer=ibkr__broker_dot_v1_dot_broker__service__pb2.StreamBarsRequest.FromString,
+                    response_serializer=ibkr__broker_dot_v1_dot_broker__service__pb2.StreamBarsResponse.SerializeToString,
+            ),
+            'StreamPnL': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamPnL,
+                    request_deserializer=ibkr__broker_dot_v1_dot_broker__service__pb2.StreamPnLRequest.FromString,
+                    response_serializer=ibkr__broker_dot_v1_dot_broker__service__pb2.StreamPnLResponse.SerializeToString,
+            ),
+            'StreamMarketDepth': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamMarketDepth,
+                    request_deserializer=ibkr__broker_dot_v1_dot_broker__service__pb2.StreamMarketDepthRequest.FromString,
+                    response_serializer=ibkr__broker_dot_v1_dot_broker__service__pb2.StreamMarketDepthResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -764,6 +838,114 @@ class BrokerService:
             '/ibkr_broker.v1.BrokerService/ResumeTrading',
             ibkr__broker_dot_v1_dot_broker__service__pb2.ResumeTradingRequest.SerializeToString,
             ibkr__broker_dot_v1_dot_broker__service__pb2.ResumeTradingResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetHistoricalBars(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ibkr_broker.v1.BrokerService/GetHistoricalBars',
+            ibkr__broker_dot_v1_dot_broker__service__pb2.GetHistoricalBarsRequest.SerializeToString,
+            ibkr__broker_dot_v1_dot_broker__service__pb2.GetHistoricalBarsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamBars(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/ibkr_broker.v1.BrokerService/StreamBars',
+            ibkr__broker_dot_v1_dot_broker__service__pb2.StreamBarsRequest.SerializeToString,
+            ibkr__broker_dot_v1_dot_broker__service__pb2.StreamBarsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamPnL(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/ibkr_broker.v1.BrokerService/StreamPnL',
+            ibkr__broker_dot_v1_dot_broker__service__pb2.StreamPnLRequest.SerializeToString,
+            ibkr__broker_dot_v1_dot_broker__service__pb2.StreamPnLResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamMarketDepth(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/ibkr_broker.v1.BrokerService/StreamMarketDepth',
+            ibkr__broker_dot_v1_dot_broker__service__pb2.StreamMarketDepthRequest.SerializeToString,
+            ibkr__broker_dot_v1_dot_broker__service__pb2.StreamMarketDepthResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -29,6 +29,7 @@ class SubscriptionState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SUBSCRIPTION_STATE_LINE_LIMIT_REACHED: _ClassVar[SubscriptionState]
     SUBSCRIPTION_STATE_ERROR: _ClassVar[SubscriptionState]
     SUBSCRIPTION_STATE_INTERRUPTED: _ClassVar[SubscriptionState]
+    SUBSCRIPTION_STATE_DEPTH_LIMIT_REACHED: _ClassVar[SubscriptionState]
 MARKET_DATA_TYPE_UNSPECIFIED: MarketDataType
 MARKET_DATA_TYPE_LIVE: MarketDataType
 MARKET_DATA_TYPE_FROZEN: MarketDataType
@@ -41,6 +42,7 @@ SUBSCRIPTION_STATE_NOT_ENTITLED: SubscriptionState
 SUBSCRIPTION_STATE_LINE_LIMIT_REACHED: SubscriptionState
 SUBSCRIPTION_STATE_ERROR: SubscriptionState
 SUBSCRIPTION_STATE_INTERRUPTED: SubscriptionState
+SUBSCRIPTION_STATE_DEPTH_LIMIT_REACHED: SubscriptionState
 
 class OptionGreeks(_message.Message):
     __slots__ = ("implied_volatility", "delta", "gamma", "vega", "theta", "option_price", "underlying_price")

@@ -51,6 +51,20 @@ type BrokerServiceClient interface {
 	HaltTrading(ctx context.Context, in *HaltTradingRequest, opts ...grpc.CallOption) (*HaltTradingResponse, error)
 	// Re-arms trading after HaltTrading (admin).
 	ResumeTrading(ctx context.Context, in *ResumeTradingRequest, opts ...grpc.CallOption) (*ResumeTradingResponse, error)
+	// Historical bars of one contract (IB reqHistoricalData). IB's historical pacing is kept by
+	// the server: an identical request within 15 s is answered from the first one's result; a
+	// request that cannot be sent within its deadline gets RESOURCE_EXHAUSTED with a
+	// google.rpc.RetryInfo saying when it can.
+	GetHistoricalBars(ctx context.Context, in *GetHistoricalBarsRequest, opts ...grpc.CallOption) (*GetHistoricalBarsResponse, error)
+	// Live bars of one contract: IB's 5-second real-time bars, or bars of a chosen size kept up
+	// to date. One IB subscription per contract and bar kind, shared by every stream.
+	StreamBars(ctx context.Context, in *StreamBarsRequest, opts ...grpc.CallOption) (BrokerService_StreamBarsClient, error)
+	// Daily, unrealized and realized PnL per account (IB reqPnL) and, when asked, per position
+	// (IB reqPnLSingle), streamed as they change; the newest values first.
+	StreamPnL(ctx context.Context, in *StreamPnLRequest, opts ...grpc.CallOption) (BrokerService_StreamPnLClient, error)
+	// The level-2 book of one contract (IB reqMktDepth): a full book first, then changes in
+	// order. IB's limit on concurrent depth subscriptions is a status DEPTH_LIMIT_REACHED.
+	StreamMarketDepth(ctx context.Context, in *StreamMarketDepthRequest, opts ...grpc.CallOption) (BrokerService_StreamMarketDepthClient, error)
 }
 
 type brokerServiceClient struct {
@@ -251,6 +265,111 @@ func (c *brokerServiceClient) ResumeTrading(ctx context.Context, in *ResumeTradi
 	return out, nil
 }
 
+func (c *brokerServiceClient) GetHistoricalBars(ctx context.Context, in *GetHistoricalBarsRequest, opts ...grpc.CallOption) (*GetHistoricalBarsResponse, error) {
+	out := new(GetHistoricalBarsResponse)
+	err := c.cc.Invoke(ctx, "/ibkr_broker.v1.BrokerService/GetHistoricalBars", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *brokerServiceClient) StreamBars(ctx context.Context, in *StreamBarsRequest, opts ...grpc.CallOption) (BrokerService_StreamBarsClient, error) {
+	stream, err := c.cc.NewStream(ctx, &_BrokerService_serviceDesc.Streams[2], "/ibkr_broker.v1.BrokerService/StreamBars", opts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &brokerServiceStreamBarsClient{stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+type BrokerService_StreamBarsClient interface {
+	Recv() (*StreamBarsResponse, error)
+	grpc.ClientStream
+}
+
+type brokerServiceStreamBarsClient struct {
+	grpc.ClientStream
+}
+
+func (x *brokerServiceStreamBarsClient) Recv() (*StreamBarsResponse, error) {
+	m := new(StreamBarsResponse)
+	if err := x.ClientStream.RecvMsg(m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func (c *brokerServiceClient) StreamPnL(ctx context.Context, in *StreamPnLRequest, opts ...grpc.CallOption) (BrokerService_StreamPnLClient, error) {
+	stream, err := c.cc.NewStream(ctx, &_BrokerService_serviceDesc.Streams[3], "/ibkr_broker.v1.BrokerService/StreamPnL", opts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &brokerServiceStreamPnLClient{stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+type BrokerService_StreamPnLClient interface {
+	Recv() (*StreamPnLResponse, error)
+	grpc.ClientStream
+}
+
+type brokerServiceStreamPnLClient struct {
+	grpc.ClientStream
+}
+
+func (x *brokerServiceStreamPnLClient) Recv() (*StreamPnLResponse, error) {
+	m := new(StreamPnLResponse)
+	if err := x.ClientStream.RecvMsg(m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func (c *brokerServiceClient) StreamMarketDepth(ctx context.Context, in *StreamMarketDepthRequest, opts ...grpc.CallOption) (BrokerService_StreamMarketDepthClient, error) {
+	stream, err := c.cc.NewStream(ctx, &_BrokerService_serviceDesc.Streams[4], "/ibkr_broker.v1.BrokerService/StreamMarketDepth", opts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &brokerServiceStreamMarketDepthClient{stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+type BrokerService_StreamMarketDepthClient interface {
+	Recv() (*StreamMarketDepthResponse, error)
+	grpc.ClientStream
+}
+
+type brokerServiceStreamMarketDepthClient struct {
+	grpc.ClientStream
+}
+
+func (x *brokerServiceStreamMarketDepthClient) Recv() (*StreamMarketDepthResponse, error) {
+	m := new(StreamMarketDepthResponse)
+	if err := x.ClientStream.RecvMsg(m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
 // BrokerServiceServer is the server API for BrokerService service.
 // All implementations must embed UnimplementedBrokerServiceServer
 // for forward compatibility
@@ -289,6 +408,20 @@ type BrokerServiceServer interface {
 	HaltTrading(context.Context, *HaltTradingRequest) (*HaltTradingResponse, error)
 	// Re-arms trading after HaltTrading (admin).
 	ResumeTrading(context.Context, *ResumeTradingRequest) (*ResumeTradingResponse, error)
+	// Historical bars of one contract (IB reqHistoricalData). IB's historical pacing is kept by
+	// the server: an identical request within 15 s is answered from the first one's result; a
+	// request that cannot be sent within its deadline gets RESOURCE_EXHAUSTED with a
+	// google.rpc.RetryInfo saying when it can.
+	GetHistoricalBars(context.Context, *GetHistoricalBarsRequest) (*GetHistoricalBarsResponse, error)
+	// Live bars of one contract: IB's 5-second real-time bars, or bars of a chosen size kept up
+	// to date. One IB subscription per contract and bar kind, shared by every stream.
+	StreamBars(*StreamBarsRequest, BrokerService_StreamBarsServer) error
+	// Daily, unrealized and realized PnL per account (IB reqPnL) and, when asked, per position
+	// (IB reqPnLSingle), streamed as they change; the newest values first.
+	StreamPnL(*StreamPnLRequest, BrokerService_StreamPnLServer) error
+	// The level-2 book of one contract (IB reqMktDepth): a full book first, then changes in
+	// order. IB's limit on concurrent depth subscriptions is a status DEPTH_LIMIT_REACHED.
+	StreamMarketDepth(*StreamMarketDepthRequest, BrokerService_StreamMarketDepthServer) error
 	mustEmbedUnimplementedBrokerServiceServer()
 }
 
@@ -343,6 +476,18 @@ func (UnimplementedBrokerServiceServer) HaltTrading(context.Context, *HaltTradin
 }
 func (UnimplementedBrokerServiceServer) ResumeTrading(context.Context, *ResumeTradingRequest) (*ResumeTradingResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ResumeTrading not implemented")
+}
+func (UnimplementedBrokerServiceServer) GetHistoricalBars(context.Context, *GetHistoricalBarsRequest) (*GetHistoricalBarsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method GetHistoricalBars not implemented")
+}
+func (UnimplementedBrokerServiceServer) StreamBars(*StreamBarsRequest, BrokerService_StreamBarsServer) error {
+	return status.Errorf(codes.Unimplemented, "method StreamBars not implemented")
+}
+func (UnimplementedBrokerServiceServer) StreamPnL(*StreamPnLRequest, BrokerService_StreamPnLServer) error {
+	return status.Errorf(codes.Unimplemented, "method StreamPnL not implemented")
+}
+func (UnimplementedBrokerServiceServer) StreamMarketDepth(*StreamMarketDepthRequest, BrokerService_StreamMarketDepthServer) error {
+	return status.Errorf(codes.Unimplemented, "method StreamMarketDepth not implemented")
 }
 func (UnimplementedBrokerServiceServer) mustEmbedUnimplementedBrokerServiceServer() {}
 
@@ -651,6 +796,87 @@ func _BrokerService_ResumeTrading_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _BrokerService_GetHistoricalBars_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetHistoricalBarsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BrokerServiceServer).GetHistoricalBars(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/ibkr_broker.v1.BrokerService/GetHistoricalBars",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BrokerServiceServer).GetHistoricalBars(ctx, req.(*GetHistoricalBarsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _BrokerService_StreamBars_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(StreamBarsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(BrokerServiceServer).StreamBars(m, &brokerServiceStreamBarsServer{stream})
+}
+
+type BrokerService_StreamBarsServer interface {
+	Send(*StreamBarsResponse) error
+	grpc.ServerStream
+}
+
+type brokerServiceStreamBarsServer struct {
+	grpc.ServerStream
+}
+
+func (x *brokerServiceStreamBarsServer) Send(m *StreamBarsResponse) error {
+	return x.ServerStream.SendMsg(m)
+}
+
+func _BrokerService_StreamPnL_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(StreamPnLRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(BrokerServiceServer).StreamPnL(m, &brokerServiceStreamPnLServer{stream})
+}
+
+type BrokerService_StreamPnLServer interface {
+	Send(*StreamPnLResponse) error
+	grpc.ServerStream
+}
+
+type brokerServiceStreamPnLServer struct {
+	grpc.ServerStream
+}
+
+func (x *brokerServiceStreamPnLServer) Send(m *StreamPnLResponse) error {
+	return x.ServerStream.SendMsg(m)
+}
+
+func _BrokerService_StreamMarketDepth_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(StreamMarketDepthRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(BrokerServiceServer).StreamMarketDepth(m, &brokerServiceStreamMarketDepthServer{stream})
+}
+
+type BrokerService_StreamMarketDepthServer interface {
+	Send(*StreamMarketDepthResponse) error
+	grpc.ServerStream
+}
+
+type brokerServiceStreamMarketDepthServer struct {
+	grpc.ServerStream
+}
+
+func (x *brokerServiceStreamMarketDepthServer) Send(m *StreamMarketDepthResponse) error {
+	return x.ServerStream.SendMsg(m)
+}
+
 var _BrokerService_serviceDesc = grpc.ServiceDesc{
 	ServiceName: "ibkr_broker.v1.BrokerService",
 	HandlerType: (*BrokerServiceServer)(nil),
@@ -711,6 +937,10 @@ var _BrokerService_serviceDesc = grpc.ServiceDesc{
 			MethodName: "ResumeTrading",
 			Handler:    _BrokerService_ResumeTrading_Handler,
 		},
+		{
+			MethodName: "GetHistoricalBars",
+			Handler:    _BrokerService_GetHistoricalBars_Handler,
+		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
@@ -721,6 +951,21 @@ var _BrokerService_serviceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "StreamQuotes",
 			Handler:       _BrokerService_StreamQuotes_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "StreamBars",
+			Handler:       _BrokerService_StreamBars_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "StreamPnL",
+			Handler:       _BrokerService_StreamPnL_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "StreamMarketDepth",
+			Handler:       _BrokerService_StreamMarketDepth_Handler,
 			ServerStreams: true,
 		},
 	},

@@ -8,10 +8,14 @@ import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { AccountSummary, Position } from "./account_pb.js";
 import { file_ibkr_broker_v1_account } from "./account_pb.js";
+import type { Bar, BarSource } from "./bars_pb.js";
+import { file_ibkr_broker_v1_bars } from "./bars_pb.js";
 import type { ConnectionState, Heartbeat, SessionStatus } from "./common_pb.js";
 import { file_ibkr_broker_v1_common } from "./common_pb.js";
 import type { Contract, ContractDetails, OptionChain } from "./contract_pb.js";
 import { file_ibkr_broker_v1_contract } from "./contract_pb.js";
+import type { DepthBook, DepthUpdates, FeedStatus, LiveBar, LiveBarKind, ProfitAndLoss } from "./feeds_pb.js";
+import { file_ibkr_broker_v1_feeds } from "./feeds_pb.js";
 import type { Quote, QuoteBatch, QuoteStatus } from "./market_data_pb.js";
 import { file_ibkr_broker_v1_market_data } from "./market_data_pb.js";
 import type { BracketSpec, Order, OrderEvent, OrderFilter, OrderPreview, OrderSpec, TimeInForce } from "./order_pb.js";
@@ -22,7 +26,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file ibkr_broker/v1/broker_service.proto.
  */
 export const file_ibkr_broker_v1_broker_service: GenFile = /*@__PURE__*/
-  fileDesc("CiNpYmtyX2Jyb2tlci92MS9icm9rZXJfc2VydmljZS5wcm90bxIOaWJrcl9icm9rZXIudjEiEgoQR2V0U3RhdHVzUmVxdWVzdCKzAwoRR2V0U3RhdHVzUmVzcG9uc2USOQoQY29ubmVjdGlvbl9zdGF0ZRgBIAEoDjIfLmlia3JfYnJva2VyLnYxLkNvbm5lY3Rpb25TdGF0ZRIWCg5zZXJ2ZXJfdmVyc2lvbhgCIAEoBRIQCghhY2NvdW50cxgDIAMoCRIVCg1wYXBlcl90cmFkaW5nGAQgASgIEhcKD3RyYWRpbmdfZW5hYmxlZBgFIAEoCBIfChd0cmFkaW5nX2Rpc2FibGVkX3JlYXNvbhgGIAEoCRIQCgh0d3NfaG9zdBgHIAEoCRIQCgh0d3NfcG9ydBgIIAEoBRIRCgljbGllbnRfaWQYCSABKAUSMAoMY29ubmVjdF90aW1lGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIfChdzZXJ2ZXJfc29mdHdhcmVfdmVyc2lvbhgLIAEoCRIvCgtraWxsX3N3aXRjaBgMIAEoCzIaLmlia3JfYnJva2VyLnYxLktpbGxTd2l0Y2gSEQoJcmVhZF9vbmx5GA0gASgIEhoKEm1heF9zZXJ2ZXJfdmVyc2lvbhgOIAEoBSJyCgpLaWxsU3dpdGNoEg8KB2VuZ2FnZWQYASABKAgSDgoGcmVhc29uGAIgASgJEhIKCmVuZ2FnZWRfYnkYAyABKAkSLwoLZW5nYWdlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkQKFlJlc29sdmVDb250cmFjdFJlcXVlc3QSKgoIY29udHJhY3QYASABKAsyGC5pYmtyX2Jyb2tlci52MS5Db250cmFjdCJLChdSZXNvbHZlQ29udHJhY3RSZXNwb25zZRIwCgdtYXRjaGVzGAEgAygLMh8uaWJrcl9icm9rZXIudjEuQ29udHJhY3REZXRhaWxzIkUKFUdldE9wdGlvbkNoYWluUmVxdWVzdBIsCgp1bmRlcmx5aW5nGAEgASgLMhguaWJrcl9icm9rZXIudjEuQ29udHJhY3QicwoWR2V0T3B0aW9uQ2hhaW5SZXNwb25zZRIsCgp1bmRlcmx5aW5nGAEgASgLMhguaWJrcl9icm9rZXIudjEuQ29udHJhY3QSKwoGY2hhaW5zGAIgAygLMhsuaWJrcl9icm9rZXIudjEuT3B0aW9uQ2hhaW4ivAEKEVBsYWNlT3JkZXJSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSKgoIY29udHJhY3QYAiABKAsyGC5pYmtyX2Jyb2tlci52MS5Db250cmFjdBIoCgVvcmRlchgDIAEoCzIZLmlia3JfYnJva2VyLnYxLk9yZGVyU3BlYxIsCgdicmFja2V0GAQgASgLMhsuaWJrcl9icm9rZXIudjEuQnJhY2tldFNwZWMSDwoHd2hhdF9pZhgFIAEoCCKYAQoSUGxhY2VPcmRlclJlc3BvbnNlEiQKBW9yZGVyGAEgASgLMhUuaWJrcl9icm9rZXIudjEuT3JkZXISLQoOYnJhY2tldF9vcmRlcnMYAiADKAsyFS5pYmtyX2Jyb2tlci52MS5PcmRlchItCgdwcmV2aWV3GAMgASgLMhwuaWJrcl9icm9rZXIudjEuT3JkZXJQcmV2aWV3ItwBChJNb2RpZnlPcmRlclJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIQCghvcmRlcl9pZBgCIAEoCRIQCghxdWFudGl0eRgDIAEoCRITCgtsaW1pdF9wcmljZRgEIAEoCRISCgpzdG9wX3ByaWNlGAUgASgJEhcKD3RyYWlsaW5nX2Ftb3VudBgGIAEoCRIYChB0cmFpbGluZ19wZXJjZW50GAcgASgJEjIKDXRpbWVfaW5fZm9yY2UYCCABKA4yGy5pYmtyX2Jyb2tlci52MS5UaW1lSW5Gb3JjZSI7ChNNb2RpZnlPcmRlclJlc3BvbnNlEiQKBW9yZGVyGAEgASgLMhUuaWJrcl9icm9rZXIudjEuT3JkZXIiOgoSQ2FuY2VsT3JkZXJSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSEAoIb3JkZXJfaWQYAiABKAkiOwoTQ2FuY2VsT3JkZXJSZXNwb25zZRIkCgVvcmRlchgBIAEoCzIVLmlia3JfYnJva2VyLnYxLk9yZGVyIiwKFkNhbmNlbEFsbE9yZGVyc1JlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCSIsChdDYW5jZWxBbGxPcmRlcnNSZXNwb25zZRIRCglvcmRlcl9pZHMYASADKAkiNwoPR2V0T3JkZXJSZXF1ZXN0EhAKCG9yZGVyX2lkGAEgASgJEhIKCnJlcXVlc3RfaWQYAiABKAkiOAoQR2V0T3JkZXJSZXNwb25zZRIkCgVvcmRlchgBIAEoCzIVLmlia3JfYnJva2VyLnYxLk9yZGVyIngKEUxpc3RPcmRlcnNSZXF1ZXN0EisKBmZpbHRlchgBIAEoDjIbLmlia3JfYnJva2VyLnYxLk9yZGVyRmlsdGVyEg8KB2FjY291bnQYAiABKAkSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkiVAoSTGlzdE9yZGVyc1Jlc3BvbnNlEiUKBm9yZGVycxgBIAMoCzIVLmlia3JfYnJva2VyLnYxLk9yZGVyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJKChhTdHJlYW1PcmRlckV2ZW50c1JlcXVlc3QSHQoVcmVzdW1lX2FmdGVyX3NlcXVlbmNlGAEgASgEEg8KB2FjY291bnQYAiABKAkixgEKGVN0cmVhbU9yZGVyRXZlbnRzUmVzcG9uc2USEAoIc2VxdWVuY2UYASABKAQSKwoFZXZlbnQYAiABKAsyGi5pYmtyX2Jyb2tlci52MS5PcmRlckV2ZW50SAASLwoGc3RhdHVzGAMgASgLMh0uaWJrcl9icm9rZXIudjEuU2Vzc2lvblN0YXR1c0gAEi4KCWhlYXJ0YmVhdBgEIAEoCzIZLmlia3JfYnJva2VyLnYxLkhlYXJ0YmVhdEgAQgkKB3BheWxvYWQiJwoRR2V0QWNjb3VudFJlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCSJGChJHZXRBY2NvdW50UmVzcG9uc2USMAoIYWNjb3VudHMYASADKAsyHi5pYmtyX2Jyb2tlci52MS5BY2NvdW50U3VtbWFyeSIqChRMaXN0UG9zaXRpb25zUmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgJIkQKFUxpc3RQb3NpdGlvbnNSZXNwb25zZRIrCglwb3NpdGlvbnMYASADKAsyGC5pYmtyX2Jyb2tlci52MS5Qb3NpdGlvbiI9Cg9HZXRRdW90ZVJlcXVlc3QSKgoIY29udHJhY3QYASABKAsyGC5pYmtyX2Jyb2tlci52MS5Db250cmFjdCI4ChBHZXRRdW90ZVJlc3BvbnNlEiQKBXF1b3RlGAEgASgLMhUuaWJrcl9icm9rZXIudjEuUXVvdGUiQgoTU3RyZWFtUXVvdGVzUmVxdWVzdBIrCgljb250cmFjdHMYASADKAsyGC5pYmtyX2Jyb2tlci52MS5Db250cmFjdCLAAQoUU3RyZWFtUXVvdGVzUmVzcG9uc2USEAoIc2VxdWVuY2UYASABKAQSLAoGcXVvdGVzGAIgASgLMhouaWJrcl9icm9rZXIudjEuUXVvdGVCYXRjaEgAEi0KBnN0YXR1cxgDIAEoCzIbLmlia3JfYnJva2VyLnYxLlF1b3RlU3RhdHVzSAASLgoJaGVhcnRiZWF0GAQgASgLMhkuaWJrcl9icm9rZXIudjEuSGVhcnRiZWF0SABCCQoHcGF5bG9hZCI4ChJIYWx0VHJhZGluZ1JlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiYwoTSGFsdFRyYWRpbmdSZXNwb25zZRIvCgtraWxsX3N3aXRjaBgBIAEoCzIaLmlia3JfYnJva2VyLnYxLktpbGxTd2l0Y2gSGwoTY2FuY2VsbGVkX29yZGVyX2lkcxgCIAMoCSIqChRSZXN1bWVUcmFkaW5nUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJIkgKFVJlc3VtZVRyYWRpbmdSZXNwb25zZRIvCgtraWxsX3N3aXRjaBgBIAEoCzIaLmlia3JfYnJva2VyLnYxLktpbGxTd2l0Y2gytAsKDUJyb2tlclNlcnZpY2USUAoJR2V0U3RhdHVzEiAuaWJrcl9icm9rZXIudjEuR2V0U3RhdHVzUmVxdWVzdBohLmlia3JfYnJva2VyLnYxLkdldFN0YXR1c1Jlc3BvbnNlEmIKD1Jlc29sdmVDb250cmFjdBImLmlia3JfYnJva2VyLnYxLlJlc29sdmVDb250cmFjdFJlcXVlc3QaJy5pYmtyX2Jyb2tlci52MS5SZXNvbHZlQ29udHJhY3RSZXNwb25zZRJfCg5HZXRPcHRpb25DaGFpbhIlLmlia3JfYnJva2VyLnYxLkdldE9wdGlvbkNoYWluUmVxdWVzdBomLmlia3JfYnJva2VyLnYxLkdldE9wdGlvbkNoYWluUmVzcG9uc2USUwoKUGxhY2VPcmRlchIhLmlia3JfYnJva2VyLnYxLlBsYWNlT3JkZXJSZXF1ZXN0GiIuaWJrcl9icm9rZXIudjEuUGxhY2VPcmRlclJlc3BvbnNlElYKC01vZGlmeU9yZGVyEiIuaWJrcl9icm9rZXIudjEuTW9kaWZ5T3JkZXJSZXF1ZXN0GiMuaWJrcl9icm9rZXIudjEuTW9kaWZ5T3JkZXJSZXNwb25zZRJWCgtDYW5jZWxPcmRlchIiLmlia3JfYnJva2VyLnYxLkNhbmNlbE9yZGVyUmVxdWVzdBojLmlia3JfYnJva2VyLnYxLkNhbmNlbE9yZGVyUmVzcG9uc2USYgoPQ2FuY2VsQWxsT3JkZXJzEiYuaWJrcl9icm9rZXIudjEuQ2FuY2VsQWxsT3JkZXJzUmVxdWVzdBonLmlia3JfYnJva2VyLnYxLkNhbmNlbEFsbE9yZGVyc1Jlc3BvbnNlEk0KCEdldE9yZGVyEh8uaWJrcl9icm9rZXIudjEuR2V0T3JkZXJSZXF1ZXN0GiAuaWJrcl9icm9rZXIudjEuR2V0T3JkZXJSZXNwb25zZRJTCgpMaXN0T3JkZXJzEiEuaWJrcl9icm9rZXIudjEuTGlzdE9yZGVyc1JlcXVlc3QaIi5pYmtyX2Jyb2tlci52MS5MaXN0T3JkZXJzUmVzcG9uc2USagoRU3RyZWFtT3JkZXJFdmVudHMSKC5pYmtyX2Jyb2tlci52MS5TdHJlYW1PcmRlckV2ZW50c1JlcXVlc3QaKS5pYmtyX2Jyb2tlci52MS5TdHJlYW1PcmRlckV2ZW50c1Jlc3BvbnNlMAESUwoKR2V0QWNjb3VudBIhLmlia3JfYnJva2VyLnYxLkdldEFjY291bnRSZXF1ZXN0GiIuaWJrcl9icm9rZXIudjEuR2V0QWNjb3VudFJlc3BvbnNlElwKDUxpc3RQb3NpdGlvbnMSJC5pYmtyX2Jyb2tlci52MS5MaXN0UG9zaXRpb25zUmVxdWVzdBolLmlia3JfYnJva2VyLnYxLkxpc3RQb3NpdGlvbnNSZXNwb25zZRJNCghHZXRRdW90ZRIfLmlia3JfYnJva2VyLnYxLkdldFF1b3RlUmVxdWVzdBogLmlia3JfYnJva2VyLnYxLkdldFF1b3RlUmVzcG9uc2USWwoMU3RyZWFtUXVvdGVzEiMuaWJrcl9icm9rZXIudjEuU3RyZWFtUXVvdGVzUmVxdWVzdBokLmlia3JfYnJva2VyLnYxLlN0cmVhbVF1b3Rlc1Jlc3BvbnNlMAESVgoLSGFsdFRyYWRpbmcSIi5pYmtyX2Jyb2tlci52MS5IYWx0VHJhZGluZ1JlcXVlc3QaIy5pYmtyX2Jyb2tlci52MS5IYWx0VHJhZGluZ1Jlc3BvbnNlElwKDVJlc3VtZVRyYWRpbmcSJC5pYmtyX2Jyb2tlci52MS5SZXN1bWVUcmFkaW5nUmVxdWVzdBolLmlia3JfYnJva2VyLnYxLlJlc3VtZVRyYWRpbmdSZXNwb25zZUKnAQoRY29tLmlia3Jicm9rZXIudjFCEkJyb2tlclNlcnZpY2VQcm90b1ABWkVnaXRodWIuY29tL2lia3ItYnJva2VyL2lia3ItYnJva2VyL3Nkay9nby9pYmtyX2Jyb2tlci92MTtpYmtyYnJva2VydjGiAgNJQliqAg1JYmtyQnJva2VyLlYxygINSWJrckJyb2tlclxWMeoCDklia3JCcm9rZXI6OlYxYgZwcm90bzM", [file_google_protobuf_timestamp, file_ibkr_broker_v1_account, file_ibkr_broker_v1_common, file_ibkr_broker_v1_contract, file_ibkr_broker_v1_market_data, file_ibkr_broker_v1_order]);
+  fileDesc("CiNpYmtyX2Jyb2tlci92MS9icm9rZXJfc2VydmljZS5wcm90bxIOaWJrcl9icm9rZXIudjEiEgoQR2V0U3RhdHVzUmVxdWVzdCKzAwoRR2V0U3RhdHVzUmVzcG9uc2USOQoQY29ubmVjdGlvbl9zdGF0ZRgBIAEoDjIfLmlia3JfYnJva2VyLnYxLkNvbm5lY3Rpb25TdGF0ZRIWCg5zZXJ2ZXJfdmVyc2lvbhgCIAEoBRIQCghhY2NvdW50cxgDIAMoCRIVCg1wYXBlcl90cmFkaW5nGAQgASgIEhcKD3RyYWRpbmdfZW5hYmxlZBgFIAEoCBIfChd0cmFkaW5nX2Rpc2FibGVkX3JlYXNvbhgGIAEoCRIQCgh0d3NfaG9zdBgHIAEoCRIQCgh0d3NfcG9ydBgIIAEoBRIRCgljbGllbnRfaWQYCSABKAUSMAoMY29ubmVjdF90aW1lGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIfChdzZXJ2ZXJfc29mdHdhcmVfdmVyc2lvbhgLIAEoCRIvCgtraWxsX3N3aXRjaBgMIAEoCzIaLmlia3JfYnJva2VyLnYxLktpbGxTd2l0Y2gSEQoJcmVhZF9vbmx5GA0gASgIEhoKEm1heF9zZXJ2ZXJfdmVyc2lvbhgOIAEoBSJyCgpLaWxsU3dpdGNoEg8KB2VuZ2FnZWQYASABKAgSDgoGcmVhc29uGAIgASgJEhIKCmVuZ2FnZWRfYnkYAyABKAkSLwoLZW5nYWdlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkQKFlJlc29sdmVDb250cmFjdFJlcXVlc3QSKgoIY29udHJhY3QYASABKAsyGC5pYmtyX2Jyb2tlci52MS5Db250cmFjdCJLChdSZXNvbHZlQ29udHJhY3RSZXNwb25zZRIwCgdtYXRjaGVzGAEgAygLMh8uaWJrcl9icm9rZXIudjEuQ29udHJhY3REZXRhaWxzIkUKFUdldE9wdGlvbkNoYWluUmVxdWVzdBIsCgp1bmRlcmx5aW5nGAEgASgLMhguaWJrcl9icm9rZXIudjEuQ29udHJhY3QicwoWR2V0T3B0aW9uQ2hhaW5SZXNwb25zZRIsCgp1bmRlcmx5aW5nGAEgASgLMhguaWJrcl9icm9rZXIudjEuQ29udHJhY3QSKwoGY2hhaW5zGAIgAygLMhsuaWJrcl9icm9rZXIudjEuT3B0aW9uQ2hhaW4ivAEKEVBsYWNlT3JkZXJSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSKgoIY29udHJhY3QYAiABKAsyGC5pYmtyX2Jyb2tlci52MS5Db250cmFjdBIoCgVvcmRlchgDIAEoCzIZLmlia3JfYnJva2VyLnYxLk9yZGVyU3BlYxIsCgdicmFja2V0GAQgASgLMhsuaWJrcl9icm9rZXIudjEuQnJhY2tldFNwZWMSDwoHd2hhdF9pZhgFIAEoCCKYAQoSUGxhY2VPcmRlclJlc3BvbnNlEiQKBW9yZGVyGAEgASgLMhUuaWJrcl9icm9rZXIudjEuT3JkZXISLQoOYnJhY2tldF9vcmRlcnMYAiADKAsyFS5pYmtyX2Jyb2tlci52MS5PcmRlchItCgdwcmV2aWV3GAMgASgLMhwuaWJrcl9icm9rZXIudjEuT3JkZXJQcmV2aWV3ItwBChJNb2RpZnlPcmRlclJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIQCghvcmRlcl9pZBgCIAEoCRIQCghxdWFudGl0eRgDIAEoCRITCgtsaW1pdF9wcmljZRgEIAEoCRISCgpzdG9wX3ByaWNlGAUgASgJEhcKD3RyYWlsaW5nX2Ftb3VudBgGIAEoCRIYChB0cmFpbGluZ19wZXJjZW50GAcgASgJEjIKDXRpbWVfaW5fZm9yY2UYCCABKA4yGy5pYmtyX2Jyb2tlci52MS5UaW1lSW5Gb3JjZSI7ChNNb2RpZnlPcmRlclJlc3BvbnNlEiQKBW9yZGVyGAEgASgLMhUuaWJrcl9icm9rZXIudjEuT3JkZXIiOgoSQ2FuY2VsT3JkZXJSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSEAoIb3JkZXJfaWQYAiABKAkiOwoTQ2FuY2VsT3JkZXJSZXNwb25zZRIkCgVvcmRlchgBIAEoCzIVLmlia3JfYnJva2VyLnYxLk9yZGVyIiwKFkNhbmNlbEFsbE9yZGVyc1JlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCSIsChdDYW5jZWxBbGxPcmRlcnNSZXNwb25zZRIRCglvcmRlcl9pZHMYASADKAkiNwoPR2V0T3JkZXJSZXF1ZXN0EhAKCG9yZGVyX2lkGAEgASgJEhIKCnJlcXVlc3RfaWQYAiABKAkiOAoQR2V0T3JkZXJSZXNwb25zZRIkCgVvcmRlchgBIAEoCzIVLmlia3JfYnJva2VyLnYxLk9yZGVyIngKEUxpc3RPcmRlcnNSZXF1ZXN0EisKBmZpbHRlchgBIAEoDjIbLmlia3JfYnJva2VyLnYxLk9yZGVyRmlsdGVyEg8KB2FjY291bnQYAiABKAkSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkiVAoSTGlzdE9yZGVyc1Jlc3BvbnNlEiUKBm9yZGVycxgBIAMoCzIVLmlia3JfYnJva2VyLnYxLk9yZGVyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJKChhTdHJlYW1PcmRlckV2ZW50c1JlcXVlc3QSHQoVcmVzdW1lX2FmdGVyX3NlcXVlbmNlGAEgASgEEg8KB2FjY291bnQYAiABKAkixgEKGVN0cmVhbU9yZGVyRXZlbnRzUmVzcG9uc2USEAoIc2VxdWVuY2UYASABKAQSKwoFZXZlbnQYAiABKAsyGi5pYmtyX2Jyb2tlci52MS5PcmRlckV2ZW50SAASLwoGc3RhdHVzGAMgASgLMh0uaWJrcl9icm9rZXIudjEuU2Vzc2lvblN0YXR1c0gAEi4KCWhlYXJ0YmVhdBgEIAEoCzIZLmlia3JfYnJva2VyLnYxLkhlYXJ0YmVhdEgAQgkKB3BheWxvYWQiJwoRR2V0QWNjb3VudFJlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCSJGChJHZXRBY2NvdW50UmVzcG9uc2USMAoIYWNjb3VudHMYASADKAsyHi5pYmtyX2Jyb2tlci52MS5BY2NvdW50U3VtbWFyeSIqChRMaXN0UG9zaXRpb25zUmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgJIkQKFUxpc3RQb3NpdGlvbnNSZXNwb25zZRIrCglwb3NpdGlvbnMYASADKAsyGC5pYmtyX2Jyb2tlci52MS5Qb3NpdGlvbiI9Cg9HZXRRdW90ZVJlcXVlc3QSKgoIY29udHJhY3QYASABKAsyGC5pYmtyX2Jyb2tlci52MS5Db250cmFjdCI4ChBHZXRRdW90ZVJlc3BvbnNlEiQKBXF1b3RlGAEgASgLMhUuaWJrcl9icm9rZXIudjEuUXVvdGUiQgoTU3RyZWFtUXVvdGVzUmVxdWVzdBIrCgljb250cmFjdHMYASADKAsyGC5pYmtyX2Jyb2tlci52MS5Db250cmFjdCLAAQoUU3RyZWFtUXVvdGVzUmVzcG9uc2USEAoIc2VxdWVuY2UYASABKAQSLAoGcXVvdGVzGAIgASgLMhouaWJrcl9icm9rZXIudjEuUXVvdGVCYXRjaEgAEi0KBnN0YXR1cxgDIAEoCzIbLmlia3JfYnJva2VyLnYxLlF1b3RlU3RhdHVzSAASLgoJaGVhcnRiZWF0GAQgASgLMhkuaWJrcl9icm9rZXIudjEuSGVhcnRiZWF0SABCCQoHcGF5bG9hZCI4ChJIYWx0VHJhZGluZ1JlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiYwoTSGFsdFRyYWRpbmdSZXNwb25zZRIvCgtraWxsX3N3aXRjaBgBIAEoCzIaLmlia3JfYnJva2VyLnYxLktpbGxTd2l0Y2gSGwoTY2FuY2VsbGVkX29yZGVyX2lkcxgCIAMoCSIqChRSZXN1bWVUcmFkaW5nUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJIkgKFVJlc3VtZVRyYWRpbmdSZXNwb25zZRIvCgtraWxsX3N3aXRjaBgBIAEoCzIaLmlia3JfYnJva2VyLnYxLktpbGxTd2l0Y2gi6gEKGEdldEhpc3RvcmljYWxCYXJzUmVxdWVzdBIqCghjb250cmFjdBgBIAEoCzIYLmlia3JfYnJva2VyLnYxLkNvbnRyYWN0EiwKCGVuZF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghkdXJhdGlvbhgDIAEoCRIQCghiYXJfc2l6ZRgEIAEoCRIpCgZzb3VyY2UYBSABKA4yGS5pYmtyX2Jyb2tlci52MS5CYXJTb3VyY2USJQodaW5jbHVkZV9vdXRzaWRlX3JlZ3VsYXJfaG91cnMYBiABKAgiegoZR2V0SGlzdG9yaWNhbEJhcnNSZXNwb25zZRIqCghjb250cmFjdBgBIAEoCzIYLmlia3JfYnJva2VyLnYxLkNvbnRyYWN0EiEKBGJhcnMYAiADKAsyEy5pYmtyX2Jyb2tlci52MS5CYXISDgoGc2hhcmVkGAMgASgIIs4BChFTdHJlYW1CYXJzUmVxdWVzdBIqCghjb250cmFjdBgBIAEoCzIYLmlia3JfYnJva2VyLnYxLkNvbnRyYWN0EikKBGtpbmQYAiABKA4yGy5pYmtyX2Jyb2tlci52MS5MaXZlQmFyS2luZBIQCghiYXJfc2l6ZRgDIAEoCRIpCgZzb3VyY2UYBCABKA4yGS5pYmtyX2Jyb2tlci52MS5CYXJTb3VyY2USJQodaW5jbHVkZV9vdXRzaWRlX3JlZ3VsYXJfaG91cnMYBSABKAgitwEKElN0cmVhbUJhcnNSZXNwb25zZRIQCghzZXF1ZW5jZRgBIAEoBBImCgNiYXIYAiABKAsyFy5pYmtyX2Jyb2tlci52MS5MaXZlQmFySAASLAoGc3RhdHVzGAMgASgLMhouaWJrcl9icm9rZXIudjEuRmVlZFN0YXR1c0gAEi4KCWhlYXJ0YmVhdBgEIAEoCzIZLmlia3JfYnJva2VyLnYxLkhlYXJ0YmVhdEgAQgkKB3BheWxvYWQiQgoQU3RyZWFtUG5MUmVxdWVzdBITCgthY2NvdW50X2lkcxgBIAMoCRIZChFpbmNsdWRlX3Bvc2l0aW9ucxgCIAEoCCK8AQoRU3RyZWFtUG5MUmVzcG9uc2USEAoIc2VxdWVuY2UYASABKAQSLAoDcG5sGAIgASgLMh0uaWJrcl9icm9rZXIudjEuUHJvZml0QW5kTG9zc0gAEiwKBnN0YXR1cxgDIAEoCzIaLmlia3JfYnJva2VyLnYxLkZlZWRTdGF0dXNIABIuCgloZWFydGJlYXQYBCABKAsyGS5pYmtyX2Jyb2tlci52MS5IZWFydGJlYXRIAEIJCgdwYXlsb2FkIlQKGFN0cmVhbU1hcmtldERlcHRoUmVxdWVzdBIqCghjb250cmFjdBgBIAEoCzIYLmlia3JfYnJva2VyLnYxLkNvbnRyYWN0EgwKBHJvd3MYAiABKAUi8gEKGVN0cmVhbU1hcmtldERlcHRoUmVzcG9uc2USEAoIc2VxdWVuY2UYASABKAQSKQoEYm9vaxgCIAEoCzIZLmlia3JfYnJva2VyLnYxLkRlcHRoQm9va0gAEi8KB3VwZGF0ZXMYAyABKAsyHC5pYmtyX2Jyb2tlci52MS5EZXB0aFVwZGF0ZXNIABIsCgZzdGF0dXMYBCABKAsyGi5pYmtyX2Jyb2tlci52MS5GZWVkU3RhdHVzSAASLgoJaGVhcnRiZWF0GAUgASgLMhkuaWJrcl9icm9rZXIudjEuSGVhcnRiZWF0SABCCQoHcGF5bG9hZDK1DgoNQnJva2VyU2VydmljZRJQCglHZXRTdGF0dXMSIC5pYmtyX2Jyb2tlci52MS5HZXRTdGF0dXNSZXF1ZXN0GiEuaWJrcl9icm9rZXIudjEuR2V0U3RhdHVzUmVzcG9uc2USYgoPUmVzb2x2ZUNvbnRyYWN0EiYuaWJrcl9icm9rZXIudjEuUmVzb2x2ZUNvbnRyYWN0UmVxdWVzdBonLmlia3JfYnJva2VyLnYxLlJlc29sdmVDb250cmFjdFJlc3BvbnNlEl8KDkdldE9wdGlvbkNoYWluEiUuaWJrcl9icm9rZXIudjEuR2V0T3B0aW9uQ2hhaW5SZXF1ZXN0GiYuaWJrcl9icm9rZXIudjEuR2V0T3B0aW9uQ2hhaW5SZXNwb25zZRJTCgpQbGFjZU9yZGVyEiEuaWJrcl9icm9rZXIudjEuUGxhY2VPcmRlclJlcXVlc3QaIi5pYmtyX2Jyb2tlci52MS5QbGFjZU9yZGVyUmVzcG9uc2USVgoLTW9kaWZ5T3JkZXISIi5pYmtyX2Jyb2tlci52MS5Nb2RpZnlPcmRlclJlcXVlc3QaIy5pYmtyX2Jyb2tlci52MS5Nb2RpZnlPcmRlclJlc3BvbnNlElYKC0NhbmNlbE9yZGVyEiIuaWJrcl9icm9rZXIudjEuQ2FuY2VsT3JkZXJSZXF1ZXN0GiMuaWJrcl9icm9rZXIudjEuQ2FuY2VsT3JkZXJSZXNwb25zZRJiCg9DYW5jZWxBbGxPcmRlcnMSJi5pYmtyX2Jyb2tlci52MS5DYW5jZWxBbGxPcmRlcnNSZXF1ZXN0GicuaWJrcl9icm9rZXIudjEuQ2FuY2VsQWxsT3JkZXJzUmVzcG9uc2USTQoIR2V0T3JkZXISHy5pYmtyX2Jyb2tlci52MS5HZXRPcmRlclJlcXVlc3QaIC5pYmtyX2Jyb2tlci52MS5HZXRPcmRlclJlc3BvbnNlElMKCkxpc3RPcmRlcnMSIS5pYmtyX2Jyb2tlci52MS5MaXN0T3JkZXJzUmVxdWVzdBoiLmlia3JfYnJva2VyLnYxLkxpc3RPcmRlcnNSZXNwb25zZRJqChFTdHJlYW1PcmRlckV2ZW50cxIoLmlia3JfYnJva2VyLnYxLlN0cmVhbU9yZGVyRXZlbnRzUmVxdWVzdBopLmlia3JfYnJva2VyLnYxLlN0cmVhbU9yZGVyRXZlbnRzUmVzcG9uc2UwARJTCgpHZXRBY2NvdW50EiEuaWJrcl9icm9rZXIudjEuR2V0QWNjb3VudFJlcXVlc3QaIi5pYmtyX2Jyb2tlci52MS5HZXRBY2NvdW50UmVzcG9uc2USXAoNTGlzdFBvc2l0aW9ucxIkLmlia3JfYnJva2VyLnYxLkxpc3RQb3NpdGlvbnNSZXF1ZXN0GiUuaWJrcl9icm9rZXIudjEuTGlzdFBvc2l0aW9uc1Jlc3BvbnNlEk0KCEdldFF1b3RlEh8uaWJrcl9icm9rZXIudjEuR2V0UXVvdGVSZXF1ZXN0GiAuaWJrcl9icm9rZXIudjEuR2V0UXVvdGVSZXNwb25zZRJbCgxTdHJlYW1RdW90ZXMSIy5pYmtyX2Jyb2tlci52MS5TdHJlYW1RdW90ZXNSZXF1ZXN0GiQuaWJrcl9icm9rZXIudjEuU3RyZWFtUXVvdGVzUmVzcG9uc2UwARJWCgtIYWx0VHJhZGluZxIiLmlia3JfYnJva2VyLnYxLkhhbHRUcmFkaW5nUmVxdWVzdBojLmlia3JfYnJva2VyLnYxLkhhbHRUcmFkaW5nUmVzcG9uc2USXAoNUmVzdW1lVHJhZGluZxIkLmlia3JfYnJva2VyLnYxLlJlc3VtZVRyYWRpbmdSZXF1ZXN0GiUuaWJrcl9icm9rZXIudjEuUmVzdW1lVHJhZGluZ1Jlc3BvbnNlEmgKEUdldEhpc3RvcmljYWxCYXJzEiguaWJrcl9icm9rZXIudjEuR2V0SGlzdG9yaWNhbEJhcnNSZXF1ZXN0GikuaWJrcl9icm9rZXIudjEuR2V0SGlzdG9yaWNhbEJhcnNSZXNwb25zZRJVCgpTdHJlYW1CYXJzEiEuaWJrcl9icm9rZXIudjEuU3RyZWFtQmFyc1JlcXVlc3QaIi5pYmtyX2Jyb2tlci52MS5TdHJlYW1CYXJzUmVzcG9uc2UwARJSCglTdHJlYW1QbkwSIC5pYmtyX2Jyb2tlci52MS5TdHJlYW1QbkxSZXF1ZXN0GiEuaWJrcl9icm9rZXIudjEuU3RyZWFtUG5MUmVzcG9uc2UwARJqChFTdHJlYW1NYXJrZXREZXB0aBIoLmlia3JfYnJva2VyLnYxLlN0cmVhbU1hcmtldERlcHRoUmVxdWVzdBopLmlia3JfYnJva2VyLnYxLlN0cmVhbU1hcmtldERlcHRoUmVzcG9uc2UwAUKnAQoRY29tLmlia3Jicm9rZXIudjFCEkJyb2tlclNlcnZpY2VQcm90b1ABWkVnaXRodWIuY29tL2lia3ItYnJva2VyL2lia3ItYnJva2VyL3Nkay9nby9pYmtyX2Jyb2tlci92MTtpYmtyYnJva2VydjGiAgNJQliqAg1JYmtyQnJva2VyLlYxygINSWJrckJyb2tlclxWMeoCDklia3JCcm9rZXI6OlYxYgZwcm90bzM", [file_google_protobuf_timestamp, file_ibkr_broker_v1_account, file_ibkr_broker_v1_bars, file_ibkr_broker_v1_common, file_ibkr_broker_v1_contract, file_ibkr_broker_v1_feeds, file_ibkr_broker_v1_market_data, file_ibkr_broker_v1_order]);
 
 /**
  * Request of GetStatus.
@@ -1054,6 +1058,371 @@ export const ResumeTradingResponseSchema: GenMessage<ResumeTradingResponse> = /*
   messageDesc(file_ibkr_broker_v1_broker_service, 32);
 
 /**
+ * Request of GetHistoricalBars.
+ *
+ * @generated from message ibkr_broker.v1.GetHistoricalBarsRequest
+ */
+export type GetHistoricalBarsRequest = Message<"ibkr_broker.v1.GetHistoricalBarsRequest"> & {
+  /**
+   * The contract; resolved by the server like ResolveContract (must be unique); required.
+   *
+   * @generated from field: ibkr_broker.v1.Contract contract = 1;
+   */
+  contract?: Contract;
+
+  /**
+   * End of the last bar; unset = now. Must not be in the future.
+   *
+   * @generated from field: google.protobuf.Timestamp end_time = 2;
+   */
+  endTime?: Timestamp;
+
+  /**
+   * How far back from end_time, IB's spelling "<n> <unit>" with unit S, D, W, M or Y
+   * (e.g. "1 D", "3600 S"); required.
+   *
+   * @generated from field: string duration = 3;
+   */
+  duration: string;
+
+  /**
+   * Length of one bar, one of IB's sizes: "1 secs", "5 secs", "10 secs", "15 secs", "30 secs",
+   * "1 min", "2 mins", "3 mins", "5 mins", "10 mins", "15 mins", "20 mins", "30 mins", "1 hour",
+   * "2 hours", "3 hours", "4 hours", "8 hours", "1 day", "1 week", "1 month"; required.
+   *
+   * @generated from field: string bar_size = 4;
+   */
+  barSize: string;
+
+  /**
+   * What the bars are built from; unspecified = trades.
+   *
+   * @generated from field: ibkr_broker.v1.BarSource source = 5;
+   */
+  source: BarSource;
+
+  /**
+   * True = all hours (pre- and after-market too); default false = regular trading hours only.
+   *
+   * @generated from field: bool include_outside_regular_hours = 6;
+   */
+  includeOutsideRegularHours: boolean;
+};
+
+/**
+ * Describes the message ibkr_broker.v1.GetHistoricalBarsRequest.
+ * Use `create(GetHistoricalBarsRequestSchema)` to create a new message.
+ */
+export const GetHistoricalBarsRequestSchema: GenMessage<GetHistoricalBarsRequest> = /*@__PURE__*/
+  messageDesc(file_ibkr_broker_v1_broker_service, 33);
+
+/**
+ * Response of GetHistoricalBars.
+ *
+ * @generated from message ibkr_broker.v1.GetHistoricalBarsResponse
+ */
+export type GetHistoricalBarsResponse = Message<"ibkr_broker.v1.GetHistoricalBarsResponse"> & {
+  /**
+   * The resolved contract.
+   *
+   * @generated from field: ibkr_broker.v1.Contract contract = 1;
+   */
+  contract?: Contract;
+
+  /**
+   * The bars, oldest first.
+   *
+   * @generated from field: repeated ibkr_broker.v1.Bar bars = 2;
+   */
+  bars: Bar[];
+
+  /**
+   * True when answered from an identical request's result of the last 15 s. Default false.
+   *
+   * @generated from field: bool shared = 3;
+   */
+  shared: boolean;
+};
+
+/**
+ * Describes the message ibkr_broker.v1.GetHistoricalBarsResponse.
+ * Use `create(GetHistoricalBarsResponseSchema)` to create a new message.
+ */
+export const GetHistoricalBarsResponseSchema: GenMessage<GetHistoricalBarsResponse> = /*@__PURE__*/
+  messageDesc(file_ibkr_broker_v1_broker_service, 34);
+
+/**
+ * Request of StreamBars.
+ *
+ * @generated from message ibkr_broker.v1.StreamBarsRequest
+ */
+export type StreamBarsRequest = Message<"ibkr_broker.v1.StreamBarsRequest"> & {
+  /**
+   * The contract; resolved by the server like ResolveContract (must be unique); required.
+   *
+   * @generated from field: ibkr_broker.v1.Contract contract = 1;
+   */
+  contract?: Contract;
+
+  /**
+   * Which bars; unspecified = real-time (5-second) bars.
+   *
+   * @generated from field: ibkr_broker.v1.LiveBarKind kind = 2;
+   */
+  kind: LiveBarKind;
+
+  /**
+   * Bar size for KEEP_UP_TO_DATE, one of GetHistoricalBarsRequest.bar_size's; must be empty
+   * (or "5 secs") for real-time bars.
+   *
+   * @generated from field: string bar_size = 3;
+   */
+  barSize: string;
+
+  /**
+   * What the bars are built from; unspecified = trades. Real-time bars take trades, midpoint,
+   * bid or ask.
+   *
+   * @generated from field: ibkr_broker.v1.BarSource source = 4;
+   */
+  source: BarSource;
+
+  /**
+   * True = all hours; default false = regular trading hours only.
+   *
+   * @generated from field: bool include_outside_regular_hours = 5;
+   */
+  includeOutsideRegularHours: boolean;
+};
+
+/**
+ * Describes the message ibkr_broker.v1.StreamBarsRequest.
+ * Use `create(StreamBarsRequestSchema)` to create a new message.
+ */
+export const StreamBarsRequestSchema: GenMessage<StreamBarsRequest> = /*@__PURE__*/
+  messageDesc(file_ibkr_broker_v1_broker_service, 35);
+
+/**
+ * One message of a bar stream.
+ *
+ * @generated from message ibkr_broker.v1.StreamBarsResponse
+ */
+export type StreamBarsResponse = Message<"ibkr_broker.v1.StreamBarsResponse"> & {
+  /**
+   * Per-stream sequence number, increasing by one per message, starting at 1.
+   *
+   * @generated from field: uint64 sequence = 1;
+   */
+  sequence: bigint;
+
+  /**
+   * The message's content.
+   *
+   * @generated from oneof ibkr_broker.v1.StreamBarsResponse.payload
+   */
+  payload: {
+    /**
+     * A bar (complete, or forming for kept-up-to-date bars).
+     *
+     * @generated from field: ibkr_broker.v1.LiveBar bar = 2;
+     */
+    value: LiveBar;
+    case: "bar";
+  } | {
+    /**
+     * The subscription's state changed.
+     *
+     * @generated from field: ibkr_broker.v1.FeedStatus status = 3;
+     */
+    value: FeedStatus;
+    case: "status";
+  } | {
+    /**
+     * Nothing happened for a while.
+     *
+     * @generated from field: ibkr_broker.v1.Heartbeat heartbeat = 4;
+     */
+    value: Heartbeat;
+    case: "heartbeat";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message ibkr_broker.v1.StreamBarsResponse.
+ * Use `create(StreamBarsResponseSchema)` to create a new message.
+ */
+export const StreamBarsResponseSchema: GenMessage<StreamBarsResponse> = /*@__PURE__*/
+  messageDesc(file_ibkr_broker_v1_broker_service, 36);
+
+/**
+ * Request of StreamPnL.
+ *
+ * @generated from message ibkr_broker.v1.StreamPnLRequest
+ */
+export type StreamPnLRequest = Message<"ibkr_broker.v1.StreamPnLRequest"> & {
+  /**
+   * Accounts to follow; empty = every managed account.
+   *
+   * @generated from field: repeated string account_ids = 1;
+   */
+  accountIds: string[];
+
+  /**
+   * Also one PnL per position held in those accounts when the stream starts. Default false.
+   *
+   * @generated from field: bool include_positions = 2;
+   */
+  includePositions: boolean;
+};
+
+/**
+ * Describes the message ibkr_broker.v1.StreamPnLRequest.
+ * Use `create(StreamPnLRequestSchema)` to create a new message.
+ */
+export const StreamPnLRequestSchema: GenMessage<StreamPnLRequest> = /*@__PURE__*/
+  messageDesc(file_ibkr_broker_v1_broker_service, 37);
+
+/**
+ * One message of a PnL stream.
+ *
+ * @generated from message ibkr_broker.v1.StreamPnLResponse
+ */
+export type StreamPnLResponse = Message<"ibkr_broker.v1.StreamPnLResponse"> & {
+  /**
+   * Per-stream sequence number, increasing by one per message, starting at 1.
+   *
+   * @generated from field: uint64 sequence = 1;
+   */
+  sequence: bigint;
+
+  /**
+   * The message's content.
+   *
+   * @generated from oneof ibkr_broker.v1.StreamPnLResponse.payload
+   */
+  payload: {
+    /**
+     * New values of one account or position.
+     *
+     * @generated from field: ibkr_broker.v1.ProfitAndLoss pnl = 2;
+     */
+    value: ProfitAndLoss;
+    case: "pnl";
+  } | {
+    /**
+     * A subscription's state changed.
+     *
+     * @generated from field: ibkr_broker.v1.FeedStatus status = 3;
+     */
+    value: FeedStatus;
+    case: "status";
+  } | {
+    /**
+     * Nothing changed for a while.
+     *
+     * @generated from field: ibkr_broker.v1.Heartbeat heartbeat = 4;
+     */
+    value: Heartbeat;
+    case: "heartbeat";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message ibkr_broker.v1.StreamPnLResponse.
+ * Use `create(StreamPnLResponseSchema)` to create a new message.
+ */
+export const StreamPnLResponseSchema: GenMessage<StreamPnLResponse> = /*@__PURE__*/
+  messageDesc(file_ibkr_broker_v1_broker_service, 38);
+
+/**
+ * Request of StreamMarketDepth.
+ *
+ * @generated from message ibkr_broker.v1.StreamMarketDepthRequest
+ */
+export type StreamMarketDepthRequest = Message<"ibkr_broker.v1.StreamMarketDepthRequest"> & {
+  /**
+   * The contract; resolved by the server like ResolveContract (must be unique); required.
+   *
+   * @generated from field: ibkr_broker.v1.Contract contract = 1;
+   */
+  contract?: Contract;
+
+  /**
+   * Rows per side, 1 to 50; 0 = 10.
+   *
+   * @generated from field: int32 rows = 2;
+   */
+  rows: number;
+};
+
+/**
+ * Describes the message ibkr_broker.v1.StreamMarketDepthRequest.
+ * Use `create(StreamMarketDepthRequestSchema)` to create a new message.
+ */
+export const StreamMarketDepthRequestSchema: GenMessage<StreamMarketDepthRequest> = /*@__PURE__*/
+  messageDesc(file_ibkr_broker_v1_broker_service, 39);
+
+/**
+ * One message of a depth stream.
+ *
+ * @generated from message ibkr_broker.v1.StreamMarketDepthResponse
+ */
+export type StreamMarketDepthResponse = Message<"ibkr_broker.v1.StreamMarketDepthResponse"> & {
+  /**
+   * Per-stream sequence number, increasing by one per message, starting at 1.
+   *
+   * @generated from field: uint64 sequence = 1;
+   */
+  sequence: bigint;
+
+  /**
+   * The message's content.
+   *
+   * @generated from oneof ibkr_broker.v1.StreamMarketDepthResponse.payload
+   */
+  payload: {
+    /**
+     * The whole book: replaces what the client holds (first message, and after a reset).
+     *
+     * @generated from field: ibkr_broker.v1.DepthBook book = 2;
+     */
+    value: DepthBook;
+    case: "book";
+  } | {
+    /**
+     * Changes to apply in order to the book the client holds.
+     *
+     * @generated from field: ibkr_broker.v1.DepthUpdates updates = 3;
+     */
+    value: DepthUpdates;
+    case: "updates";
+  } | {
+    /**
+     * The subscription's state changed.
+     *
+     * @generated from field: ibkr_broker.v1.FeedStatus status = 4;
+     */
+    value: FeedStatus;
+    case: "status";
+  } | {
+    /**
+     * Nothing changed for a while.
+     *
+     * @generated from field: ibkr_broker.v1.Heartbeat heartbeat = 5;
+     */
+    value: Heartbeat;
+    case: "heartbeat";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message ibkr_broker.v1.StreamMarketDepthResponse.
+ * Use `create(StreamMarketDepthResponseSchema)` to create a new message.
+ */
+export const StreamMarketDepthResponseSchema: GenMessage<StreamMarketDepthResponse> = /*@__PURE__*/
+  messageDesc(file_ibkr_broker_v1_broker_service, 40);
+
+/**
  * Trading and market data through one Interactive Brokers TWS / IB Gateway session.
  *
  * Errors are gRPC statuses with a google.rpc.ErrorInfo detail (domain "ibkr-broker"; reason such
@@ -1224,6 +1593,52 @@ export const BrokerService: GenService<{
     methodKind: "unary";
     input: typeof ResumeTradingRequestSchema;
     output: typeof ResumeTradingResponseSchema;
+  },
+  /**
+   * Historical bars of one contract (IB reqHistoricalData). IB's historical pacing is kept by
+   * the server: an identical request within 15 s is answered from the first one's result; a
+   * request that cannot be sent within its deadline gets RESOURCE_EXHAUSTED with a
+   * google.rpc.RetryInfo saying when it can.
+   *
+   * @generated from rpc ibkr_broker.v1.BrokerService.GetHistoricalBars
+   */
+  getHistoricalBars: {
+    methodKind: "unary";
+    input: typeof GetHistoricalBarsRequestSchema;
+    output: typeof GetHistoricalBarsResponseSchema;
+  },
+  /**
+   * Live bars of one contract: IB's 5-second real-time bars, or bars of a chosen size kept up
+   * to date. One IB subscription per contract and bar kind, shared by every stream.
+   *
+   * @generated from rpc ibkr_broker.v1.BrokerService.StreamBars
+   */
+  streamBars: {
+    methodKind: "server_streaming";
+    input: typeof StreamBarsRequestSchema;
+    output: typeof StreamBarsResponseSchema;
+  },
+  /**
+   * Daily, unrealized and realized PnL per account (IB reqPnL) and, when asked, per position
+   * (IB reqPnLSingle), streamed as they change; the newest values first.
+   *
+   * @generated from rpc ibkr_broker.v1.BrokerService.StreamPnL
+   */
+  streamPnL: {
+    methodKind: "server_streaming";
+    input: typeof StreamPnLRequestSchema;
+    output: typeof StreamPnLResponseSchema;
+  },
+  /**
+   * The level-2 book of one contract (IB reqMktDepth): a full book first, then changes in
+   * order. IB's limit on concurrent depth subscriptions is a status DEPTH_LIMIT_REACHED.
+   *
+   * @generated from rpc ibkr_broker.v1.BrokerService.StreamMarketDepth
+   */
+  streamMarketDepth: {
+    methodKind: "server_streaming";
+    input: typeof StreamMarketDepthRequestSchema;
+    output: typeof StreamMarketDepthResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_ibkr_broker_v1_broker_service, 0);
