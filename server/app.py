@@ -19,7 +19,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from ibkr_broker.v1 import broker_service_pb2, broker_service_pb2_grpc
 
-from .api.auth import AuthInterceptor
+from .api.auth import AuthInterceptor, Principal
 from .api.observe import KINDS, CallObserver
 from .api.servicer import BrokerServicer
 from .audit import AuditLog
@@ -32,6 +32,7 @@ from .session.store import Store
 from .trading.trader import Trader
 
 if TYPE_CHECKING:
+    from .bus.gateway import GatewayBus
     from .metrics import Metrics, MetricsEndpoint
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ class BrokerApp:
         self.servicer = BrokerServicer(self.session, self.trader, config.server.heartbeat_interval)
         self.servicer.read_only = security.read_only
         self.session.journal.listeners.append(OrderLog(self.session.orders.all()))
+        self.bus = self._bus() if config.bus.url else None
         self._health = health.aio.HealthServicer()
         self.metrics, self.metrics_endpoint = self._metrics(gateway)
         interceptors: list[grpc.aio.ServerInterceptor] = [AuthInterceptor(security, self.audit)]
@@ -78,6 +80,19 @@ class BrokerApp:
         self.port = 0
         self._stopped = asyncio.Event()
         self._health_tasks: set[asyncio.Task[None]] = set()
+
+    def _bus(self) -> GatewayBus:
+        """The gateway's side of NATS JetStream ([bus] url); None of it without a url."""
+        from .bus.gateway import GatewayBus
+
+        return GatewayBus(
+            self.config.bus.url,
+            self.session,
+            self.trader,
+            self.servicer,
+            principals(self.config.security),
+            self.config.security.read_only,
+        )
 
     def _metrics(self, gateway: IbPort) -> tuple[Metrics | None, MetricsEndpoint | None]:
         """Prometheus series and their endpoint when [metrics] listen is set."""
@@ -127,6 +142,8 @@ class BrokerApp:
                 self.audit.close()
                 raise
         await self.session.start()
+        if self.bus is not None:
+            await self.bus.start()
         log.info("serving %s on port %d", SERVICE_NAME, self.port)
 
     def _on_state(self, state: ConnectionState, _error: IbError | None) -> None:
@@ -155,6 +172,8 @@ class BrokerApp:
         await self.server.stop(self.config.server.drain_timeout)
         if self.metrics_endpoint is not None:
             await self.metrics_endpoint.stop()
+        if self.bus is not None:
+            await self.bus.stop()
         await self.session.stop()
         self.audit.close()
 
@@ -169,6 +188,11 @@ def rpc_methods() -> list[tuple[str, str, str]]:
         (KINDS[(m.client_streaming, m.server_streaming)][0], service.full_name, m.name)
         for m in service.methods
     ]
+
+
+def principals(security: SecuritySettings) -> dict[str, Principal]:
+    """The configured tokens by name, as the callers an edge names on the bus."""
+    return {t.name: Principal(t.name, t.role, t.risk) for t in security.tokens}
 
 
 def server_credentials(security: SecuritySettings) -> grpc.ServerCredentials | None:

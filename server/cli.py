@@ -37,6 +37,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         metavar="HOST:PORT",
         help="serve Prometheus metrics at http://HOST:PORT/metrics (default off)",
     )
+    p.add_argument(
+        "--bus",
+        metavar="nats://HOST:PORT",
+        help="publish to and answer on NATS JetStream, for edges (default off: one process)",
+    )
     p.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR")
     p.add_argument(
         "--log-format",
@@ -58,6 +63,8 @@ def apply_args(config: Config, args: argparse.Namespace) -> Config:
         config = config.with_overrides("server", log_format=args.log_format)
     if args.metrics:
         config = config.with_overrides("metrics", listen=args.metrics)
+    if getattr(args, "bus", None):
+        config = config.with_overrides("bus", url=args.bus)
     if args.client_id is not None:
         config = config.with_overrides("tws", client_id=args.client_id)
     if args.tws:

@@ -83,6 +83,11 @@ class MetricsSettings:
 
 
 @dataclass(frozen=True)
+class BusSettings:
+    url: str = ""  # nats://HOST:PORT of NATS with JetStream; empty = no bus (one process)
+
+
+@dataclass(frozen=True)
 class Config:
     server: ServerSettings = field(default_factory=ServerSettings)
     tws: TwsSettings = field(default_factory=TwsSettings)
@@ -90,6 +95,7 @@ class Config:
     security: SecuritySettings = field(default_factory=SecuritySettings)
     risk: RiskLimits = field(default_factory=RiskLimits)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    bus: BusSettings = field(default_factory=BusSettings)
 
     def session_config(self) -> SessionConfig:
         t = self.tws
@@ -121,6 +127,7 @@ SECTIONS: dict[str, type[Any]] = {
     "security": SecuritySettings,
     "risk": RiskLimits,
     "metrics": MetricsSettings,
+    "bus": BusSettings,
 }
 ROLES = ("read", "trade", "admin")
 ENV_PREFIX = "IBKR_BROKER_"
@@ -262,6 +269,8 @@ def validate(config: Config) -> None:
         m_host, _, m_port = config.metrics.listen.rpartition(":")
         if not m_host or not m_port.isdigit() or not 0 <= int(m_port) < 65536:
             raise ConfigError(f"metrics.listen: {config.metrics.listen!r} is not HOST:PORT")
+    if config.bus.url and not config.bus.url.startswith(("nats://", "tls://")):
+        raise ConfigError(f"bus.url: {config.bus.url!r} is not a nats://HOST:PORT address")
     if config.server.log_format not in ("text", "json"):
         raise ConfigError(
             f"server.log_format: {config.server.log_format!r} is not one of text, json"

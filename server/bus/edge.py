@@ -1,0 +1,167 @@
+"""The BrokerService of an edge: every unary call goes to the gateway that owns the account
+(which runs it through its own BrokerServicer, so no handler is written twice); the two streams
+are served from the bus. Auth, TLS, roles and the audit log are the gRPC server's interceptor,
+the same one the gateway uses (server/edge_app.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Coroutine
+from datetime import UTC, datetime
+from typing import Any
+
+from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
+from google.rpc import status_pb2
+from grpc_status import rpc_status
+from ibkr_broker.v1 import broker_service_pb2 as pb
+from ibkr_broker.v1 import broker_service_pb2_grpc, common_pb2, market_data_pb2
+
+from ..api import validate as v
+from ..api.auth import current_principal
+from ..api.errors import streaming, unary
+from ..domain import errors
+from .calls import UNARY_METHODS, response_type
+from .edge_backend import CallFailed, EdgeBackend
+
+MAX_STREAM_CONTRACTS = 500
+MAX_BATCH = 500
+ACCOUNT_FIELDS = ("account", "account_id")
+Handler = Callable[[Any, Message, Any], Coroutine[Any, Any, Message]]
+
+
+def account_of(request: Message) -> str:
+    """The account a request names (in itself or its order), or "" when it names none."""
+    for name in ACCOUNT_FIELDS:
+        if name in request.DESCRIPTOR.fields_by_name:
+            return str(getattr(request, name))
+    order = getattr(request, "order", None)
+    if isinstance(order, Message) and "account" in order.DESCRIPTOR.fields_by_name:
+        return str(order.account)
+    return ""
+
+
+async def pass_on(context: Any, failed: CallFailed) -> None:
+    """End the call with the gateway's status, details and all."""
+    reply = failed.reply
+    if reply.payload:
+        await context.abort_with_status(
+            rpc_status.to_status(status_pb2.Status.FromString(reply.payload))
+        )
+    await context.abort(reply.code, reply.message)
+
+
+def forwarded(method: str) -> Handler:
+    """A handler that forwards `method` to the gateway and returns its response."""
+    out = response_type(method)
+
+    async def handler(self: EdgeServicer, request: Message, context: Any) -> Message:
+        try:
+            data = await self.backend.call(
+                method, account_of(request), request, current_principal(), context.time_remaining()
+            )
+        except CallFailed as failed:
+            await pass_on(context, failed)
+            raise
+        return out.FromString(data)
+
+    handler.__name__ = method
+    return unary(handler)
+
+
+def now_ts() -> Timestamp:
+    ts = Timestamp()
+    ts.FromDatetime(datetime.now(UTC))
+    return ts
+
+
+class EdgeServicer(broker_service_pb2_grpc.BrokerServiceServicer):
+    def __init__(self, backend: EdgeBackend, heartbeat_interval: float = 5.0) -> None:
+        self.backend = backend
+        self.heartbeat_interval = heartbeat_interval
+        self.draining = asyncio.Event()
+
+    @streaming
+    async def StreamOrderEvents(
+        self, request: pb.StreamOrderEventsRequest, context: Any
+    ) -> AsyncIterator[pb.StreamOrderEventsResponse]:
+        account = v.text("account", request.account, limit=32)
+        last = await self.backend.last_event_sequence()
+        if request.resume_after_sequence > last:
+            raise errors.JournalGap(
+                f"resume_after_sequence {request.resume_after_sequence} is ahead of the last "
+                f"event ({last}) on the bus: start afresh"
+            )
+        cursor = request.resume_after_sequence or last
+        yield pb.StreamOrderEventsResponse(
+            sequence=cursor,
+            status=common_pb2.SessionStatus(
+                connection_state=common_pb2.CONNECTION_STATE_READY,
+                message=f"streaming order events after sequence {cursor} (edge)",
+            ),
+        )
+        idle_since = asyncio.get_running_loop().time()
+        async for sequence, event in self.backend.order_events(account, cursor):
+            if self.draining.is_set():
+                return
+            now = asyncio.get_running_loop().time()
+            if event is not None:
+                cursor, idle_since = sequence, now
+                yield pb.StreamOrderEventsResponse(sequence=cursor, event=event)
+            elif now - idle_since >= self.heartbeat_interval:
+                idle_since = now
+                yield pb.StreamOrderEventsResponse(
+                    sequence=cursor, heartbeat=common_pb2.Heartbeat(server_time=now_ts())
+                )
+
+    @streaming
+    async def StreamQuotes(
+        self, request: pb.StreamQuotesRequest, context: Any
+    ) -> AsyncIterator[pb.StreamQuotesResponse]:
+        if not request.contracts:
+            raise errors.InvalidArgument("contracts", "give at least one contract")
+        if len(request.contracts) > MAX_STREAM_CONTRACTS:
+            raise errors.InvalidArgument("contracts", f"at most {MAX_STREAM_CONTRACTS}")
+        try:
+            con_ids = await self.backend.want_quotes("", request)
+        except CallFailed as failed:
+            await pass_on(context, failed)
+            raise
+        reader = await self.backend.open_quotes("", con_ids)
+        renew = asyncio.create_task(self._renew(request))
+        sequence = 0
+        try:
+            while not self.draining.is_set():
+                quotes, coalesced = reader.take()
+                for start in range(0, len(quotes), MAX_BATCH):
+                    sequence += 1
+                    batch = market_data_pb2.QuoteBatch(
+                        quotes=quotes[start : start + MAX_BATCH],
+                        coalesced_updates=coalesced if start == 0 else 0,
+                    )
+                    yield pb.StreamQuotesResponse(sequence=sequence, quotes=batch)
+                try:
+                    await asyncio.wait_for(reader.wake.wait(), self.heartbeat_interval)
+                except TimeoutError:
+                    sequence += 1
+                    yield pb.StreamQuotesResponse(
+                        sequence=sequence, heartbeat=common_pb2.Heartbeat(server_time=now_ts())
+                    )
+        finally:
+            renew.cancel()
+            await self.backend.close_quotes(reader)
+
+    async def _renew(self, request: pb.StreamQuotesRequest) -> None:
+        """Keep telling the gateway these quotes are wanted (its lines expire otherwise)."""
+        while True:
+            await asyncio.sleep(10.0)  # the renewal period, well inside the gateway's TTL
+            try:
+                await self.backend.want_quotes("", request)
+            except Exception as exc:  # the stream goes on; the next renewal tries again
+                asyncio.get_running_loop().call_exception_handler(
+                    {"message": "quote interest renewal failed", "exception": exc}
+                )
+
+
+for _name in UNARY_METHODS:
+    setattr(EdgeServicer, _name, forwarded(_name))

@@ -1,0 +1,131 @@
+"""One gateway, two edges and NATS JetStream, over real sockets on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from ibkr_broker.v1 import broker_service_pb2 as pb
+from ibkr_broker.v1 import common_pb2, order_pb2
+
+from tests.waiting import wait_until
+
+from .bus_env import Client, NatsServer, start_edge, start_gateway
+from .server_env import AAPL, BUY, MSFT, limit, market, new_simulator, place
+
+pytestmark = pytest.mark.timeout(90)
+
+
+@pytest.fixture
+async def bus(tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
+    sim = new_simulator(seed=7, tick_interval=0.05)
+    await sim.start()
+    async with NatsServer(tmp_path) as nats_server:
+        gateway = await start_gateway(tmp_path / "gw", sim.port, nats_server.url)
+        edges = [await start_edge(tmp_path / f"edge{i}", nats_server.url) for i in (1, 2)]
+        clients = [Client(e.port) for e in edges]
+        await wait_until(
+            lambda: all(e.backend.gateways for e in edges), 10, "edges see the gateway"
+        )
+        try:
+            yield {"sim": sim, "nats": nats_server, "gateway": gateway, "edges": edges,
+                   "clients": clients}  # fmt: skip
+        finally:
+            for c in clients:
+                await c.close()
+            for e in edges:
+                await e.stop()
+            await gateway.stop()
+    await sim.stop()
+
+
+async def test_an_order_through_an_edge_and_its_events_through_both(bus: dict[str, Any]) -> None:
+    one, two = bus["clients"]
+    status = await one.stub.GetStatus(pb.GetStatusRequest(), timeout=10)
+    assert status.connection_state == common_pb2.CONNECTION_STATE_READY
+    assert list(status.accounts) == ["DU1234567"]
+    streams = [c.stub.StreamOrderEvents(pb.StreamOrderEventsRequest()) for c in (one, two)]
+    starts = [await s.read() for s in streams]
+    assert all(s.HasField("status") for s in starts)
+    placed = await one.stub.PlaceOrder(place(AAPL, market(BUY, "3")), timeout=15)
+    order_id = placed.order.order_id
+    assert order_id
+    for stream in streams:
+        seen: list[Any] = []
+        while not any(
+            m.event.order.order_id == order_id
+            and m.event.order.status == order_pb2.ORDER_STATUS_FILLED
+            for m in seen
+        ):
+            message = await asyncio.wait_for(stream.read(), 10)
+            if message.HasField("event"):
+                seen.append(message)
+        sequences = [m.sequence for m in seen]
+        assert sequences == sorted(sequences) and len(set(sequences)) == len(sequences)
+        stream.cancel()
+    got = await two.stub.GetOrder(pb.GetOrderRequest(order_id=order_id), timeout=10)
+    assert got.order.order_id == order_id
+    assert len(bus["sim"].exchange.orders()) == 1
+
+
+async def test_quotes_through_both_edges(bus: dict[str, Any]) -> None:
+    streams = [
+        c.stub.StreamQuotes(pb.StreamQuotesRequest(contracts=[AAPL, MSFT])) for c in bus["clients"]
+    ]
+    for stream in streams:
+        symbols: set[int] = set()
+        while len(symbols) < 2:
+            message = await asyncio.wait_for(stream.read(), 10)
+            for quote in message.quotes.quotes:
+                assert quote.bid or quote.last
+                symbols.add(quote.con_id)
+        stream.cancel()
+
+
+async def test_gateway_errors_pass_through_the_edge_with_their_details(
+    bus: dict[str, Any],
+) -> None:
+    one, _ = bus["clients"]
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await one.stub.PlaceOrder(place(AAPL, limit(BUY, "-1", "10")), timeout=10)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "quantity" in (err.value.details() or "")
+    assert not list(bus["sim"].exchange.orders())
+
+
+async def test_a_client_resumes_on_the_other_edge_with_no_gap(bus: dict[str, Any]) -> None:
+    one, two = bus["clients"]
+    stream = one.stub.StreamOrderEvents(pb.StreamOrderEventsRequest())
+    first = await stream.read()
+    seen: list[int] = []
+
+    async def read_events(call: Any, until: int) -> None:
+        while len(seen) < until:
+            message = await asyncio.wait_for(call.read(), 10)
+            if message.HasField("event"):
+                assert not seen or message.sequence == seen[-1] + 1, (seen, message.sequence)
+                seen.append(message.sequence)
+
+    for _ in range(2):
+        await one.stub.PlaceOrder(place(AAPL, limit(BUY, "1", "1.00")), timeout=15)
+    await read_events(stream, 2)
+    assert seen[0] == first.sequence + 1
+    await bus["edges"][0].stop()  # the edge goes away mid-stream: the stream ends
+    with contextlib.suppress(grpc.aio.AioRpcError):
+        while await asyncio.wait_for(stream.read(), 10) is not grpc.aio.EOF:
+            pass
+    for _ in range(2):  # events the first client never saw on its dead edge
+        await two.stub.PlaceOrder(place(MSFT, limit(BUY, "1", "1.00")), timeout=15)
+    resumed = two.stub.StreamOrderEvents(
+        pb.StreamOrderEventsRequest(resume_after_sequence=seen[-1])
+    )
+    head = await resumed.read()
+    assert head.sequence == seen[-1]
+    await read_events(resumed, 4)
+    resumed.cancel()
+    assert seen == list(range(seen[0], seen[0] + 4))
