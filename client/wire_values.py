@@ -74,12 +74,12 @@ TIME_IN_FORCE: dict[str, order_pb2.TimeInForce] = {
     "opg": order_pb2.TIME_IN_FORCE_OPG,
 }
 
+# As order.proto documents them (INACTIVE is not terminal: IB may activate the order again).
 TERMINAL_STATUSES = frozenset(
     {
         order_pb2.ORDER_STATUS_FILLED,
         order_pb2.ORDER_STATUS_CANCELLED,
         order_pb2.ORDER_STATUS_REJECTED,
-        order_pb2.ORDER_STATUS_INACTIVE,
     }
 )
 

@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-from ibkr_broker.v1 import broker_service_pb2, broker_service_pb2_grpc
+from ibkr_broker.v1 import broker_service_pb2
 
 from .api.auth import AuthInterceptor, Principal
+from .api.decoding import add_broker_service
 from .api.observe import KINDS, CallObserver
 from .api.servicer import BrokerServicer
 from .audit import AuditLog
@@ -72,7 +73,7 @@ class BrokerApp:
                 ("grpc.so_reuseport", 0),
             ],
         )
-        broker_service_pb2_grpc.add_BrokerServiceServicer_to_server(self.servicer, self.server)
+        add_broker_service(self.servicer, self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self.server)
         reflection.enable_server_reflection(
             (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), self.server

@@ -67,7 +67,9 @@ def _pick(message: Message, names: tuple[str, ...]) -> dict[str, Any]:
         if field.name not in names:
             continue
         if field.enum_type is not None:
-            picked[field.name] = field.enum_type.values_by_number[value].name
+            # An unknown number (a refused call) is kept as the number: it is what was sent.
+            member = field.enum_type.values_by_number.get(value)
+            picked[field.name] = member.name if member is not None else value
         elif isinstance(value, str):
             picked[field.name] = value[:MAX_TEXT]
         elif isinstance(value, bool | int | float):

@@ -13,9 +13,9 @@ import logging
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-from ibkr_broker.v1 import broker_service_pb2_grpc
 
 from .api.auth import AuthInterceptor
+from .api.decoding import add_broker_service
 from .app import MAX_MESSAGE_BYTES, SERVICE_NAME, open_audit_log, server_credentials
 from .bus.edge import EdgeServicer
 from .bus.edge_backend import EdgeBackend
@@ -43,7 +43,7 @@ class EdgeApp:
                 ("grpc.so_reuseport", 0),
             ],
         )
-        broker_service_pb2_grpc.add_BrokerServiceServicer_to_server(self.servicer, self.server)
+        add_broker_service(self.servicer, self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self.server)
         reflection.enable_server_reflection(
             (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), self.server

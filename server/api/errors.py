@@ -4,7 +4,8 @@ decorators of the servicer) or the auth interceptor refused the call (`status`).
 
 Only UNAVAILABLE and RESOURCE_EXHAUSTED are retryable, and carry a google.rpc.RetryInfo with a
 suggested delay; INVALID_ARGUMENT also carries a google.rpc.BadRequest naming the field.
-Anything that is not a domain error answers INTERNAL and is logged, never shown.
+Anything that is not a domain error answers INTERNAL and is logged, never shown. A request body
+that did not decode (decoding.Undecodable) is INVALID_ARGUMENT like any bad field.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from ..domain import errors
+from .decoding import Undecodable
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -109,6 +111,8 @@ def unary(method: F) -> F:
     @functools.wraps(method)
     async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext) -> Any:
         try:
+            if isinstance(request, Undecodable):
+                raise request.error()
             return await method(self, request, context)
         except grpc.aio.AbortError:
             raise
@@ -126,6 +130,8 @@ def streaming(method: F) -> F:
         self: Any, request: Any, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[Any]:
         try:
+            if isinstance(request, Undecodable):
+                raise request.error()
             async for item in method(self, request, context):
                 yield item
         except grpc.aio.AbortError:

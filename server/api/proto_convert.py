@@ -21,6 +21,7 @@ from ibkr_broker.v1 import (
 )
 
 from ..domain import model as m
+from ..domain.decimals import plain
 from ..domain.errors import InvalidArgument
 from ..trading.killswitch import KillSwitchState
 from . import validate as v
@@ -109,7 +110,7 @@ TIFS_OUT = _invert(TIFS)
 
 
 def _dec(value: Decimal | None) -> str:
-    return "" if value is None else format(value, "f")
+    return "" if value is None else plain(value)
 
 
 def _ts(value: datetime | None) -> Timestamp | None:
@@ -166,7 +167,7 @@ def contract_from_proto(msg: contract_pb2.Contract, field: str = "contract") -> 
 
 def _multiplier(field: str, text: str) -> str:
     value = v.decimal(field, text, positive=True)
-    return "" if value is None else format(value.normalize(), "f")
+    return "" if value is None else format(value, "f")
 
 
 def _date(field: str, text: str) -> str:
@@ -267,9 +268,7 @@ def spec_from_proto(msg: order_pb2.OrderSpec, combo: bool, field: str = "order")
     limit = v.decimal(f"{field}.limit_price", msg.limit_price, positive=not combo)
     stop = v.decimal(f"{field}.stop_price", msg.stop_price, positive=not combo)
     trail_amt = v.decimal(f"{field}.trailing_amount", msg.trailing_amount, positive=True)
-    trail_pct = v.decimal(
-        f"{field}.trailing_percent", msg.trailing_percent, positive=True, maximum=Decimal(100)
-    )
+    trail_pct = v.percent(f"{field}.trailing_percent", msg.trailing_percent)
     if order_type.needs_limit_price and limit is None:
         raise InvalidArgument(f"{field}.limit_price", f"required for {order_type.name} orders")
     if not order_type.needs_limit_price and limit is not None:

@@ -143,7 +143,7 @@ class BrokerServicer(broker_service_pb2_grpc.BrokerServiceServicer):
             limit_price=v.decimal("limit_price", request.limit_price),
             stop_price=v.decimal("stop_price", request.stop_price),
             trailing_amount=v.decimal("trailing_amount", request.trailing_amount, positive=True),
-            trailing_percent=v.decimal("trailing_percent", request.trailing_percent, positive=True),
+            trailing_percent=v.percent("trailing_percent", request.trailing_percent),
             time_in_force=cv.TIFS.get(request.time_in_force),
         )
         order = await self.trader.modify(request_id, order_id, change, current_principal())
@@ -207,10 +207,7 @@ class BrokerServicer(broker_service_pb2_grpc.BrokerServiceServicer):
         if not 0 <= request.page_size <= MAX_PAGE:
             raise errors.InvalidArgument("page_size", f"must be 0 to {MAX_PAGE}")
         size = request.page_size or DEFAULT_PAGE
-        token = v.text("page_token", request.page_token, limit=16)
-        if token and not token.isdigit():
-            raise errors.InvalidArgument("page_token", "not a token from a previous page")
-        start = int(token or 0)
+        start = v.page_offset("page_token", request.page_token)
         orders = sorted(
             self.session.orders.all(), key=lambda o: (o.create_time, _seq(o.order_id)), reverse=True
         )
@@ -224,7 +221,7 @@ class BrokerServicer(broker_service_pb2_grpc.BrokerServiceServicer):
         more = start + size < len(orders)
         return pb.ListOrdersResponse(
             orders=[cv.order_to_proto(o) for o in page],
-            next_page_token=str(start + size) if more else "",
+            next_page_token=v.page_token(start + size) if more else "",
         )
 
     @streaming

@@ -7,6 +7,7 @@ from typing import TypeVar
 
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 
+from ..domain.decimals import UnboundedDecimal, bounded
 from ..domain.errors import InvalidArgument
 
 E = TypeVar("E")
@@ -27,7 +28,8 @@ def decimal(
     non_negative: bool = False,
     maximum: Decimal = MAX_PRICE,
 ) -> Decimal | None:
-    """An exact decimal from a decimal string; empty -> None unless required."""
+    """An exact, bounded, normalised decimal from a decimal string; empty -> None unless
+    required. The bounds are checked before any arithmetic (domain/decimals.py)."""
     if text == "":
         if required:
             raise InvalidArgument(field, "required")
@@ -38,14 +40,24 @@ def decimal(
         value = Decimal(text.strip())
     except InvalidOperation:
         raise InvalidArgument(field, f"{text!r} is not a decimal number") from None
-    if not value.is_finite():
-        raise InvalidArgument(field, f"{text!r} is not a finite number")
+    try:
+        value = bounded(value)
+    except UnboundedDecimal as exc:
+        raise InvalidArgument(field, f"{text!r}: {exc}") from None
     if positive and value <= 0:
         raise InvalidArgument(field, f"must be positive, got {text}")
     if non_negative and value < 0:
         raise InvalidArgument(field, f"must not be negative, got {text}")
     if abs(value) > maximum:
         raise InvalidArgument(field, f"{text} is out of range (at most {maximum})")
+    return value
+
+
+def percent(field: str, text: str) -> Decimal | None:
+    """A percentage above 0 and below 100 (a trailing stop of 100% trails to zero)."""
+    value = decimal(field, text, positive=True, maximum=Decimal(100))
+    if value == 100:
+        raise InvalidArgument(field, "must be below 100")
     return value
 
 
@@ -79,3 +91,28 @@ def request_id(field: str, value: str) -> str:
     if not value.isprintable() or value != value.strip():
         raise InvalidArgument(field, "must be printable without surrounding spaces")
     return value
+
+
+PAGE_TOKEN_PREFIX = "p"
+MAX_PAGE_OFFSET = 10**9
+
+
+def page_token(offset: int) -> str:
+    """The opaque token of the page starting at `offset` (clients pass it back unchanged)."""
+    return f"{PAGE_TOKEN_PREFIX}{offset}"
+
+
+def page_offset(field: str, token: str) -> int:
+    """The offset a page token stands for; 0 for no token. Anything not made by `page_token`
+    (other digits such as '²', signs, exponents, huge numbers) is INVALID_ARGUMENT."""
+    if not token:
+        return 0
+    digits = token[len(PAGE_TOKEN_PREFIX) :]
+    if (
+        not token.startswith(PAGE_TOKEN_PREFIX)
+        or not (digits.isascii() and digits.isdigit())
+        or len(digits) > 10
+        or int(digits) > MAX_PAGE_OFFSET
+    ):
+        raise InvalidArgument(field, "not a token from a previous page")
+    return int(digits)

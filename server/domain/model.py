@@ -81,9 +81,9 @@ class OrderStatus(enum.Enum):
         return self in TERMINAL_STATUSES
 
 
-TERMINAL_STATUSES = frozenset(
-    {OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.INACTIVE}
-)
+# An order in one of these may stop being watched (order.proto says the same; INACTIVE is not
+# one of them: IB may activate an inactive order again).
+TERMINAL_STATUSES = frozenset({OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED})
 
 
 class ConnectionState(enum.Enum):

@@ -10,8 +10,8 @@ and drops bytes that arrive right after the version reply, G3: both avoided here
 (`sendMsg`, `isConnected`), runs a reader and a decoder thread (reader.py), and ends exactly
 once: the first `close(reason)` wins, shuts the socket down (which wakes the reader), and the
 decoder thread calls `on_end(link)` as its very last act. A close by the peer, a framing error
-or a socket error drains the messages already received first; `disconnect`, a send failure and
-a decode failure stop at once.
+or a socket error drains the messages already received first; `disconnect` and a send failure
+stop at once. A message that does not decode is skipped and counted (`decode_errors`).
 """
 
 from __future__ import annotations
@@ -167,7 +167,7 @@ class Link:
         self.connection_time = shake.connection_time
         self.decoder: Any = None  # ibapi Decoder, set before start()
         self.reason = ""  # why the link ended (first close wins)
-        self.decode_errors = 0  # messages from TWS that failed to decode
+        self.decode_errors = 0  # messages from TWS that failed to decode (logged and skipped)
         self.end_delivered = False  # touched only on the event loop by the gateway
         self.ended = asyncio.Event()  # set on the loop once ConnectionClosedEvent was delivered
         self._framer = shake.framer
@@ -249,6 +249,9 @@ class Link:
     def _stopped(self) -> bool:
         return self._aborted
 
+    def _skipped(self, msg_id: int, field_count: int, exc: Exception) -> None:
+        self.decode_errors += 1
+
     def _read(self) -> None:
         reason = "reader thread failed"
         try:
@@ -264,10 +267,9 @@ class Link:
 
     def _decode(self) -> None:
         try:
-            failure = decoder_loop(self.decoder, self.server_version, self._batches, self._stopped)
-            if failure is not None:
-                self.decode_errors += 1
-                self.close(failure)
+            decoder_loop(
+                self.decoder, self.server_version, self._batches, self._stopped, self._skipped
+            )
         except Exception:
             logger.exception("TWS decoder thread failed")
             self.close("decoder thread failed")

@@ -132,12 +132,15 @@ def decoder_loop(
     server_version: int,
     batches: queue.Queue[list[bytes] | None],
     stopped: Callable[[], bool],
-) -> str | None:
+    on_skip: Callable[[int, int, Exception], None] | None = None,
+) -> None:
     """Decode batches until the end of the stream or `stopped()`.
 
-    Returns None at the end of the stream or when stopped, or the reason a message could not be
-    decoded (ibapi raises for a missing or mistyped field, tws-protocol.md G1: the connection
-    cannot be trusted after that).
+    A message that fails to decode (ibapi raises for a missing or mistyped field,
+    tws-protocol.md G1, and EClient.run would disconnect) is logged with its message id and
+    field count, reported to `on_skip(msg_id, field_count, exc)` and skipped: framing is by
+    length prefix, so the next message starts where it should and the link stays up. Only
+    broken framing (reader_loop) ends the link.
     """
     binary_ids = server_version >= MIN_SERVER_VER_PROTOBUF
     interpret = decoder.interpret
@@ -147,11 +150,12 @@ def decoder_loop(
         except queue.Empty:
             continue
         if batch is None:
-            return None
+            return
         for payload in batch:
             if stopped():
-                return None
+                return
             msg_id = 0
+            fields: list[bytes] = []
             try:
                 if binary_ids:
                     msg_id = int.from_bytes(payload[:4], "big")
@@ -165,6 +169,10 @@ def decoder_loop(
                 fields.pop()  # the empty string after the last terminator
                 interpret(fields, msg_id)
             except Exception as exc:
-                logger.warning("cannot decode TWS message %d: %r", msg_id, payload[:200])
-                return f"decode failure in message id {msg_id}: {type(exc).__name__}: {exc}"
-    return None
+                logger.warning(
+                    "skipped a TWS message that does not decode: id %d, %d fields, %d bytes: "
+                    "%s: %.200s",
+                    msg_id, len(fields), len(payload), type(exc).__name__, exc,
+                )  # fmt: skip
+                if on_skip is not None:
+                    on_skip(msg_id, len(fields), exc)

@@ -27,7 +27,7 @@ from ..domain.model import (
 from . import ib_port as g
 from .journal import OrderJournal
 from .market_data import MarketDataHub
-from .orders import OrderBook
+from .orders import MAX_IB_ORDER_ID, OrderBook
 from .pacing import TokenBucket
 from .queries import Queries, Tick
 from .reconcile import Reconciliation
@@ -58,6 +58,7 @@ class BrokerSession:
         self._journal_reserved = int(store.get_meta("journal_sequence", "0"))
         self.journal = OrderJournal(self._journal_reserved, on_append=self._reserve_sequence)
         self.orders = OrderBook(store, self.journal)
+        self._check_high_water()
         self.market_data = MarketDataHub(
             self.requests.next_id, self._send_mkt_data, self._cancel_mkt_data
         )
@@ -78,7 +79,8 @@ class BrokerSession:
         self._got_accounts = False
         self._run_task: asyncio.Task[None] | None = None
         self._stopping = False
-        # The reconciliation after the latest (re)connect (reported in one log line).
+        self._generation = 0  # connections so far: a message queued on one never goes on the next
+        # The reconciliation after the latest (re)connect.
         self._reconciling: Reconciliation | None = None
         self._handler_table = self._handlers()
         gateway.set_event_sink(self._on_event)
@@ -124,14 +126,18 @@ class BrokerSession:
                 if self.connect_time is None
                 else ConnectionState.RECONNECTING
             )
+            connected_before = self.connect_time
             try:
                 await self._connect_once()
-                delay = self.config.reconnect_initial_delay
                 await self._closed.wait()
             except Unavailable as exc:
                 log.warning("TWS session not available: %s", exc)
                 with contextlib.suppress(Exception):
                     await self.gateway.disconnect()
+            if self.connect_time is not connected_before:
+                # This connection became ready (even if it dropped while restoring): TWS is
+                # there, so the next attempt starts from the shortest delay again.
+                delay = self.config.reconnect_initial_delay
             self._on_lost("connection to TWS lost")
             if self._stopping:
                 break
@@ -141,6 +147,7 @@ class BrokerSession:
 
     async def _connect_once(self) -> None:
         c = self.config
+        self._generation += 1
         self._closed.clear()
         self._got_id = self._got_accounts = False
         await self.gateway.connect(c.host, c.port, c.client_id, c.connect_timeout)
@@ -167,10 +174,18 @@ class BrokerSession:
         restored = await self.market_data.restore()
         if self.accounts:
             await self._send(self.gateway.req_account_updates, True, self.accounts[0])
-        rec = Reconciliation(datetime.now(UTC), reconnect, subscriptions_restored=restored)
+        rec = Reconciliation(
+            self.connect_time or datetime.now(UTC),
+            reconnect,
+            settle=self.orders.settle_missing,
+            subscriptions_restored=restored,
+        )
         self._reconciling = rec
         await self._send(self.gateway.req_open_orders)
         pending = self.requests.register("executions")
+        # Nobody awaits it: mark its failure (the link dropping) as seen, so asyncio does not
+        # log "Future exception was never retrieved" for every lost connection.
+        pending.future.add_done_callback(_retrieved)
         rec.executions_req_id = pending.req_id
         await self._send(self.gateway.req_executions, pending.req_id)
         log.info(
@@ -183,6 +198,7 @@ class BrokerSession:
         was_ready = self._ready.is_set()
         self._ready.clear()
         self._closed.set()
+        self._reconciling = None  # unfinished: the next connection reconciles afresh
         failed = self.requests.fail_all(lambda p: Unavailable(f"{reason} during {p.what}"))
         self.orders.fail_pending(Unavailable, reason)
         self.queries.on_connection_lost()
@@ -229,10 +245,18 @@ class BrokerSession:
     # --- sending ------------------------------------------------------------------------------
 
     async def _send(self, method: Callable[..., None], *args: Any) -> None:
+        generation = self._generation
         await self.bucket.acquire()
-        if self._closed.is_set():
+        if self._closed.is_set() or generation != self._generation:
+            # Queued for a connection that is gone: what it belonged to (a request id, an
+            # order acknowledgement) was failed with that connection.
             raise Unavailable("not connected to TWS")
         method(*args)
+
+    @property
+    def connection_number(self) -> int:
+        """Counts connections: what was meant for one must not be sent on the next."""
+        return self._generation
 
     # --- orders (the trading layer's way to TWS) -----------------------------------------------
 
@@ -256,7 +280,9 @@ class BrokerSession:
 
     async def _send_mkt_data(self, req_id: int, contract: Contract) -> None:
         if self.ready:
-            await self._send(self.gateway.req_mkt_data, req_id, contract, False)
+            # Lost with the link: restore() asks again on reconnect, the stream carries on.
+            with contextlib.suppress(Unavailable):
+                await self._send(self.gateway.req_mkt_data, req_id, contract, False)
 
     async def _cancel_mkt_data(self, req_id: int) -> None:
         if self.ready:
@@ -273,7 +299,7 @@ class BrokerSession:
             g.TickOptionComputationEvent: self._on_tick,
             g.TickSnapshotEndEvent: self.queries.on_snapshot_end,
             g.MarketDataTypeEvent: self.market_data.on_market_data_type,
-            g.OrderStatusEvent: self._on_order_status,
+            g.OrderStatusEvent: self.orders.on_order_status,
             g.OpenOrderEvent: self._on_open_order,
             g.OpenOrderEndEvent: self._on_open_order_end,
             g.ExecutionEvent: self._on_execution,
@@ -307,19 +333,14 @@ class BrokerSession:
         if not self.queries.on_snapshot_tick(ev):
             self.market_data.on_tick(ev)
 
-    def _on_order_status(self, ev: g.OrderStatusEvent) -> None:
-        self._bump_order_id(ev.ib_order_id)
-        self.orders.on_order_status(ev)
-
     def _on_open_order(self, ev: g.OpenOrderEvent) -> None:
-        self._bump_order_id(ev.ib_order_id)
         if self._reconciling is not None:
             self._reconciling.open_order(ev.ib_order_id)
         self.orders.on_open_order(ev)
 
     def _on_open_order_end(self, _ev: g.OpenOrderEndEvent) -> None:
         if self._reconciling is not None:
-            self._reconciling.open_orders_end(self.orders.mark_missing)
+            self._reconciling.open_orders_end()
 
     def _on_execution(self, ev: g.ExecutionEvent) -> None:
         new = self.orders.on_execution(ev)
@@ -332,7 +353,7 @@ class BrokerSession:
             self._reconciling.executions_end(ev.req_id)
 
     def _on_next_valid_id(self, ev: g.NextValidIdEvent) -> None:
-        self.next_valid_id = ev.ib_order_id
+        self._take_next_valid_id(ev.ib_order_id)
         self._got_id = True
         self._handshake_progress.set()
 
@@ -344,6 +365,10 @@ class BrokerSession:
     def _on_closed(self, _ev: g.ConnectionClosedEvent) -> None:
         self._closed.set()
         self._handshake_progress.set()
+        if self.ready and not self._stopping:
+            # Not ready from this moment: a caller must not see READY (and send into a closed
+            # link, or retry at once) until _run has handled the loss.
+            self._set_state(ConnectionState.RECONNECTING)
 
     def _on_error(self, ev: g.ErrorEvent) -> None:
         code = ev.code
@@ -383,20 +408,54 @@ class BrokerSession:
 
     # --- IB order ids ---------------------------------------------------------------------------
 
-    def _bump_order_id(self, ib_order_id: int) -> None:
+    # The high-water mark moves only when this server allocates an id, or for a sane
+    # nextValidId: an order id TWS reports for an order that is not ours (another client's, or
+    # garbage such as 2**63) must never become the next id this server sends.
+
+    def _take_next_valid_id(self, order_id: int) -> None:
+        if not 0 < order_id <= MAX_IB_ORDER_ID:
+            log.warning("ignored nextValidId %d from TWS: not a valid IB order id", order_id)
+            return
+        self.next_valid_id = order_id
         cid = self.config.client_id
-        if ib_order_id > self.store.ib_order_id_high_water(cid):
-            self.store.set_ib_order_id_high_water(cid, ib_order_id)
+        if order_id - 1 > self.store.ib_order_id_high_water(cid):
+            self.store.set_ib_order_id_high_water(cid, order_id - 1)
+
+    def _check_high_water(self) -> None:
+        """Repair a stored mark that is not a valid IB order id (written by an older version
+        from a bad TWS message) from the store's own orders; nextValidId raises it on connect."""
+        cid = self.config.client_id
+        stored = self.store.ib_order_id_high_water_text(cid)
+        if stored.isascii() and stored.isdigit() and int(stored) <= MAX_IB_ORDER_ID:
+            return
+        ours = [o.ib_order_id for o in self.orders.all() if 0 < o.ib_order_id <= MAX_IB_ORDER_ID]
+        repaired = max(ours, default=0)
+        log.warning(
+            "stored IB order-id high-water mark %r for client id %d in %s is not a valid IB "
+            "order id: repaired to %d (the highest id of this server's orders); TWS's "
+            "nextValidId raises it on connect",
+            stored[:40], cid, self.store.path, repaired,
+        )  # fmt: skip
+        self.store.set_ib_order_id_high_water(cid, repaired)
 
     def allocate_ib_order_id(self) -> int:
         """The next IB order id: above nextValidId and above every id ever used (persisted)."""
         cid = self.config.client_id
         candidate = max(self.next_valid_id, self.store.ib_order_id_high_water(cid) + 1)
+        if candidate > MAX_IB_ORDER_ID:
+            raise errors.TradingDisabled(
+                f"IB order ids of client id {cid} are exhausted; connect with another client_id"
+            )
         self.store.set_ib_order_id_high_water(cid, candidate)
         self.next_valid_id = candidate + 1
         return candidate
 
     # --- queries ------------------------------------------------------------------------------
+
+
+def _retrieved(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 def _log_task_error(task: asyncio.Task[Any]) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -64,6 +65,8 @@ SIZE_TICKS = {
 LAST_TIMESTAMP_TICKS = {45, 88}
 MODEL_GREEKS_TICKS = {13, 83}
 ANY_GREEKS_TICKS = {10, 11, 12, 13, 80, 81, 82, 83}
+
+log = logging.getLogger(__name__)
 
 Tick = TickPriceEvent | TickSizeEvent | TickStringEvent | TickOptionComputationEvent
 MAX_STATUSES = 64  # per subscriber; older status messages are dropped first
@@ -211,13 +214,29 @@ class MarketDataHub:
             subscriber.notify_status(sub.status())
 
     async def unsubscribe(self, subscriber: Subscriber) -> None:
+        """Leave every subscription; the ones nobody else reads are cancelled at IB.
+
+        The book-keeping is done before the first await, so concurrent unsubscribes (many
+        streams cancelled at once) never see a half-removed subscription; the cancels are
+        shielded, so a caller cancelled meanwhile still releases every line at IB."""
+        released = []
         for con_id, sub in list(self._by_con_id.items()):
             sub.subscribers.discard(subscriber)
             if not sub.subscribers:
                 del self._by_con_id[con_id]
-                self._by_req_id.pop(sub.req_id, None)
-                if sub.state is not SubscriptionState.INTERRUPTED:
-                    await self._cancel(sub.req_id)
+                # Still listed by req_id = the line is held at TWS (also during a 1100 outage);
+                # after a dropped connection TWS has freed it already.
+                if self._by_req_id.pop(sub.req_id, None) is sub:
+                    released.append(sub.req_id)
+        if released:
+            await asyncio.shield(self._cancel_each(released))
+
+    async def _cancel_each(self, req_ids: list[int]) -> None:
+        for req_id in req_ids:
+            try:
+                await self._cancel(req_id)
+            except errors.BrokerError as exc:  # the link dropped: TWS freed the lines itself
+                log.info("market data %d not cancelled at TWS: %s", req_id, exc)
 
     # --- IB events ----------------------------------------------------------------------------
 
@@ -276,6 +295,8 @@ class MarketDataHub:
             sub.req_id = self._next_req_id()
             self._by_req_id[sub.req_id] = sub
             await self._send(sub.req_id, sub.contract)
+            if self._by_req_id.get(sub.req_id) is not sub:
+                continue  # its last subscriber left meanwhile; its cancel is queued behind
             self._set_state(sub, SubscriptionState.SUBSCRIBED, None)
             restored += 1
         return restored

@@ -51,8 +51,31 @@ IB_STATUS = {
 }
 
 
+NEVER_PLACED = IbError(
+    0,
+    "not placed: the connection to TWS dropped before TWS acknowledged the order, and after "
+    "reconnecting TWS lists neither the order nor a fill of it",
+)
+GONE_WHILE_DISCONNECTED = IbError(
+    0,
+    "no longer working: after reconnecting TWS does not list the order as open and reports no "
+    "fill for the rest; it was cancelled or expired while the connection was down",
+)
+MAX_IB_ORDER_ID = 2**31 - 1  # IB order ids are 32-bit
+MAX_PERM_ID = 2**63 - 1  # an int64 on the wire to clients
+
+
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def _sane(reported: int, known: int, limit: int) -> int:
+    """An id TWS reports, unless it is missing (0) or out of range (then the known one)."""
+    if 0 < reported <= limit:
+        return reported
+    if reported:
+        log.warning("ignored id %d from TWS: out of range", reported)
+    return known
 
 
 class OrderBook:
@@ -131,14 +154,19 @@ class OrderBook:
             return
         status = advance(order.status, IB_STATUS.get(ev.status, order.status))
         updated = dataclasses.replace(
-            order, perm_id=ev.perm_id or order.perm_id, status=status, ib_order_id=ev.ib_order_id
+            order,
+            perm_id=_sane(ev.perm_id, order.perm_id, MAX_PERM_ID),
+            status=status,
+            ib_order_id=_sane(ev.ib_order_id, order.ib_order_id, MAX_IB_ORDER_ID),
         )
         self._update(order, updated)
         self._ack(updated)
 
     def on_order_status(self, ev: OrderStatusEvent) -> None:
         order = self._match(ev.ib_order_id, "")
-        if order is None:
+        if order is None:  # another client's order, or garbage: never ours to track
+            level = logging.DEBUG if 0 < ev.ib_order_id <= MAX_IB_ORDER_ID else logging.WARNING
+            log.log(level, "ignored orderStatus for IB order id %d: not ours", ev.ib_order_id)
             return
         reported = IB_STATUS.get(ev.status, order.status)
         filled = max(order.filled_quantity, ev.filled)
@@ -150,7 +178,7 @@ class OrderBook:
             status=advance(order.status, reported),
             filled_quantity=filled,
             average_fill_price=avg,
-            perm_id=ev.perm_id or order.perm_id,
+            perm_id=_sane(ev.perm_id, order.perm_id, MAX_PERM_ID),
         )
         self._update(order, updated)
         self._ack(updated)
@@ -189,7 +217,7 @@ class OrderBook:
             filled_quantity=filled,
             average_fill_price=avg,
             status=status,
-            perm_id=ev.perm_id or order.perm_id,
+            perm_id=_sane(ev.perm_id, order.perm_id, MAX_PERM_ID),
             update_time=now(),
         )
         self._commit(updated, OrderEventType.FILL, execution=execution)
@@ -204,6 +232,8 @@ class OrderBook:
         executions = list(order.executions)
         for i, ex in enumerate(executions):
             if ex.execution_id == ev.exec_id:
+                if ex.commission is not None:
+                    return  # a replay (reqExecutions after a reconnect): counted once only
                 executions[i] = dataclasses.replace(
                     ex,
                     commission=ev.commission,
@@ -244,22 +274,26 @@ class OrderBook:
                 fut.set_result(updated)
         return True
 
-    def mark_missing(self, open_at_tws: set[int], since: datetime) -> list[Order]:
-        """After a (re)connect: orders we think are working that TWS no longer lists as open
-        become INACTIVE (a late execution from reqExecutions can still move them to FILLED)."""
+    def settle_missing(self, open_at_tws: set[int], since: datetime) -> list[Order]:
+        """After a (re)connect, once TWS listed its open orders and replayed today's
+        executions: orders of earlier connections that are still working here but unknown to
+        TWS are over. One TWS never acknowledged (PENDING_SUBMIT, no permId) was not placed:
+        REJECTED; any other was cancelled or expired while the link was down: CANCELLED (an
+        order that filled meanwhile is FILLED already, by the replayed executions)."""
         missing = [
             o
             for o in self.open_orders()
             if o.create_time < since and o.ib_order_id not in open_at_tws
         ]
-        error = IbError(0, "not open at TWS after reconnect: cancelled or expired meanwhile")
         for order in missing:
-            updated = dataclasses.replace(
-                order, status=OrderStatus.INACTIVE, last_error=error, update_time=now()
-            )
-            self._commit(updated, OrderEventType.STATUS_CHANGED)
+            if order.status is OrderStatus.PENDING_SUBMIT and not order.perm_id:
+                status, error = OrderStatus.REJECTED, NEVER_PLACED
+            else:
+                status, error = OrderStatus.CANCELLED, GONE_WHILE_DISCONNECTED
+            updated = dataclasses.replace(order, status=status, last_error=error, update_time=now())
+            self._commit(updated, OrderEventType.STATUS_CHANGED, error=error)
         if missing:
-            log.warning("%d orders were no longer open at TWS: marked inactive", len(missing))
+            log.warning("%d orders were no longer known to TWS after reconnecting", len(missing))
         return missing
 
     def fail_pending(self, make_error: type[errors.BrokerError], message: str) -> None:

@@ -7,13 +7,20 @@ Order ids are never reused: the high-water mark is written before an id is sent 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
+import logging
 import sqlite3
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
+from ..domain.decimals import UnboundedDecimal, repaired
 from ..domain.model import Order
 from .jsoncodec import load, to_jsonable
+
+log = logging.getLogger(__name__)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -33,8 +40,13 @@ CREATE TABLE IF NOT EXISTS requests (
 """
 
 
+class CorruptStore(Exception):
+    """The store holds a value the server cannot serve; the message says what and where."""
+
+
 class Store:
     def __init__(self, path: Path | str) -> None:
+        self.path = str(path)
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
@@ -79,7 +91,11 @@ class Store:
         )
 
     def ib_order_id_high_water(self, client_id: int) -> int:
-        return int(self.get_meta(f"ib_order_id_high_water:{client_id}", "0"))
+        return int(self.ib_order_id_high_water_text(client_id))
+
+    def ib_order_id_high_water_text(self, client_id: int) -> str:
+        """The mark as stored (checked by the session at start-up)."""
+        return self.get_meta(f"ib_order_id_high_water:{client_id}", "0")
 
     def set_ib_order_id_high_water(self, client_id: int, value: int) -> None:
         self.set_meta(f"ib_order_id_high_water:{client_id}", str(value))
@@ -106,7 +122,27 @@ class Store:
         rows = self._db.execute(
             "SELECT data FROM orders WHERE data != '{}' ORDER BY seq"
         ).fetchall()
-        return [load(Order, json.loads(r[0])) for r in rows]
+        return [self._checked(load(Order, json.loads(r[0]))) for r in rows]
+
+    def _checked(self, order: Order) -> Order:
+        """The order with every decimal of a sane magnitude: one too small to write in plain
+        digits (stored before the bounds existed) is repaired to 0 and saved, with a warning;
+        one that cannot be repaired stops the start-up with CorruptStore."""
+        fixes: list[str] = []
+        try:
+            fixed = _repair(order, "", fixes)
+        except UnboundedDecimal as exc:
+            raise CorruptStore(
+                f"order {order.order_id} in {self.path} holds an unusable decimal: {exc}; "
+                "remove the order or the store"
+            ) from None
+        if fixes:
+            log.warning(
+                "order %s in %s: repaired %s (values below 10**-40 became 0)",
+                order.order_id, self.path, ", ".join(fixes),
+            )  # fmt: skip
+            self.save_order(fixed)
+        return fixed  # type: ignore[no-any-return]
 
     # --- idempotency keys ---------------------------------------------------------------------
 
@@ -126,3 +162,25 @@ class Store:
             "VALUES(?, ?, ?, ?)",
             (request_id, method, fingerprint, result),
         )
+
+
+def _repair(value: Any, path: str, fixes: list[str]) -> Any:
+    """`value` with every Decimal inside it passed through `repaired`; `fixes` names each
+    changed field (path = its dotted name)."""
+    if isinstance(value, Decimal):
+        fixed = repaired(value)
+        if fixed is not value:
+            fixes.append(f"{path.lstrip('.')} {str(value)[:40]} -> {fixed}")
+        return fixed
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {}
+        for f in dataclasses.fields(value):
+            old = getattr(value, f.name)
+            new = _repair(old, f"{path}.{f.name}", fixes)
+            if new is not old:
+                changes[f.name] = new
+        return dataclasses.replace(value, **changes) if changes else value
+    if isinstance(value, tuple):
+        items = [_repair(v, f"{path}[{i}]", fixes) for i, v in enumerate(value)]
+        return tuple(items) if any(a is not b for a, b in zip(items, value, strict=True)) else value
+    return value

@@ -27,6 +27,7 @@ from ..domain.model import (
     BracketSpec,
     ComboLeg,
     Contract,
+    ContractDetails,
     IbError,
     Order,
     OrderPreview,
@@ -36,6 +37,7 @@ from ..domain.model import (
 from ..session.broker_session import BrokerSession
 from ..session.ib_port import IbOrderRequest
 from ..session.orders import ORDER_REF_PREFIX
+from .contract_rules import check_increments, check_order_type, spec_prices
 from .killswitch import KillSwitch, KillSwitchState
 from .limits import Caller, RiskLimits
 from .order_terms import (
@@ -66,8 +68,10 @@ class Trader:
     def __init__(self, session: BrokerSession, limits: RiskLimits | None = None) -> None:
         """`limits`: the server's pre-trade limits (the [risk] section); none by default."""
         self.session = session
-        self._inflight: dict[str, asyncio.Future[Any]] = {}
+        # request_id -> (method, fingerprint, outcome) of the calls running now
+        self._inflight: dict[str, tuple[str, str, asyncio.Future[Any]]] = {}
         self._resolved: dict[Contract, Contract] = {}
+        self._details: dict[int, ContractDetails] = {}  # con_id -> details (increments, tick)
         self.kill_switch = KillSwitch(session)
         self.risk = RiskGate(session, self.resolve_one, limits or RiskLimits())
 
@@ -77,19 +81,20 @@ class Trader:
         self, request_id: str, method: str, print_: str, run: Any, replay: Any = None
     ) -> Any:
         """Run `run()` once per request_id; a retry gets the first outcome (`replay(result)`
-        rebuilds it from the stored result; by default the orders it names)."""
-        if request_id in self._inflight:
-            return await asyncio.shield(self._inflight[request_id])
+        rebuilds it from the stored result; by default the orders it names). A key used for
+        another method or content is ALREADY_EXISTS, while that first call runs or after."""
+        running = self._inflight.get(request_id)
+        if running is not None:
+            r_method, r_print, fut = running
+            _same_request(request_id, (r_method, r_print), (method, print_))
+            return await asyncio.shield(fut)
         known = self.session.store.find_request(request_id)
         if known is not None:
             k_method, k_print, result = known
-            if (k_method, k_print) != (method, print_):
-                raise errors.Conflict(
-                    f"request_id {request_id!r} was already used for a different {k_method}"
-                )
+            _same_request(request_id, (k_method, k_print), (method, print_))
             return (replay or self._replay)(result)
-        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._inflight[request_id] = fut
+        fut = asyncio.get_running_loop().create_future()
+        self._inflight[request_id] = (method, print_, fut)
         try:
             value = await run()
             fut.set_result(value)
@@ -132,6 +137,7 @@ class Trader:
             )
         resolved = matches[0].contract
         self._resolved[contract] = resolved
+        self._details[resolved.con_id] = matches[0]
         return resolved
 
     async def _resolve_combo(self, combo: Contract) -> Contract:
@@ -186,6 +192,12 @@ class Trader:
             self.session.require_trading()
             account = self._account(spec)
             resolved = await self.resolve_one(contract)
+            if not resolved.is_combo:
+                details = self._details.get(resolved.con_id)
+                check_order_type(details, spec.order_type)
+                check_increments(details, "order.", spec.quantity, spec_prices(spec))
+                if bracket:
+                    check_increments(details, "bracket.", None, dataclasses.asdict(bracket))
             if what_if:
                 return Placed(None, preview=await self._what_if(resolved, spec, account))
             limits = await self.risk.check_place(caller, resolved, spec, account)
@@ -233,6 +245,7 @@ class Trader:
             for order in all_orders:
                 book.add(order)
         acks = [book.expect_ack(order.ib_order_id) for order in all_orders]
+        connection = self.session.connection_number  # in the parent's turn: no await since
         for i, order in enumerate(all_orders):
             request = IbOrderRequest(
                 order.spec,
@@ -243,13 +256,16 @@ class Trader:
             try:
                 if i > 0:
                     await self._turn(armed=True)
-            except errors.TradingHalted as exc:
+                    if self.session.connection_number != connection:
+                        raise errors.Unavailable("the connection to TWS dropped mid-bracket")
+                self.session.place_order(order.ib_order_id, contract, request)
+            except (errors.TradingHalted, errors.Unavailable) as exc:
+                # Not sent: said now (a retry of the key gets it), not after a reconciliation.
                 for ack in acks:
                     ack.cancel()
                 for unsent in all_orders[i:]:
-                    book.reject(unsent, IbError(0, exc.message))
+                    book.reject(unsent, IbError(0, f"not placed: {exc.message}"))
                 raise
-            self.session.place_order(order.ib_order_id, contract, request)
         results = [await self._await(fut, "order acknowledgement") for fut in acks]
         return Placed(results[0], tuple(results[1:]))
 
@@ -308,6 +324,11 @@ class Trader:
             self.session.require_trading()
             order = self._open_order(order_id)
             spec = apply_modification(order.spec, change)
+            if not order.contract.is_combo:
+                await self.resolve_one(order.contract)  # its details, also after a restart
+                details = self._details.get(order.contract.con_id)
+                check_increments(details, "", spec.quantity, spec_prices(spec))
+                order = self._open_order(order_id)  # it may have ended meanwhile
             reducing = reduces_only(order.spec, spec)
             if not reducing:
                 self.kill_switch.require_armed()
@@ -359,16 +380,14 @@ class Trader:
             self.session.require_ready()
             open_ids = [o.order_id for o in self.session.orders.open_orders()]
             await self.session.cancel_all_orders()
+            self._claim(request_id, "CancelAllOrders", "", ",".join(open_ids))
             return open_ids
 
-        if request_id in self._inflight:
-            return list(await asyncio.shield(self._inflight[request_id]))
-        known = self.session.store.find_request(request_id)
-        if known is not None:
-            return [i for i in known[2].split(",") if i]
-        ids: list[str] = await self._once(request_id, "CancelAllOrders", "", run)
-        self._claim(request_id, "CancelAllOrders", "", ",".join(ids))
-        return ids
+        def replay(result: str) -> list[str]:
+            return [i for i in result.split(",") if i]
+
+        ids: list[str] = await self._once(request_id, "CancelAllOrders", "", run, replay)
+        return list(ids)
 
     # --- kill switch ------------------------------------------------------------------------
 
@@ -403,3 +422,11 @@ class Trader:
             request_id, "ResumeTrading", "", run, KillSwitchState.from_json
         )
         return state
+
+
+def _same_request(request_id: str, first: tuple[str, str], again: tuple[str, str]) -> None:
+    """Conflict (ALREADY_EXISTS) unless `again` is the same (method, content) as `first`."""
+    if first == again:
+        return
+    what = "a different request" if first[0] == again[0] else f"a {first[0]} request"
+    raise errors.Conflict(f"request_id {request_id!r} was already used for {what}")

@@ -351,15 +351,17 @@ async def test_send_failure_ends_the_connection(tws: ScriptedTws) -> None:
     assert rec.counts[g.ConnectionClosedEvent] == 1 and ib_threads() == []
 
 
-async def test_malformed_message_ends_the_connection(tws: ScriptedTws) -> None:
-    """ibapi cannot resynchronise after a mistyped field (tws-protocol.md G1)."""
+async def test_malformed_message_is_skipped_and_the_link_stays_up(tws: ScriptedTws) -> None:
+    """A message ibapi cannot decode (tws-protocol.md G1) is logged, counted and skipped:
+    framing is by length, so the next message decodes (issue 10, defect 12)."""
     rec = Recorder()
     gateway = await connected(tws, rec)
-    tws.send(tick_price(1, "10.5") + frame(1, 6, "abc", 1, "1.0", 1, 0) + tick_price(1, "11.5"))
-    closed = await rec.first(g.ConnectionClosedEvent)
-    assert closed.reason.startswith("decode failure in message id 1")
-    assert [e.price for e in rec.of(g.TickPriceEvent)] == [Decimal("10.5")]
-    await asyncio.wait_for(tws.client_gone.wait(), 5)
+    bad = frame(1, 6, "abc", 1, "1.0", 1, 0) + frame(3, "not-an-id") + frame("x")
+    tws.send(tick_price(1, "10.5") + bad + tick_price(1, "11.5"))
+    await rec.wait(lambda: len(rec.of(g.TickPriceEvent)) == 2)
+    assert [e.price for e in rec.of(g.TickPriceEvent)] == [Decimal("10.5"), Decimal("11.5")]
+    assert rec.counts[g.ConnectionClosedEvent] == 0
+    assert gateway.link is not None and gateway.link.decode_errors == 3
     await gateway.disconnect()
     await _flush_loop()
     assert rec.counts[g.ConnectionClosedEvent] == 1 and ib_threads() == []
@@ -396,14 +398,20 @@ async def test_error_event_fields(tws: ScriptedTws) -> None:
 # --- ingest ------------------------------------------------------------------------------------
 
 
-async def test_burst_of_200k_ticks_is_ingested_fast() -> None:
-    """The ingest test: > 30k msg/s end to end (ibapi's stock EReader collapses to ~8k/s)."""
+async def test_burst_of_200k_ticks_arrives_whole_and_in_order() -> None:
+    """A burst of 200,000 messages is ingested completely, in order, within a generous bound.
+    A behaviour, not a speed (issue 10, defect 14): bench/bench_ingest.py measures the rate."""
     count = 200_000
     burst = b"".join(tick_price(i % 100, f"{100 + i % 100}.25") for i in range(count))
     counts: Counter[type] = Counter()
+    out_of_order: list[tuple[int, int, Decimal]] = []
     done = asyncio.Event()
 
     def sink(event: g.IbEvent) -> None:
+        if isinstance(event, g.TickPriceEvent):
+            i = counts[g.TickPriceEvent]
+            if event.req_id != i % 100 or event.price != Decimal(f"{100 + i % 100}.25"):
+                out_of_order.append((i, event.req_id, event.price))
         counts[type(event)] += 1
         if counts[g.TickPriceEvent] == count:
             done.set()
@@ -413,16 +421,12 @@ async def test_burst_of_200k_ticks_is_ingested_fast() -> None:
         gateway.set_event_sink(sink)
         await gateway.connect("127.0.0.1", tws.port, 7, 5.0)
         try:
-            started = time.monotonic()
             tws.send(burst)
-            await asyncio.wait_for(done.wait(), count / 30_000)
-            elapsed = time.monotonic() - started
+            await asyncio.wait_for(done.wait(), 120)  # a deadline, not a speed
             assert counts[g.TickSizeEvent] >= count - 1  # ibapi adds the size of each bid tick
-            print(
-                f"ingested {count} tickPrice messages in {elapsed:.2f}s: {count / elapsed:,.0f}/s"
-            )
         finally:
             await gateway.disconnect()
+        assert out_of_order[:5] == []
         assert counts[g.TickPriceEvent] == count and counts[g.ConnectionClosedEvent] == 1
 
 

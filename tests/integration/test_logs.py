@@ -123,7 +123,7 @@ async def test_a_reconnect_logs_what_reconciliation_found(
     assert after["reconnect"] is True and "after reconnect" in after["message"]
     assert after["open_orders_checked"] == 1
     assert after["subscriptions_restored"] == 1
-    assert after["executions_recovered"] == 0 and after["orders_marked_inactive"] == 0
+    assert after["executions_recovered"] == 0 and after["orders_settled"] == 0
 
 
 def reconciled(buffer: io.StringIO) -> list[dict[str, Any]]:

@@ -155,6 +155,14 @@ async def test_disconnect_fails_pending_and_reconnects_restoring_everything(env)
     gw.auto_ack = False
     pending = asyncio.create_task(trader.place("lost", SPEC_AAPL, MKT_BUY))
     await wait_until(lambda: gw.count("place_order") == 1)
+    ib_id, contract, sent = gw.args("place_order")[0]
+
+    def open_orders_after_reconnect() -> None:  # TWS did get the order before the drop
+        gw.calls.append(("req_open_orders", ()))
+        gw.emit(gw.open_order(ib_id, contract, sent, "Submitted"))
+        gw.emit(g.OpenOrderEndEvent())
+
+    gw.req_open_orders = open_orders_after_reconnect
     gw.drop()
     with pytest.raises(errors.Unavailable):
         await pending
@@ -165,8 +173,6 @@ async def test_disconnect_fails_pending_and_reconnects_restoring_everything(env)
     await wait_until(lambda: gw.count("req_mkt_data") == 2, what="subscription restored")
     assert gw.count("req_open_orders") == 2 and gw.count("req_executions") == 2
     # The order placed before the drop is reconciled from openOrder (matched by orderRef).
-    ib_id, contract, sent = gw.args("place_order")[0]
-    gw.emit(gw.open_order(ib_id, contract, sent, "Submitted"))
     await wait_until(lambda: session.orders.by_request("lost").status is OrderStatus.SUBMITTED)
 
 
@@ -302,9 +308,12 @@ async def test_unknown_contract_and_request_deadline(env) -> None:  # type: igno
         await session.queries.option_chains(AAPL)
 
 
-async def test_orders_gone_from_tws_after_reconnect_become_inactive_then_late_fills_count(
+async def test_orders_gone_from_tws_after_reconnect_are_settled_after_the_executions_replay(
     env,  # type: ignore[no-untyped-def]
 ) -> None:
+    """issue 10, defect 10: an order that filled while the link was down goes straight to
+    FILLED (the executions replay comes before the settling), one that TWS no longer lists is
+    CANCELLED with a reason, and neither moves again."""
     session, trader, gw = env
     kept = (await trader.place("kept", SPEC_AAPL, LMT_SELL)).order
     gone = (await trader.place("gone", SPEC_AAPL, LMT_SELL)).order
@@ -317,13 +326,22 @@ async def test_orders_gone_from_tws_after_reconnect_become_inactive_then_late_fi
         gw.emit(gw.open_order(ib_id, contract, order, "Submitted"))
         gw.emit(g.OpenOrderEndEvent())
 
+    def executions_after_reconnect(req_id: int) -> None:
+        gw.calls.append(("req_executions", (req_id,)))
+        ib_id, contract, order = sent[filled.ib_order_id]
+        gw.emit(gw.execution(ib_id, contract, order, Decimal(5), Decimal("250.5"), "late-fill"))
+        gw.emit(g.ExecutionsEndEvent(req_id))
+
     gw.req_open_orders = open_orders_after_reconnect
+    gw.req_executions = executions_after_reconnect
     gw.drop()
     await wait_until(lambda: gw.count("connect") == 2 and session.ready, what="reconnected")
     book = session.orders
-    await wait_until(lambda: book.get(gone.order_id).status is OrderStatus.INACTIVE)
+    await wait_until(lambda: book.get(gone.order_id).status is OrderStatus.CANCELLED)
+    assert "cancelled or expired" in book.get(gone.order_id).last_error.message
     assert book.get(kept.order_id).status is OrderStatus.SUBMITTED
-    assert book.get(filled.order_id).status is OrderStatus.INACTIVE
-    ib_id, contract, order = sent[filled.ib_order_id]
-    gw.emit(gw.execution(ib_id, contract, order, Decimal(5), Decimal("250.5"), "late-fill"))
-    await wait_until(lambda: book.get(filled.order_id).status is OrderStatus.FILLED)
+    assert book.get(filled.order_id).status is OrderStatus.FILLED
+    statuses = [
+        e.order.status for e in session.journal.since(0) if e.order.order_id == filled.order_id
+    ]
+    assert OrderStatus.INACTIVE not in statuses and OrderStatus.CANCELLED not in statuses

@@ -22,7 +22,8 @@ prices = st.decimals(
 
 
 def dec(d: Decimal) -> str:
-    return format(d, "f")
+    """The normalised decimal string the server keeps (no trailing zeros, no exponent)."""
+    return format(d.normalize(), "f")
 
 
 @given(

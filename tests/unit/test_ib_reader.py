@@ -187,7 +187,7 @@ def test_decoder_loop_splits_like_eclient_run() -> None:
     batches.put([b"1\x006\x002\x001\x00101.5\x00100\x000\x00", b"9\x001\x00" + b"42\x00"])
     batches.put(None)
     decoder = _Decoder()
-    assert decoder_loop(decoder, 178, batches, _never) is None
+    decoder_loop(decoder, 178, batches, _never)
     assert decoder.calls == [
         (1, [b"6", b"2", b"1", b"101.5", b"100", b"0"]),
         (9, [b"1", b"42"]),
@@ -199,17 +199,19 @@ def test_decoder_loop_binary_ids_and_protobuf() -> None:
     batches.put([(9).to_bytes(4, "big") + b"1\x0042\x00", (203).to_bytes(4, "big") + b"\x08\x01"])
     batches.put(None)
     decoder = _Decoder()
-    assert decoder_loop(decoder, 201, batches, _never) is None
+    decoder_loop(decoder, 201, batches, _never)
     assert decoder.calls == [(9, [b"1", b"42"]), (1003, [b"\x08\x01"])]
 
 
-def test_decoder_loop_reports_a_decode_failure() -> None:
+def test_decoder_loop_skips_and_reports_a_message_that_does_not_decode() -> None:
     batches: queue.Queue[list[bytes] | None] = queue.Queue()
-    batches.put([b"9\x001\x001\x00", b"3\x00bad\x00", b"9\x001\x002\x00"])
+    batches.put([b"9\x001\x001\x00", b"3\x00bad\x00", b"x\x00", b"9\x001\x002\x00"])
+    batches.put(None)
     decoder = _Decoder(fail_on=3)
-    reason = decoder_loop(decoder, 178, batches, _never)
-    assert reason is not None and reason.startswith("decode failure in message id 3")
-    assert decoder.calls == [(9, [b"1", b"1"])]
+    skipped: list[tuple[int, int]] = []
+    decoder_loop(decoder, 178, batches, _never, lambda i, n, _exc: skipped.append((i, n)))
+    assert skipped == [(3, 1), (0, 1)]  # "x" is no message id at all
+    assert decoder.calls == [(9, [b"1", b"1"]), (9, [b"1", b"2"])]
 
 
 def test_decoder_loop_stops_mid_batch() -> None:
@@ -217,7 +219,7 @@ def test_decoder_loop_stops_mid_batch() -> None:
     batches.put([b"9\x001\x00%d\x00" % i for i in range(100)])
     decoder = _Decoder()
     calls: list[Any] = decoder.calls
-    assert decoder_loop(decoder, 178, batches, lambda: len(calls) >= 10) is None
+    decoder_loop(decoder, 178, batches, lambda: len(calls) >= 10)
     assert len(calls) == 10
 
 
