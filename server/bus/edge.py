@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
+import grpc
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 from google.rpc import status_pb2
@@ -21,24 +22,13 @@ from ..api import validate as v
 from ..api.auth import current_principal
 from ..api.errors import streaming, unary
 from ..domain import errors
+from . import routing
 from .calls import UNARY_METHODS, response_type
 from .edge_backend import CallFailed, EdgeBackend
 
 MAX_STREAM_CONTRACTS = 500
 MAX_BATCH = 500
-ACCOUNT_FIELDS = ("account", "account_id")
 Handler = Callable[[Any, Message, Any], Coroutine[Any, Any, Message]]
-
-
-def account_of(request: Message) -> str:
-    """The account a request names (in itself or its order), or "" when it names none."""
-    for name in ACCOUNT_FIELDS:
-        if name in request.DESCRIPTOR.fields_by_name:
-            return str(getattr(request, name))
-    order = getattr(request, "order", None)
-    if isinstance(order, Message) and "account" in order.DESCRIPTOR.fields_by_name:
-        return str(order.account)
-    return ""
 
 
 async def pass_on(context: Any, failed: CallFailed) -> None:
@@ -53,17 +43,13 @@ async def pass_on(context: Any, failed: CallFailed) -> None:
 
 def forwarded(method: str) -> Handler:
     """A handler that forwards `method` to the gateway and returns its response."""
-    out = response_type(method)
 
     async def handler(self: EdgeServicer, request: Message, context: Any) -> Message:
         try:
-            data = await self.backend.call(
-                method, account_of(request), request, current_principal(), context.time_remaining()
-            )
+            return await self.dispatch(method, request, context)
         except CallFailed as failed:
             await pass_on(context, failed)
             raise
-        return out.FromString(data)
 
     handler.__name__ = method
     return unary(handler)
@@ -80,6 +66,51 @@ class EdgeServicer(broker_service_pb2_grpc.BrokerServiceServicer):
         self.backend = backend
         self.heartbeat_interval = heartbeat_interval
         self.draining = asyncio.Event()
+
+    async def dispatch(self, method: str, request: Message, context: Any) -> Message:
+        """Run a unary call on the gateway(s) that routing.py picks."""
+        out = response_type(method)
+        account = routing.account_of(request, context.invocation_metadata() or ())
+        live = sorted(self.backend.live())
+        if account or len(live) <= 1:
+            gateways = [self.backend.route(account)]
+        elif method in routing.ANY_GATEWAY:
+            gateways = [self.backend.any_gateway("")]
+        elif method in routing.FAN_OUT:
+            gateways = live
+        elif method in routing.BY_ORDER:
+            gateways = [await self._owner(routing.order_lookup(method, request), live, context)]
+        else:
+            gateways = [self.backend.route("")]  # refuses: name the account
+        answers = [
+            out.FromString(
+                await self.backend.call(
+                    method, gateway, request, current_principal(), context.time_remaining()
+                )
+            )
+            for gateway in gateways
+        ]
+        return answers[0] if len(answers) == 1 else routing.merge(method, answers)
+
+    async def _owner(self, lookup: pb.GetOrderRequest, live: list[str], context: Any) -> str:
+        """The one gateway that knows the order."""
+        owners = []
+        for gateway in live:
+            try:
+                await self.backend.call("GetOrder", gateway, lookup, current_principal(), 10.0)
+                owners.append(gateway)
+            except CallFailed as failed:
+                if failed.reply.code is not grpc.StatusCode.NOT_FOUND:
+                    raise
+        if not owners:
+            raise errors.OrderNotFound(f"no order {lookup.order_id or lookup.request_id!r}")
+        if len(owners) > 1:
+            raise errors.InvalidArgument(
+                "order_id",
+                f"order {lookup.order_id!r} exists for several accounts ({', '.join(owners)}): "
+                "name the account in the ibkr-account metadata",
+            )
+        return owners[0]
 
     @streaming
     async def StreamOrderEvents(

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -97,35 +98,58 @@ class EdgeBackend:
 
     # --- routing and calls ----------------------------------------------------------------------
 
+    def live(self) -> dict[str, dict[str, Any]]:
+        """The gateways whose announcement is fresh, by key (the first account of each)."""
+        now = time.time()
+        return {
+            key: entry
+            for key, entry in self.gateways.items()
+            if now - float(entry.get("time", 0)) <= subjects.GATEWAY_TTL
+        }
+
     def route(self, account: str) -> str:
-        """The account whose gateway takes a call: the one named, or the only one there is."""
+        """The gateway (its key) of the account named, or the only one there is."""
+        live = self.live()
         if account:
-            if account not in self.gateways:
-                raise errors.Unavailable(f"no gateway on the bus serves account {account}")
-            return account
-        if not self.gateways:
+            for key, entry in live.items():
+                if account == key or account in entry.get("accounts", ()):
+                    return key
+            raise errors.Unavailable(f"no gateway on the bus serves account {account}")
+        if not live:
             raise errors.Unavailable("no gateway on the bus yet")
-        if len(self.gateways) > 1:
+        if len(live) > 1:
             raise errors.InvalidArgument(
-                "account", f"several accounts are served here ({', '.join(sorted(self.gateways))})"
+                "account",
+                f"several accounts are served here ({', '.join(sorted(live))}): name one in the "
+                "request or in the ibkr-account metadata",
             )
-        return next(iter(self.gateways))
+        return next(iter(live))
 
     async def call(
         self,
         method: str,
-        account: str,
+        gateway: str,
         request: Message,
         principal: Principal | None,
         timeout: float | None = None,
     ) -> bytes:
-        """Forward a unary call to the account's gateway: its serialized response, or CallFailed."""
+        """Forward a unary call to a gateway (by key): its serialized response, or CallFailed."""
         headers = {"method": method}
         if principal is not None:
             headers.update({"principal-name": principal.name, "principal-role": principal.role})
         return await self._request(
-            subjects.rpc(self.route(account)), request.SerializeToString(), headers, timeout
+            subjects.rpc(gateway), request.SerializeToString(), headers, timeout
         )
+
+    def any_gateway(self, account: str) -> str:
+        """The account's gateway, or any gateway for what every gateway knows alike (quotes)."""
+        if account:
+            return self.route(account)
+        live = self.live()
+        if not live:
+            raise errors.Unavailable("no gateway on the bus yet")
+        ready = [key for key, entry in live.items() if entry.get("ready")]
+        return min(ready or live)
 
     async def _request(
         self, subject: str, data: bytes, headers: dict[str, str], timeout: float | None
@@ -150,13 +174,13 @@ class EdgeBackend:
     async def want_quotes(self, account: str, request: Message) -> list[int]:
         """Ask the gateway for these contracts' quotes; their con ids in request order."""
         data = await self._request(
-            subjects.quotes_want(self.route(account)), request.SerializeToString(), {}, None
+            subjects.quotes_want(self.any_gateway(account)), request.SerializeToString(), {}, None
         )
         return [int(c) for c in json.loads(data)]
 
     async def open_quotes(self, account: str, con_ids: list[int]) -> QuoteReader:
         reader = QuoteReader(frozenset(con_ids))
-        target = self.route(account)
+        target = self.any_gateway(account)
         for con_id in reader.con_ids:
             self._readers.setdefault(con_id, set()).add(reader)
             if con_id not in self._subs:

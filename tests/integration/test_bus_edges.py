@@ -129,3 +129,69 @@ async def test_a_client_resumes_on_the_other_edge_with_no_gap(bus: dict[str, Any
     await read_events(resumed, 4)
     resumed.cancel()
     assert seen == list(range(seen[0], seen[0] + 4))
+
+
+async def test_two_gateways_for_two_accounts_behind_one_edge(tmp_path: Path) -> None:
+    sims = [
+        new_simulator(seed=s, tick_interval=0.05, account=a)
+        for s, a in ((3, "DU1111111"), (4, "DU2222222"))
+    ]
+    for sim in sims:
+        await sim.start()
+    async with NatsServer(tmp_path) as nats_server:
+        gateways = [
+            await start_gateway(tmp_path / f"gw{i}", sim.port, nats_server.url)
+            for i, sim in enumerate(sims)
+        ]
+        edge = await start_edge(tmp_path / "edge", nats_server.url)
+        client = Client(edge.port)
+        try:
+            await wait_until(lambda: len(edge.backend.live()) == 2, 10, "edge sees both")
+            status = await client.stub.GetStatus(pb.GetStatusRequest(), timeout=10)
+            assert sorted(status.accounts) == ["DU1111111", "DU2222222"]
+            assert status.connection_state == common_pb2.CONNECTION_STATE_READY
+            events = client.stub.StreamOrderEvents(pb.StreamOrderEventsRequest())
+            await events.read()
+            placed = {}
+            for account in ("DU1111111", "DU2222222"):
+                spec = limit(BUY, "2", "1.00", account=account)
+                reply = await client.stub.PlaceOrder(place(AAPL, spec), timeout=15)
+                assert reply.order.account == account
+                placed[account] = reply.order.order_id
+            for sim, account in zip(sims, ("DU1111111", "DU2222222"), strict=True):
+                assert [o.account for o in sim.exchange.orders()] == [account]
+            with pytest.raises(grpc.aio.AioRpcError) as err:  # whose order? say the account
+                await client.stub.PlaceOrder(place(AAPL, limit(BUY, "2", "1.00")), timeout=15)
+            assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert "account" in (err.value.details() or "")
+            listed = await client.stub.ListOrders(
+                pb.ListOrdersRequest(account="DU2222222"), timeout=10
+            )
+            assert [o.account for o in listed.orders] == ["DU2222222"]
+            assert placed["DU1111111"] == placed["DU2222222"]  # each login numbers its own
+            with pytest.raises(grpc.aio.AioRpcError) as err:
+                await client.stub.CancelOrder(
+                    pb.CancelOrderRequest(request_id="cx-0", order_id=placed["DU2222222"]),
+                    timeout=15,
+                )
+            assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert "ibkr-account" in (err.value.details() or "")
+            cancelled = await client.stub.CancelOrder(
+                pb.CancelOrderRequest(request_id="cx-1", order_id=placed["DU2222222"]),
+                timeout=15,
+                metadata=(("ibkr-account", "DU2222222"),),
+            )
+            assert cancelled.order.account == "DU2222222"
+            accounts_seen: set[str] = set()
+            while accounts_seen != {"DU1111111", "DU2222222"}:
+                message = await asyncio.wait_for(events.read(), 10)
+                if message.HasField("event"):
+                    accounts_seen.add(message.event.order.account)
+            events.cancel()
+        finally:
+            await client.close()
+            await edge.stop()
+            for gateway in gateways:
+                await gateway.stop()
+    for sim in sims:
+        await sim.stop()
