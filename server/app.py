@@ -53,7 +53,7 @@ class BrokerApp:
             from .ib.gateway import IbGateway  # the only place that pulls in ibapi
 
             gateway = IbGateway()
-        self.store = Store(Path(config.server.data_dir) / "broker.sqlite3")
+        self.store = Store(store_path(config))
         self.session = BrokerSession(gateway, config.session_config(), self.store)
         self.trader = Trader(self.session, config.risk)
         self.servicer = BrokerServicer(self.session, self.trader, config.server.heartbeat_interval)
@@ -84,8 +84,13 @@ class BrokerApp:
 
     def _bus(self) -> GatewayBus:
         """The gateway's side of NATS JetStream ([bus] url); None of it without a url."""
-        from .bus.gateway import GatewayBus
+        from .bus.gateway import GatewayBus, LeaseSettings
+        from .bus.lease import lease_name
 
+        tws = self.config.tws
+        lease = LeaseSettings(
+            lease_name(tws.host, tws.port, tws.client_id), self.config.bus.lease_ttl, self._lost
+        )
         return GatewayBus(
             self.config.bus.url,
             self.session,
@@ -93,7 +98,14 @@ class BrokerApp:
             self.servicer,
             principals(self.config.security),
             self.config.security.read_only,
+            lease,
         )
+
+    def _lost(self) -> None:
+        """The lease lapsed or was taken: another gateway leads this login now; stop."""
+        log.error("this gateway lost the lease of its TWS login: stopping")
+        task = asyncio.get_running_loop().create_task(self.stop())
+        self._health_tasks.add(task)
 
     def _metrics(self, gateway: IbPort) -> tuple[Metrics | None, MetricsEndpoint | None]:
         """Prometheus series and their endpoint when [metrics] listen is set."""
@@ -142,9 +154,17 @@ class BrokerApp:
                 self.store.close()
                 self.audit.close()
                 raise
-        await self.session.start()
         if self.bus is not None:
-            await self.bus.start()
+            try:
+                await self.bus.start()  # the lease first: no TWS connection without it
+            except BaseException:
+                await self.server.stop(None)
+                if self.metrics_endpoint is not None:
+                    await self.metrics_endpoint.stop()
+                self.store.close()
+                self.audit.close()
+                raise
+        await self.session.start()
         log.info("serving %s on port %d", SERVICE_NAME, self.port)
 
     def _on_state(self, state: ConnectionState, _error: IbError | None) -> None:
@@ -176,6 +196,8 @@ class BrokerApp:
         if self.bus is not None:
             await self.bus.stop()
         await self.session.stop()
+        if self.bus is not None:
+            await self.bus.release()
         self.audit.close()
 
     async def wait_stopped(self) -> None:
@@ -189,6 +211,10 @@ def rpc_methods() -> list[tuple[str, str, str]]:
         (KINDS[(m.client_streaming, m.server_streaming)][0], service.full_name, m.name)
         for m in service.methods
     ]
+
+
+def store_path(config: Config) -> Path:
+    return Path(config.server.data_dir) / "broker.sqlite3"
 
 
 def principals(security: SecuritySettings) -> dict[str, Principal]:

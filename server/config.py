@@ -85,6 +85,8 @@ class MetricsSettings:
 @dataclass(frozen=True)
 class BusSettings:
     url: str = ""  # nats://HOST:PORT of NATS with JetStream; empty = no bus (one process)
+    standby: bool = False  # hold no TWS connection until the leader's lease lapses
+    lease_ttl: float = 3.0  # seconds the leader's lease lives without a renewal
 
 
 @dataclass(frozen=True)
@@ -271,6 +273,10 @@ def validate(config: Config) -> None:
             raise ConfigError(f"metrics.listen: {config.metrics.listen!r} is not HOST:PORT")
     if config.bus.url and not config.bus.url.startswith(("nats://", "tls://")):
         raise ConfigError(f"bus.url: {config.bus.url!r} is not a nats://HOST:PORT address")
+    if config.bus.standby and not config.bus.url:
+        raise ConfigError("bus.standby: a standby needs bus.url (the leader's lease is there)")
+    if not 0.5 <= config.bus.lease_ttl <= 60:
+        raise ConfigError("bus.lease_ttl: must be 0.5 to 60 seconds")
     if config.server.log_format not in ("text", "json"):
         raise ConfigError(
             f"server.log_format: {config.server.log_format!r} is not one of text, json"

@@ -12,8 +12,12 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
+import socket
 import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -27,14 +31,26 @@ from ..api.servicer import BrokerServicer
 from ..domain import errors
 from ..domain.model import OrderEvent
 from ..session.broker_session import BrokerSession
+from ..session.jsoncodec import to_jsonable
 from ..trading.trader import Trader
 from . import subjects
 from .calls import UNARY_METHODS, Reply, request_type, status_of
+from .lease import Lease, lease_bucket
 from .quote_interest import QuoteInterest
+from .replica import Replica, state_bucket
 
 log = logging.getLogger(__name__)
 
 ANNOUNCE_EVERY = subjects.GATEWAY_TTL / 3
+
+
+@dataclass(frozen=True)
+class LeaseSettings:
+    """The lease of the gateway's TWS login; `on_lost` is called when it cannot be kept."""
+
+    name: str
+    ttl: float
+    on_lost: Callable[[], None]
 
 
 class BusAbort(grpc.aio.AbortError):
@@ -76,6 +92,7 @@ class GatewayBus:
         servicer: BrokerServicer,
         principals: dict[str, Principal] | None = None,
         read_only: bool = False,
+        lease: LeaseSettings | None = None,
     ) -> None:
         self.url = url
         self.session = session
@@ -92,19 +109,56 @@ class GatewayBus:
         self._interest: QuoteInterest | None = None
         self._gateways: Any = None
         self._instance = uuid.uuid4().hex  # with the journal sequence: the dedup id of an event
+        self.lease_settings = lease
+        self.lease: Lease | None = None
+        self.replica: Replica | None = None
 
     async def start(self) -> None:
-        """Connect to NATS and set up the stream; serving starts once TWS names the account."""
+        """Connect to NATS, take the lease of the login (LeaseHeld when another gateway has
+        it), replicate the state and set up the stream; serving starts once TWS names the
+        account. Call before the session connects to TWS."""
         self.nc = await nats.connect(
             self.url, name="ibkr-broker gateway", max_reconnect_attempts=-1
         )
         self.js = self.nc.jetstream()
+        if self.lease_settings is not None:
+            try:
+                await self._lead(self.lease_settings)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await self.nc.close()
+                raise
         await ensure_orders_stream(self.js)
         self._gateways = await self.js.create_key_value(
             bucket=subjects.GATEWAYS_BUCKET, ttl=subjects.GATEWAY_TTL
         )
         self.session.journal.listeners.append(self._events.put_nowait)
         self._tasks.append(asyncio.create_task(self._serve_when_ready(), name="bus-serve"))
+
+    async def _lead(self, settings: LeaseSettings) -> None:
+        kv = await lease_bucket(self.js, settings.ttl)
+        holder = f"{socket.gethostname()}:{os.getpid()}:{self._instance[:8]}"
+        self.lease = Lease(kv, settings.name, holder, settings.ttl)
+        await self.lease.acquire()
+        self.replica = Replica(await state_bucket(self.js), settings.name)
+        for order in self.session.orders.all():  # what the store had before: replicated too
+            self.replica.on_change("order", order.order_id, json.dumps(to_jsonable(order)))
+        client_id = self.session.config.client_id
+        mark = self.session.store.ib_order_id_high_water(client_id)
+        self.replica.on_change("high_water", str(client_id), str(mark))
+        self.session.store.listeners.append(self.replica.on_change)
+        self.session.before_send.append(self.replica.flush)
+        self._tasks.append(asyncio.create_task(self.replica.run(), name="bus-replica"))
+        self._tasks.append(asyncio.create_task(self.lease.keep(settings.on_lost), name="bus-lease"))
+        log.info("leading %s on the bus as %s", settings.name, holder)
+
+    async def release(self) -> None:
+        """Give the lease up (after the session left TWS): a standby takes over at once."""
+        if self.lease is not None:
+            await self.lease.release()
+        if self.nc is not None:
+            with contextlib.suppress(Exception):
+                await self.nc.close()
 
     async def _serve_when_ready(self) -> None:
         while not self.session.accounts:
@@ -132,9 +186,11 @@ class GatewayBus:
                 await task
         if self._interest is not None:
             await self._interest.close()
-        if self.nc is not None:
-            with contextlib.suppress(Exception):
-                await self.nc.drain()
+        if self.replica is not None:
+            with contextlib.suppress(ValueError):
+                self.session.store.listeners.remove(self.replica.on_change)
+            with contextlib.suppress(ValueError):
+                self.session.before_send.remove(self.replica.flush)
 
     # --- publishing -----------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -72,6 +72,9 @@ class BrokerSession:
             self.market_data.latest,
         )
         self.state_listeners: list[Callable[[ConnectionState, IbError | None], None]] = []
+        # Awaited before a new order goes to TWS (the bus: its claim and ids are replicated
+        # first, so a standby never places it again); none = no await at all.
+        self.before_send: list[Callable[[], Awaitable[None]]] = []
         self._ready = asyncio.Event()
         self._handshake_progress = asyncio.Event()  # set by nextValidId, accounts, close
         self._closed = asyncio.Event()
