@@ -16,6 +16,7 @@ BENCHES = [
     ("simulator tick rate to ibapi and ib_async", ["bench_sim_ticks.py"]),
     ("gateway ingest of a TWS burst", ["bench_ingest.py", "--runs", "2"]),
     ("gateway: PlaceOrder latency, quote fan-out, memory", ["bench_gateway.py"]),
+    ("quote fan-out: one process against two edges on NATS", ["bench_bus.py"]),
 ]
 
 
