@@ -63,8 +63,10 @@ async def test_every_languages_examples_trade_against_the_live_server(
             order = out[f"{lang} order"]
             assert re.search(r"placed (o\d+): buy 1 AAPL at [\d.]+ .*\ncancelled \1: .*CANCELLED",
                              order), order
-            assert "refused: ORDER_REJECTED (IB 110): The price does not conform" in order
-            assert "reason ORDER_REJECTED, IB code 110" in order
+            # The gateway checks the price against the contract's minimum tick before TWS sees it.
+            assert re.search(r"refused: INVALID_ARGUMENT.*order\.limit_price: 100\.001 is not a "
+                             r"multiple of the minimum tick 0\.01", order), order
+            assert "reason INVALID_ARGUMENT" in order
             assert len(re.findall(r"^#\d+ (AAPL|MSFT) bid \d", out[f"{lang} quotes"], re.M)) >= 5
         by_ref = {o.request.order_ref: o.status for o in env.sim_orders()}
         for prefix in ("ikb:go-example-", "ikb:ts-example-"):

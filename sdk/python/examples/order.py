@@ -1,5 +1,6 @@
-"""Places a limit order far below the market, cancels it, then shows how an order IB refuses
-(a limit price off the tick size) reaches the caller: an OrderRejectedError with IB's code.
+"""Places a limit order far below the market, cancels it, then shows how a refused order (a
+limit price off the contract's tick size) reaches the caller: a BrokerError with its gRPC code,
+reason and, when TWS refused it, IB's code.
 
     python sdk/python/examples/order.py
 """
@@ -7,7 +8,7 @@
 import os
 from decimal import Decimal
 
-from ibkr_broker.client import BrokerClient, BrokerError, OrderRejectedError, order_spec
+from ibkr_broker.client import BrokerClient, BrokerError, order_spec
 from ibkr_broker.v1 import order_pb2
 
 ADDR = os.environ.get("IBKR_BROKER_ADDR") or "127.0.0.1:50051"
@@ -24,8 +25,8 @@ def main() -> None:
         print(f"cancelled {order.order_id}: {order_pb2.OrderStatus.Name(cancelled.status)}")
         try:
             client.place_order("AAPL", order_spec("buy", 1, "limit", limit_price="100.001"))
-            raise SystemExit("expected IB to refuse a price off the tick size")
-        except OrderRejectedError as error:
+            raise SystemExit("expected a price off the tick size to be refused")
+        except BrokerError as error:
             print(f"refused: {error.one_line()}")
             print(f"  code {error.code.name if error.code else ''}, reason {error.reason}, "
                   f"IB code {error.ib_code}")

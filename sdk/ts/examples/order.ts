@@ -1,5 +1,5 @@
-// Places a limit order far below the market, cancels it, then shows how an order IB refuses
-// (a limit price off the tick size) reaches the caller: a BrokerError with IB's code.
+// Places a limit order far below the market, cancels it, then shows how a refused order
+// (a limit price off the tick size) reaches the caller: a BrokerError with its code, reason and IB code (when TWS refused it).
 //   node dist/examples/order.js
 import {
   BrokerError, Code, connect, OrderAction, OrderStatus, OrderType, SecurityType,
@@ -36,7 +36,7 @@ async function showRefusal(client: BrokerClient, requestId: string): Promise<voi
     console.log(`  code ${Code[error.code]}, reason ${error.reason}, IB code ${error.ibCode}`);
     return;
   }
-  throw new Error("expected IB to refuse a price off the tick size");
+  throw new Error("expected a price off the tick size to be refused");
 }
 
 runExample(async () => {

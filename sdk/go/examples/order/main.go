@@ -1,5 +1,6 @@
-// Places a limit order far below the market, cancels it, then shows how an order IB refuses
-// (a limit price off the tick size) reaches the caller: an *ibkrbroker.Error with IB's code.
+// Places a limit order far below the market, cancels it, then shows how a refused order
+// (a limit price off the tick size) reaches the caller: an *ibkrbroker.Error with its code,
+// reason and IB code (when TWS refused it).
 //
 //	go run ./examples/order
 package main
@@ -80,7 +81,7 @@ func showRefusal(ctx context.Context, client *ibkrbroker.Client, requestID strin
 	_, err := client.PlaceOrder(ctx, buyLimit(requestID, "100.001"))
 	var refused *ibkrbroker.Error
 	if !errors.As(err, &refused) {
-		return fmt.Errorf("expected IB to refuse a price off the tick size, got %v", err)
+		return fmt.Errorf("expected a price off the tick size to be refused, got %v", err)
 	}
 	fmt.Printf("refused: %v\n", refused)
 	fmt.Printf("  code %s, reason %s, IB code %d\n", refused.Code, refused.Reason, refused.IBCode)

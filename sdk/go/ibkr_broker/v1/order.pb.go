@@ -169,15 +169,19 @@ const (
 	OrderStatus_ORDER_STATUS_SUBMITTED OrderStatus = 3
 	// Working, part of the quantity filled.
 	OrderStatus_ORDER_STATUS_PARTIALLY_FILLED OrderStatus = 4
-	// Completely filled. Terminal.
+	// Completely filled. Terminal: nothing follows.
 	OrderStatus_ORDER_STATUS_FILLED OrderStatus = 5
 	// A cancel was sent and is not yet confirmed (IB "PendingCancel").
 	OrderStatus_ORDER_STATUS_PENDING_CANCEL OrderStatus = 6
-	// Cancelled; a partial fill may have happened first. Terminal.
+	// Cancelled (also: cancelled or expired while the server was disconnected; see last_error); a
+	// partial fill may have happened first. Terminal, except that a fill that raced the cancel at
+	// the exchange can still arrive and move the order to FILLED.
 	OrderStatus_ORDER_STATUS_CANCELLED OrderStatus = 7
-	// Refused by the server or by IB; see last_error. Terminal.
+	// Refused by the server or by IB, or never placed (TWS did not get it before the connection
+	// dropped); see last_error. Terminal: nothing follows.
 	OrderStatus_ORDER_STATUS_REJECTED OrderStatus = 8
-	// Not working and not expected to work (IB "Inactive"); see last_error. Terminal.
+	// Not working now (IB "Inactive": held by IB or the exchange; see last_error). Not terminal:
+	// IB may activate the order again, so watch it until FILLED, CANCELLED or REJECTED.
 	OrderStatus_ORDER_STATUS_INACTIVE OrderStatus = 9
 )
 
@@ -242,9 +246,9 @@ type OrderFilter int32
 const (
 	// All orders.
 	OrderFilter_ORDER_FILTER_UNSPECIFIED OrderFilter = 0
-	// Orders that can still fill (not in a terminal status).
+	// Orders that can still fill (not in a terminal status; includes inactive orders).
 	OrderFilter_ORDER_FILTER_OPEN OrderFilter = 1
-	// Orders in a terminal status (filled, cancelled, rejected, inactive).
+	// Orders in a terminal status (filled, cancelled, rejected).
 	OrderFilter_ORDER_FILTER_COMPLETED OrderFilter = 2
 )
 

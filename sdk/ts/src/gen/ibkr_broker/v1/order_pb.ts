@@ -696,7 +696,7 @@ export enum OrderStatus {
   PARTIALLY_FILLED = 4,
 
   /**
-   * Completely filled. Terminal.
+   * Completely filled. Terminal: nothing follows.
    *
    * @generated from enum value: ORDER_STATUS_FILLED = 5;
    */
@@ -710,21 +710,25 @@ export enum OrderStatus {
   PENDING_CANCEL = 6,
 
   /**
-   * Cancelled; a partial fill may have happened first. Terminal.
+   * Cancelled (also: cancelled or expired while the server was disconnected; see last_error); a
+   * partial fill may have happened first. Terminal, except that a fill that raced the cancel at
+   * the exchange can still arrive and move the order to FILLED.
    *
    * @generated from enum value: ORDER_STATUS_CANCELLED = 7;
    */
   CANCELLED = 7,
 
   /**
-   * Refused by the server or by IB; see last_error. Terminal.
+   * Refused by the server or by IB, or never placed (TWS did not get it before the connection
+   * dropped); see last_error. Terminal: nothing follows.
    *
    * @generated from enum value: ORDER_STATUS_REJECTED = 8;
    */
   REJECTED = 8,
 
   /**
-   * Not working and not expected to work (IB "Inactive"); see last_error. Terminal.
+   * Not working now (IB "Inactive": held by IB or the exchange; see last_error). Not terminal:
+   * IB may activate the order again, so watch it until FILLED, CANCELLED or REJECTED.
    *
    * @generated from enum value: ORDER_STATUS_INACTIVE = 9;
    */
@@ -751,14 +755,14 @@ export enum OrderFilter {
   UNSPECIFIED = 0,
 
   /**
-   * Orders that can still fill (not in a terminal status).
+   * Orders that can still fill (not in a terminal status; includes inactive orders).
    *
    * @generated from enum value: ORDER_FILTER_OPEN = 1;
    */
   OPEN = 1,
 
   /**
-   * Orders in a terminal status (filled, cancelled, rejected, inactive).
+   * Orders in a terminal status (filled, cancelled, rejected).
    *
    * @generated from enum value: ORDER_FILTER_COMPLETED = 2;
    */
