@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import grpc
@@ -29,8 +30,9 @@ from ..api import proto_convert as cv
 from ..api.auth import Principal, acting_as, is_mutating
 from ..api.servicer import BrokerServicer
 from ..domain import errors
-from ..domain.model import OrderEvent
+from ..domain.model import OrderEvent, Position
 from ..session.broker_session import BrokerSession
+from ..session.ib_port import PortfolioEvent
 from ..session.jsoncodec import to_jsonable
 from ..trading.trader import Trader
 from . import subjects
@@ -105,6 +107,7 @@ class GatewayBus:
         self.js: Any = None
         self.published = 0  # order events on the stream
         self._events: asyncio.Queue[OrderEvent] = asyncio.Queue()
+        self._positions: asyncio.Queue[PortfolioEvent] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._interest: QuoteInterest | None = None
         self._gateways: Any = None
@@ -168,6 +171,8 @@ class GatewayBus:
         await self.nc.subscribe(subjects.rpc(self.account), cb=self._on_call)
         await self.nc.subscribe(subjects.quotes_want(self.account), cb=self._on_want)
         self._tasks.append(asyncio.create_task(self._publish_events(), name="bus-events"))
+        self.session.queries.portfolio_listeners.append(self._positions.put_nowait)
+        self._tasks.append(asyncio.create_task(self._publish_positions(), name="bus-account"))
         self._tasks.append(asyncio.create_task(self._announce(), name="bus-announce"))
         self._tasks.append(asyncio.create_task(self._interest.run(), name="bus-quotes"))
         log.info("serving account %s on the bus %s", self.account, self.url)
@@ -179,6 +184,8 @@ class GatewayBus:
     async def stop(self) -> None:
         with contextlib.suppress(ValueError):
             self.session.journal.listeners.remove(self._events.put_nowait)
+        with contextlib.suppress(ValueError):
+            self.session.queries.portfolio_listeners.remove(self._positions.put_nowait)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -214,6 +221,24 @@ class GatewayBus:
                     )
                     await asyncio.sleep(0.2)  # back-off before the retry, not a wait for state
             self.published += 1
+
+    async def _publish_positions(self) -> None:
+        """Account updates: every portfolio update from TWS as a Position on the bus."""
+        while True:
+            ev = await self._positions.get()
+            position = Position(
+                account_id=ev.account,
+                contract=ev.contract,
+                quantity=ev.position,
+                average_cost=ev.average_cost or Decimal(0),
+                market_price=ev.market_price,
+                market_value=ev.market_value,
+                unrealized_pnl=ev.unrealized_pnl,
+                realized_pnl=ev.realized_pnl,
+            )
+            data = cv.position_to_proto(position).SerializeToString()
+            with contextlib.suppress(Exception):  # best effort, like quotes; the next one follows
+                await self.nc.publish(subjects.positions(ev.account or self.account), data)
 
     async def _publish_quote(self, con_id: int, data: bytes) -> None:
         await self.nc.publish(subjects.quotes(self.account, con_id), data)

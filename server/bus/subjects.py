@@ -4,6 +4,7 @@ ibkr.gw.<account>.rpc             request/reply: a BrokerService unary call (hea
 ibkr.gw.<account>.quotes.want     request/reply: keep quotes of these contracts flowing
 ibkr.quotes.<account>.<con_id>    a Quote (protobuf) of one contract, as the gateway sees it
 ibkr.orders.<account>             an OrderEvent (protobuf); captured by the IBKR_ORDERS stream
+ibkr.account.<account>.positions  a Position (protobuf) each time TWS updates the portfolio
 KV ibkr_gateways <account>        the gateway that serves an account (JSON, refreshed)
 """
 
@@ -37,3 +38,7 @@ def quotes(account: str, con_id: int) -> str:
 
 def orders(account: str) -> str:
     return f"ibkr.orders.{token(account)}"
+
+
+def positions(account: str) -> str:
+    return f"ibkr.account.{token(account)}.positions"

@@ -195,3 +195,27 @@ async def test_two_gateways_for_two_accounts_behind_one_edge(tmp_path: Path) -> 
                 await gateway.stop()
     for sim in sims:
         await sim.stop()
+
+
+async def test_account_updates_are_published_per_account(bus: dict[str, Any]) -> None:
+    import nats
+    from ibkr_broker.v1 import account_pb2
+
+    received: list[Any] = []
+    nc = await nats.connect(bus["nats"].url)
+    try:
+
+        async def on_position(msg: Any) -> None:
+            received.append(account_pb2.Position.FromString(msg.data))
+
+        await nc.subscribe("ibkr.account.DU1234567.positions", cb=on_position)
+        one, _ = bus["clients"]
+        await one.stub.PlaceOrder(place(AAPL, market(BUY, "4")), timeout=15)
+        await wait_until(
+            lambda: any(p.contract.symbol == "AAPL" and p.quantity == "4" for p in received),
+            15,
+            "the AAPL position on the bus",
+        )
+        assert all(p.account_id == "DU1234567" for p in received)
+    finally:
+        await nc.close()
