@@ -117,11 +117,17 @@ class EdgeServicer(broker_service_pb2_grpc.BrokerServiceServicer):
         self, request: pb.StreamOrderEventsRequest, context: Any
     ) -> AsyncIterator[pb.StreamOrderEventsResponse]:
         account = v.text("account", request.account, limit=32)
-        last = await self.backend.last_event_sequence()
-        if request.resume_after_sequence > last:
+        first, last = await self.backend.event_window()
+        resume = request.resume_after_sequence
+        if resume > last:
             raise errors.JournalGap(
-                f"resume_after_sequence {request.resume_after_sequence} is ahead of the last "
-                f"event ({last}) on the bus: start afresh"
+                f"resume_after_sequence {resume} is ahead of the last event ({last}) on the "
+                "bus: start afresh"
+            )
+        if resume and last and resume + 1 < first:
+            raise errors.JournalGap(
+                f"resume_after_sequence {resume} has left the bus's window (it starts at "
+                f"{first}): start afresh"
             )
         cursor = request.resume_after_sequence or last
         yield pb.StreamOrderEventsResponse(

@@ -217,9 +217,10 @@ class EdgeBackend:
 
     # --- order events ---------------------------------------------------------------------------
 
-    async def last_event_sequence(self) -> int:
+    async def event_window(self) -> tuple[int, int]:
+        """(first, last) sequence the order-event stream still holds."""
         info = await self.js.stream_info(subjects.ORDERS_STREAM)
-        return int(info.state.last_seq)
+        return int(info.state.first_seq), int(info.state.last_seq)
 
     async def order_events(
         self, account: str, after: int

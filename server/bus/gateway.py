@@ -16,7 +16,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -44,6 +44,7 @@ from .replica import Replica, state_bucket
 log = logging.getLogger(__name__)
 
 ANNOUNCE_EVERY = subjects.GATEWAY_TTL / 3
+ORDER_EVENTS_KEPT = 1_000_000  # the stream's window: a resume point older than that is a gap
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,7 @@ class GatewayBus:
         self.published = 0  # order events on the stream
         self._events: asyncio.Queue[OrderEvent] = asyncio.Queue()
         self._positions: asyncio.Queue[PortfolioEvent] = asyncio.Queue()
+        self._answering: set[asyncio.Task[None]] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._interest: QuoteInterest | None = None
         self._gateways: Any = None
@@ -168,8 +170,10 @@ class GatewayBus:
             await asyncio.sleep(0.05)  # poll interval until TWS names the managed accounts
         self.account = self.session.accounts[0]
         self._interest = QuoteInterest(self.session.market_data, self._publish_quote)
-        await self.nc.subscribe(subjects.rpc(self.account), cb=self._on_call)
-        await self.nc.subscribe(subjects.quotes_want(self.account), cb=self._on_want)
+        await self.nc.subscribe(subjects.rpc(self.account), cb=self._concurrently(self._on_call))
+        await self.nc.subscribe(
+            subjects.quotes_want(self.account), cb=self._concurrently(self._on_want)
+        )
         self._tasks.append(asyncio.create_task(self._publish_events(), name="bus-events"))
         self.session.queries.portfolio_listeners.append(self._positions.put_nowait)
         self._tasks.append(asyncio.create_task(self._publish_positions(), name="bus-account"))
@@ -186,7 +190,7 @@ class GatewayBus:
             self.session.journal.listeners.remove(self._events.put_nowait)
         with contextlib.suppress(ValueError):
             self.session.queries.portfolio_listeners.remove(self._positions.put_nowait)
-        for task in self._tasks:
+        for task in [*self._tasks, *self._answering]:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -257,6 +261,20 @@ class GatewayBus:
 
     # --- answering ------------------------------------------------------------------------------
 
+    def _concurrently(
+        self, handle: Callable[[Msg], Coroutine[Any, Any, None]]
+    ) -> Callable[[Msg], Awaitable[None]]:
+        """A subscription callback that answers each request in its own task: NATS runs one
+        subscription's callbacks one after another, and an order waiting for TWS must not hold
+        up every other call."""
+
+        async def spawn(msg: Msg) -> None:
+            task = asyncio.get_running_loop().create_task(handle(msg))
+            self._answering.add(task)
+            task.add_done_callback(self._answering.discard)
+
+        return spawn
+
     async def _on_call(self, msg: Msg) -> None:
         headers = msg.headers or {}
         method = headers.get("method", "")
@@ -324,6 +342,7 @@ async def ensure_orders_stream(js: Any) -> None:
         subjects=[subjects.ORDERS_WILDCARD],
         storage=js_api.StorageType.FILE,
         duplicate_window=120.0,
+        max_msgs=ORDER_EVENTS_KEPT,
     )
     try:
         await js.add_stream(config)

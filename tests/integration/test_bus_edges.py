@@ -129,6 +129,12 @@ async def test_a_client_resumes_on_the_other_edge_with_no_gap(bus: dict[str, Any
     await read_events(resumed, 4)
     resumed.cancel()
     assert seen == list(range(seen[0], seen[0] + 4))
+    ahead = two.stub.StreamOrderEvents(
+        pb.StreamOrderEventsRequest(resume_after_sequence=seen[-1] + 1000)
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await ahead.read()
+    assert err.value.code() == grpc.StatusCode.OUT_OF_RANGE
 
 
 async def test_two_gateways_for_two_accounts_behind_one_edge(tmp_path: Path) -> None:
