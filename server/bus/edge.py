@@ -191,7 +191,9 @@ class EdgeServicer(broker_service_pb2_grpc.BrokerServiceServicer):
     async def _renew(self, request: pb.StreamQuotesRequest) -> None:
         """Keep telling the gateway these quotes are wanted (its lines expire otherwise)."""
         while True:
-            await asyncio.sleep(10.0)  # the renewal period, well inside the gateway's TTL
+            # Every 10 s (well inside the gateway's 30 s), and at once when a gateway is
+            # replaced (a standby took over: it has no quote lines yet).
+            await self.backend.gateways_changed(10.0)
             try:
                 await self.backend.want_quotes("", request)
             except Exception as exc:  # the stream goes on; the next renewal tries again

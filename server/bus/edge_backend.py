@@ -63,6 +63,7 @@ class EdgeBackend:
         self._latest: dict[int, market_data_pb2.Quote] = {}
         self._subs: dict[int, Any] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._changed = asyncio.Event()
 
     async def start(self) -> None:
         self.nc = await nats.connect(self.url, name="ibkr-broker edge", max_reconnect_attempts=-1)
@@ -90,13 +91,25 @@ class EdgeBackend:
         async for entry in watcher:
             if entry is None:
                 continue
+            before = self.gateways.get(entry.key, {}).get("instance")
             if entry.operation in ("DEL", "PURGE") or entry.value is None:
                 self.gateways.pop(entry.key, None)
             else:
                 with contextlib.suppress(ValueError):
                     self.gateways[entry.key] = json.loads(entry.value)
+            if self.gateways.get(entry.key, {}).get("instance") != before:
+                self._changed.set()  # a gateway came, went or was replaced (a fail-over)
+                self._changed = asyncio.Event()
 
     # --- routing and calls ----------------------------------------------------------------------
+
+    async def gateways_changed(self, timeout: float) -> bool:
+        """Wait until a gateway comes, goes or is replaced; False after `timeout`."""
+        try:
+            await asyncio.wait_for(self._changed.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
 
     def live(self) -> dict[str, dict[str, Any]]:
         """The gateways whose announcement is fresh, by key (the first account of each)."""

@@ -253,6 +253,7 @@ class GatewayBus:
                 "account": self.account,
                 "accounts": list(self.session.accounts),
                 "ready": self.session.ready,
+                "instance": self._instance,
                 "time": time.time(),
             }
             with contextlib.suppress(Exception):

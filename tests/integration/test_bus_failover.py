@@ -77,6 +77,7 @@ async def test_standby_takes_over_with_no_lost_and_no_duplicate_order(tmp_path: 
                 "the leader serving on the bus",
             )
             processes.append(gateway(tmp_path, "standby", nats_server.url, sim.port, "--standby"))
+            quotes = client.stub.StreamQuotes(pb.StreamQuotesRequest(contracts=[AAPL]))
             first: dict[str, str] = {}
             for i in range(KILL_AFTER):
                 reply = await place_retrying(client, f"fo-{i}", time.monotonic() + 30)
@@ -93,6 +94,15 @@ async def test_standby_takes_over_with_no_lost_and_no_duplicate_order(tmp_path: 
                 reply = await place_retrying(client, f"fo-{i}", time.monotonic() + 30)
                 first[f"fo-{i}"] = reply.order.order_id
             print(f"standby served an order {takeover:.2f}s after the leader was killed")
+            # The quote stream goes on: the edge asks the new leader for its lines at once.
+            since = time.time()
+            while True:
+                message = await asyncio.wait_for(quotes.read(), 20)
+                stamps = [q.update_time.seconds + q.update_time.nanos / 1e9
+                          for q in message.quotes.quotes]  # fmt: skip
+                if any(stamp > since for stamp in stamps):
+                    break
+            quotes.cancel()
             # Every request id retried on the new leader: the first order, not a new one.
             for request_id, order_id in first.items():
                 again = await place_retrying(client, request_id, time.monotonic() + 30)
