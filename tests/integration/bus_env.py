@@ -86,3 +86,22 @@ class Client:
 
     async def close(self) -> None:
         await self.channel.close()
+
+
+async def edge_process(data_dir: Path, url: str) -> tuple[subprocess.Popen[bytes], int]:
+    """`ibkr-broker edge` as a process of its own (one a test can kill), and its port."""
+    import re
+    import sys
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ibkr_broker", "edge", "--bus", url, "--listen", "127.0.0.1:0",
+         "--data-dir", str(data_dir)],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert process.stdout is not None
+    line = await asyncio.wait_for(asyncio.to_thread(process.stdout.readline), 30)
+    match = re.search(rb"on 127\.0\.0\.1:(\d+)", line)
+    if match is None:
+        process.kill()
+        raise AssertionError(f"the edge did not start: {line!r}")
+    return process, int(match.group(1))

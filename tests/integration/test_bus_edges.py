@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from ibkr_broker.v1 import common_pb2, order_pb2
 
 from tests.waiting import wait_until
 
-from .bus_env import Client, NatsServer, start_edge, start_gateway
+from .bus_env import Client, NatsServer, edge_process, start_edge, start_gateway
 from .server_env import AAPL, BUY, MSFT, limit, market, new_simulator, place
 
 pytestmark = pytest.mark.timeout(90)
@@ -135,6 +136,53 @@ async def test_a_client_resumes_on_the_other_edge_with_no_gap(bus: dict[str, Any
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await ahead.read()
     assert err.value.code() == grpc.StatusCode.OUT_OF_RANGE
+
+
+async def test_a_client_resumes_after_its_edge_process_is_killed(bus: dict[str, Any]) -> None:
+    edge_dir = Path(bus["gateway"].config.server.data_dir).parent / "killed-edge"
+    process, port = await edge_process(edge_dir, bus["nats"].url)
+    doomed = Client(port)
+    try:
+        stream = doomed.stub.StreamOrderEvents(pb.StreamOrderEventsRequest())
+        start = (await asyncio.wait_for(stream.read(), 20)).sequence
+        placed = [
+            (
+                await doomed.stub.PlaceOrder(place(AAPL, limit(BUY, "1", "1.00")), timeout=15)
+            ).order.order_id
+        ]
+        seen: list[int] = []
+        while not seen:
+            message = await asyncio.wait_for(stream.read(), 10)
+            if message.HasField("event"):
+                seen.append(message.sequence)
+        process.send_signal(signal.SIGKILL)  # mid-stream, no drain
+        with pytest.raises(grpc.aio.AioRpcError):
+            while await asyncio.wait_for(stream.read(), 10) is not grpc.aio.EOF:
+                pass
+        _, survivor = bus["clients"]
+        placed.append(
+            (
+                await survivor.stub.PlaceOrder(place(MSFT, limit(BUY, "1", "1.00")), timeout=15)
+            ).order.order_id
+        )
+        resumed = survivor.stub.StreamOrderEvents(
+            pb.StreamOrderEventsRequest(resume_after_sequence=seen[-1])
+        )
+        await resumed.read()
+        orders_seen: set[str] = set()
+        while set(placed) - orders_seen:
+            message = await asyncio.wait_for(resumed.read(), 10)
+            if message.HasField("event"):
+                assert message.sequence == seen[-1] + 1, (seen, message.sequence)
+                seen.append(message.sequence)
+                orders_seen.add(message.event.order.order_id)
+        resumed.cancel()
+        assert seen[0] == start + 1
+    finally:
+        await doomed.close()
+        if process.poll() is None:
+            process.kill()
+        await asyncio.to_thread(process.wait, 10)
 
 
 async def test_two_gateways_for_two_accounts_behind_one_edge(tmp_path: Path) -> None:
