@@ -93,6 +93,8 @@ SUBSCRIPTION_STATES = {
     m.SubscriptionState.INTERRUPTED: market_data_pb2.SUBSCRIPTION_STATE_INTERRUPTED,
 }
 MAX_LEGS = 8
+# IB's contract ids are 32-bit signed integers (the protobuf-era encoder refuses larger ones).
+MAX_CON_ID = 2**31 - 1
 UNSPECIFIED: Any = 0  # the zero value of every enum
 K = TypeVar("K")
 V = TypeVar("V")
@@ -129,8 +131,7 @@ def contract_from_proto(msg: contract_pb2.Contract, field: str = "contract") -> 
         f"{field}.security_type", contract_pb2.SecurityType, msg.security_type, required=False
     )
     v.enum_value(f"{field}.right", contract_pb2.OptionRight, msg.right, required=False)
-    if msg.con_id < 0:
-        raise InvalidArgument(f"{field}.con_id", "must not be negative")
+    _con_id(f"{field}.con_id", msg.con_id)
     if not msg.con_id and not msg.security_type:
         raise InvalidArgument(f"{field}.security_type", "required unless con_id is given")
     symbol = v.text(f"{field}.symbol", msg.symbol.strip().upper(), limit=32)
@@ -176,6 +177,12 @@ def _date(field: str, text: str) -> str:
     return text
 
 
+def _con_id(field: str, con_id: int) -> int:
+    if not 0 <= con_id <= MAX_CON_ID:
+        raise InvalidArgument(field, f"must be between 0 and {MAX_CON_ID}, got {con_id}")
+    return con_id
+
+
 def leg_from_proto(msg: contract_pb2.ComboLeg, field: str) -> m.ComboLeg:
     v.enum_value(f"{field}.action", common_pb2.OrderAction, msg.action, required=True)
     if msg.ratio <= 0:
@@ -190,7 +197,7 @@ def leg_from_proto(msg: contract_pb2.ComboLeg, field: str) -> m.ComboLeg:
     return m.ComboLeg(
         ratio=msg.ratio,
         action=ACTIONS[msg.action],
-        con_id=max(msg.con_id, 0),
+        con_id=_con_id(f"{field}.con_id", max(msg.con_id, 0)),
         contract=contract,
         exchange=v.text(f"{field}.exchange", msg.exchange.upper(), limit=32),
     )

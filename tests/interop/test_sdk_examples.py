@@ -1,6 +1,6 @@
 """Interop: every language's SDK examples (Python, Go, TypeScript), run by scripts/run_examples.py
-as `make examples` runs them, against the real server and simulator; a wrong address and an order
-IB refuses surface as clear errors in each language."""
+as `make examples` runs them, against the real server and simulator; a wrong address, an order
+the server refuses and an order IB refuses surface as clear errors in each language."""
 
 from __future__ import annotations
 
@@ -63,10 +63,11 @@ async def test_every_languages_examples_trade_against_the_live_server(
             order = out[f"{lang} order"]
             assert re.search(r"placed (o\d+): buy 1 AAPL at [\d.]+ .*\ncancelled \1: .*CANCELLED",
                              order), order
-            # The gateway checks the price against the contract's minimum tick before TWS sees it.
-            assert re.search(r"refused: INVALID_ARGUMENT.*order\.limit_price: 100\.001 is not a "
-                             r"multiple of the minimum tick 0\.01", order), order
-            assert "reason INVALID_ARGUMENT" in order
+            assert (
+                "refused: INVALID_ARGUMENT (field order.limit_price): order.limit_price: "
+                "100.001 is not a multiple of the minimum tick 0.01 of AAPL"
+            ) in order, order
+            assert "reason INVALID_ARGUMENT, field order.limit_price, IB code" in order
             assert len(re.findall(r"^#\d+ (AAPL|MSFT) bid \d", out[f"{lang} quotes"], re.M)) >= 5
         by_ref = {o.request.order_ref: o.status for o in env.sim_orders()}
         for prefix in ("ikb:go-example-", "ikb:ts-example-"):
@@ -82,3 +83,18 @@ async def test_a_wrong_address_is_a_clear_error_in_every_language(built_sdks: Pa
         assert len(lines) == 1, lines
         assert lines[0].startswith(f"error: cannot reach ibkr-broker at {addr}: ")
         assert "unavailable" in lines[0].lower() and "refused" in lines[0].lower()
+
+
+async def test_an_order_ib_refuses_is_a_clear_error_in_every_language(
+    tmp_path: Path, built_sdks: Path
+) -> None:
+    async with ServerEnv(tmp_path) as env:
+        for lang in LANGUAGES:
+            env.sim.reject_next_order(f"no buying power for {lang}")
+            code, out = await run_examples(env.target, built_sdks, "--lang", lang, "--only=order")
+            assert code == 1 and list(out) == [f"{lang} order"]
+            last = out[f"{lang} order"].strip().splitlines()[-1]
+            assert re.fullmatch(
+                rf"error: ORDER_REJECTED \(IB 201\): .*no buying power for {lang}", last
+            ), last
+        assert not [o for o in env.sim_orders() if "example" in o.request.order_ref]

@@ -30,7 +30,7 @@ def dec(d: Decimal) -> str:
     symbol=st.sampled_from(["AAPL", "SPY", "BRK B"]),
     strike=prices,
     right=st.sampled_from([contract_pb2.OPTION_RIGHT_CALL, contract_pb2.OPTION_RIGHT_PUT]),
-    con_id=st.integers(0, 2**40),
+    con_id=st.integers(0, 2**31 - 1),
     date=st.sampled_from(["20261218", "202612", ""]),
 )
 def test_contract_round_trip(
@@ -176,3 +176,17 @@ def test_error_status_carries_reason_code_and_field() -> None:
     bad = to_status(errors.InvalidArgument("order.quantity", "must be positive"))
     assert bad.code.name == "INVALID_ARGUMENT"
     assert to_status(errors.Unavailable("down")).code.name == "UNAVAILABLE"
+
+
+@pytest.mark.parametrize("con_id", [-1, 2**31, 2**63 - 1])
+def test_a_con_id_beyond_ibs_32_bits_is_refused_naming_the_field(con_id: int) -> None:
+    """Found by the fuzz campaign: the protobuf-era encoder raised on a con_id over 2^31 - 1."""
+    with pytest.raises(errors.InvalidArgument, match=r"contract\.con_id"):
+        cv.contract_from_proto(contract_pb2.Contract(con_id=con_id))
+    leg = contract_pb2.ComboLeg(con_id=con_id, ratio=1, action=common_pb2.ORDER_ACTION_BUY)
+    with pytest.raises(errors.InvalidArgument, match=r"legs\[0\]\.con_id"):
+        cv.leg_from_proto(leg, "contract.combo_legs[0]")
+
+
+def test_the_largest_ib_con_id_is_accepted() -> None:
+    assert cv.contract_from_proto(contract_pb2.Contract(con_id=2**31 - 1)).con_id == 2**31 - 1

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -24,15 +25,23 @@ type Error struct {
 	status   *status.Status
 }
 
-// Error reads "ORDER_REJECTED (IB 110): The price does not conform ..." or, without ErrorInfo,
-// "Unavailable: connection refused".
+// Error reads "ORDER_REJECTED (IB 201): Order rejected - reason:...", "INVALID_ARGUMENT (field
+// order.quantity): ..." or, without ErrorInfo, "Unavailable: connection refused" (the form of
+// the Python client's BrokerError.one_line).
 func (e *Error) Error() string {
 	head := e.Reason
 	if head == "" {
 		head = e.Code.String()
 	}
+	var extras []string
 	if e.IBCode != 0 {
-		head = fmt.Sprintf("%s (IB %d)", head, e.IBCode)
+		extras = append(extras, fmt.Sprintf("IB %d", e.IBCode))
+	}
+	if e.Field != "" {
+		extras = append(extras, "field "+e.Field)
+	}
+	if len(extras) > 0 {
+		head += " (" + strings.Join(extras, ", ") + ")"
 	}
 	return head + ": " + e.Message
 }

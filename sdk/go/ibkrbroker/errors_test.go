@@ -30,7 +30,7 @@ func TestFromErrorReadsTheErrorInfo(t *testing.T) {
 		typed.Domain != "ibkr-broker" || typed.IBCode != 110 || typed.Field != "order.limit_price" {
 		t.Fatalf("wrong fields: %+v", typed)
 	}
-	if got := typed.Error(); got != "ORDER_REJECTED (IB 110): price off the tick size" {
+	if got := typed.Error(); got != "ORDER_REJECTED (IB 110, field order.limit_price): price off the tick size" {
 		t.Fatalf("Error() = %q", got)
 	}
 	if status.Code(typed) != codes.FailedPrecondition || typed.Retryable() {

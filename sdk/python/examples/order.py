@@ -1,6 +1,6 @@
-"""Places a limit order far below the market, cancels it, then shows how a refused order (a
-limit price off the contract's tick size) reaches the caller: a BrokerError with its gRPC code,
-reason and, when TWS refused it, IB's code.
+"""Places a limit order far below the market, cancels it, then shows how a refused order reaches
+the caller: a BrokerError with the reason, the field at fault and, when IB refused it, IB's code
+(a limit price off the tick size is refused by the server before it reaches IB).
 
     python sdk/python/examples/order.py
 """
@@ -25,10 +25,11 @@ def main() -> None:
         print(f"cancelled {order.order_id}: {order_pb2.OrderStatus.Name(cancelled.status)}")
         try:
             client.place_order("AAPL", order_spec("buy", 1, "limit", limit_price="100.001"))
-            raise SystemExit("expected a price off the tick size to be refused")
+            raise SystemExit("expected a refusal of a price off the tick size")
         except BrokerError as error:
             print(f"refused: {error.one_line()}")
-            print(f"  code {error.code.name if error.code else ''}, reason {error.reason}, "
+            code = error.code.name if error.code else ""
+            print(f"  code {code}, reason {error.reason}, field {error.field}, "
                   f"IB code {error.ib_code}")
 
 

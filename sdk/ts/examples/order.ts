@@ -1,5 +1,6 @@
-// Places a limit order far below the market, cancels it, then shows how a refused order
-// (a limit price off the tick size) reaches the caller: a BrokerError with its code, reason and IB code (when TWS refused it).
+// Places a limit order far below the market, cancels it, then shows how a refused order reaches
+// the caller: a BrokerError with the reason, the field at fault and, when IB refused it, IB's
+// code (a limit price off the tick size is refused by the server before it reaches IB).
 //   node dist/examples/order.js
 import {
   BrokerError, Code, connect, OrderAction, OrderStatus, OrderType, SecurityType,
@@ -33,10 +34,11 @@ async function showRefusal(client: BrokerClient, requestId: string): Promise<voi
   } catch (error) {
     if (!(error instanceof BrokerError)) throw error;
     console.log(`refused: ${error.message}`);
-    console.log(`  code ${Code[error.code]}, reason ${error.reason}, IB code ${error.ibCode}`);
+    console.log(`  code ${Code[error.code]}, reason ${error.reason}, field ${error.field}, ` +
+      `IB code ${error.ibCode}`);
     return;
   }
-  throw new Error("expected a price off the tick size to be refused");
+  throw new Error("expected a refusal of a price off the tick size");
 }
 
 runExample(async () => {

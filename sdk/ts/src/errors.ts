@@ -27,14 +27,18 @@ export class BrokerError extends Error {
     const metadata = { ...(info?.metadata ?? {}) };
     const reason = info?.reason ?? "";
     const ibCode = Number.parseInt(metadata["ib_code"] ?? "0", 10) || 0;
+    const field = metadata["field"] ?? "";
+    const extras = [ibCode ? `IB ${ibCode}` : "", field ? `field ${field}` : ""].filter(Boolean);
     const head = reason || Code[error.code];
-    super(`${ibCode ? `${head} (IB ${ibCode})` : head}: ${error.rawMessage}`, { cause: error });
+    // "REASON (IB 201, field order.quantity): message", the form of the Python client's one_line
+    super(`${head}${extras.length ? ` (${extras.join(", ")})` : ""}: ${error.rawMessage}`,
+      { cause: error });
     this.code = error.code;
     this.rawMessage = error.rawMessage;
     this.reason = reason;
     this.domain = info?.domain ?? "";
     this.ibCode = ibCode;
-    this.field = metadata["field"] ?? "";
+    this.field = field;
     this.metadata = metadata;
   }
 

@@ -24,7 +24,7 @@ test("a BrokerError carries the ErrorInfo reason, IB code and field", () => {
     [{ desc: ErrorInfoSchema, value: info }]);
   const error = toBrokerError(cause);
   assert.ok(error instanceof BrokerError);
-  assert.equal(error.message, "ORDER_REJECTED (IB 110): price off the tick size");
+  assert.equal(error.message, "ORDER_REJECTED (IB 110, field order.limit_price): price off the tick size");
   assert.deepEqual([error.code, error.reason, error.domain, error.ibCode, error.field],
     [Code.FailedPrecondition, "ORDER_REJECTED", "ibkr-broker", 110, "order.limit_price"]);
   assert.equal(error.retryable, false);

@@ -1,6 +1,6 @@
-// Places a limit order far below the market, cancels it, then shows how a refused order
-// (a limit price off the tick size) reaches the caller: an *ibkrbroker.Error with its code,
-// reason and IB code (when TWS refused it).
+// Places a limit order far below the market, cancels it, then shows how a refused order reaches
+// the caller: an *ibkrbroker.Error with the reason, the field at fault and, when IB refused it,
+// IB's code (a limit price off the tick size is refused by the server before it reaches IB).
 //
 //	go run ./examples/order
 package main
@@ -81,9 +81,10 @@ func showRefusal(ctx context.Context, client *ibkrbroker.Client, requestID strin
 	_, err := client.PlaceOrder(ctx, buyLimit(requestID, "100.001"))
 	var refused *ibkrbroker.Error
 	if !errors.As(err, &refused) {
-		return fmt.Errorf("expected a price off the tick size to be refused, got %v", err)
+		return fmt.Errorf("expected a refusal of a price off the tick size, got %v", err)
 	}
 	fmt.Printf("refused: %v\n", refused)
-	fmt.Printf("  code %s, reason %s, IB code %d\n", refused.Code, refused.Reason, refused.IBCode)
+	fmt.Printf("  code %s, reason %s, field %s, IB code %d\n", refused.Code, refused.Reason,
+		refused.Field, refused.IBCode)
 	return nil
 }
