@@ -52,7 +52,7 @@ class BrokerApp:
         if gateway is None:
             from .ib.gateway import IbGateway  # the only place that pulls in ibapi
 
-            gateway = IbGateway()
+            gateway = IbGateway(max_server_version=config.tws.max_server_version)
         self.store = Store(store_path(config))
         self.session = BrokerSession(gateway, config.session_config(), self.store)
         self.trader = Trader(self.session, config.risk)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .ib.versions import PROVEN_MAX_SERVER_VERSION, check_max_server_version
 from .session.session_config import SessionConfig
 from .trading import limits as risk
 from .trading.limits import RiskLimits
@@ -48,6 +49,9 @@ class TwsSettings:
     messages_per_second: float = 45.0
     message_burst: int = 4
     market_data_type: int = 1
+    # The highest TWS API server version offered in the handshake (TWS answers the lower of
+    # this and its own maximum): the newest version the test suite proves.
+    max_server_version: int = PROVEN_MAX_SERVER_VERSION
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,7 @@ class Config:
             messages_per_second=t.messages_per_second,
             message_burst=t.message_burst,
             market_data_type=t.market_data_type,
+            max_server_version=t.max_server_version,
         )
 
     def with_overrides(self, section: str, **values: Any) -> Config:
@@ -262,6 +267,10 @@ def validate(config: Config) -> None:
         raise ConfigError(
             "tws.messages_per_second + tws.message_burst must stay below IB's 50 messages/s"
         )
+    try:
+        check_max_server_version(t.max_server_version)
+    except ValueError as exc:
+        raise ConfigError(f"tws.max_server_version: {exc}") from None
     if t.market_data_type not in (1, 2, 3, 4):
         raise ConfigError("tws.market_data_type: 1 live, 2 frozen, 3 delayed, 4 delayed-frozen")
     host, _, port = config.server.listen.rpartition(":")

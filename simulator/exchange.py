@@ -7,23 +7,21 @@ reconnects. It is single-threaded (the server's event loop) and publishes events
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import logging
 from collections.abc import Callable
 from decimal import Decimal
 
+from . import margin
 from .events import AccountChanged, Event, Executed, OrderChanged, OrderError
 from .ledger import Ledger, commission_for
 from .market import Market
 from .model import (
-    ComboLegSpec,
     ContractSpec,
     Fill,
     Instrument,
     OrderRequest,
     OrderSnapshot,
-    WhatIfResult,
 )
 from .orders import (
     BAG_CON_ID,
@@ -135,12 +133,20 @@ class Exchange:
             if self._reject_next is not None:
                 reason, self._reject_next = self._reject_next, None
                 raise Rejection(201, f"Order rejected - reason:{reason}")
+            if not req.contract.exchange.strip():  # IB checks this before any lookup
+                raise Rejection(321, "Error validating request.-'bN' : cause - Missing order "
+                                     "exchange")
             inst, legs = resolve_contract(self.universe, req.contract)
+            if inst is not None and inst.sec_type == "IND":  # indices have no orders at IB
+                raise Rejection(201, "Order rejected - reason:Indices are not tradable; trade "
+                                     "a future, an option or a fund on it instead")
             validate(req)
             if req.what_if:
-                self._emit(OrderChanged(self._what_if(client_id, req, inst, legs)))
+                snapshot = margin.what_if(self.ledger, self.market, client_id, req, inst, legs)
+                self._emit(OrderChanged(snapshot))
                 return
             parent = self._parent_of(client_id, req)
+            margin.check_buying_power(self.ledger, self.market, req, inst, legs)
         except Rejection as rej:
             log.info("order %s/%s rejected: %s", client_id, req.order_id, rej)
             self._emit(OrderError(client_id, req.order_id, rej.code, rej.message))
@@ -349,7 +355,7 @@ class Exchange:
         return Fill(
             exec_id=exec_id, order_id=order.req.order_id, client_id=order.client_id,
             perm_id=order.perm_id, contract=spec_of(inst), time_utc=now, account=order.account,
-            exchange=inst.primary_exchange if inst.sec_type == "STK" else "CBOE",
+            exchange=_execution_exchange(inst),
             side="BOT" if buy else "SLD", shares=qty, price=price, cum_qty=cum, avg_price=avg,
             order_ref=order.req.order_ref, commission=commission, realized_pnl=realized,
         )
@@ -377,48 +383,14 @@ class Exchange:
             if sib is not order and sib.is_open:
                 self._cancel(sib, reason="OCA group filled")
 
-    # -- what-if -----------------------------------------------------------------------------
-
-    def _what_if(self, client_id: int, req: OrderRequest, inst: Instrument | None,
-                 legs: tuple[tuple[Instrument, ComboLegSpec], ...]) -> OrderSnapshot:
-        buy = is_buy(req.action)
-        mark = self.market.mark
-        before = self.ledger.values(mark)
-        trial = copy.deepcopy(self.ledger)
-        commission = ZERO
-        if legs:
-            for leg_inst, leg, leg_buy, px in leg_prices(self.market, legs, buy):
-                q = req.total_quantity * leg.ratio
-                c = commission_for(leg_inst, q, px)
-                commission += c
-                trial.apply_fill(leg_inst, q if leg_buy else -q, px, c)
-        else:
-            assert inst is not None
-            quote = self.market.quote(inst.con_id)
-            px = quote.ask if buy else quote.bid
-            commission = commission_for(inst, req.total_quantity, px)
-            trial.apply_fill(inst, req.total_quantity if buy else -req.total_quantity, px,
-                             commission)
-        after = trial.values(mark)
-        result = WhatIfResult(
-            init_margin_before=before["InitMarginReq"],
-            maint_margin_before=before["MaintMarginReq"],
-            equity_with_loan_before=before["EquityWithLoanValue"],
-            init_margin_change=after["InitMarginReq"] - before["InitMarginReq"],
-            maint_margin_change=after["MaintMarginReq"] - before["MaintMarginReq"],
-            equity_with_loan_change=after["EquityWithLoanValue"] - before["EquityWithLoanValue"],
-            init_margin_after=after["InitMarginReq"],
-            maint_margin_after=after["MaintMarginReq"],
-            equity_with_loan_after=after["EquityWithLoanValue"],
-            commission=commission, min_commission=commission, max_commission=commission,
-        )
-        return OrderSnapshot(
-            request=req, client_id=client_id, perm_id=0, status="PreSubmitted", filled=ZERO,
-            remaining=req.total_quantity, avg_fill_price=ZERO, last_fill_price=ZERO,
-            account=self.account, instrument=inst, what_if=result,
-        )
-
     def _time_utc(self) -> str:
         now = (dt.datetime.fromtimestamp(self._clock(), dt.UTC) if self._clock
                else dt.datetime.now(dt.UTC))
         return now.strftime("%Y%m%d %H:%M:%S") + " UTC"
+
+
+def _execution_exchange(inst: Instrument) -> str:
+    """Where a fill executed: a stock's primary exchange, CBOE for options, else its own."""
+    if inst.sec_type == "STK":
+        return inst.primary_exchange
+    return "CBOE" if inst.sec_type == "OPT" else inst.exchange

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from . import account_msgs as am
 from . import history as hist
+from . import sessions
 from .codec import requests as rq
 from .feeds import MarketDataSub
+from .model import Instrument
 from .orders import Rejection, resolve_contract
 
 if TYPE_CHECKING:
@@ -60,8 +64,17 @@ def _contract_details(s: Session, req: rq.ReqContractDetails) -> None:
     if not matches:
         s.send_error(req.req_id, 200, NO_SECDEF)
         return
-    s.send_many([s.replies.contract_data(req.req_id, inst) for inst in matches])
+    today = dt.datetime.fromtimestamp(s.now_epoch(), dt.UTC).date()
+    s.send_many([s.replies.contract_data(req.req_id, _with_hours(inst, today))
+                 for inst in matches])
     s.send(s.replies.contract_data_end(req.req_id))
+
+
+def _with_hours(inst: Instrument, today: dt.date) -> Instrument:
+    """The instrument with its sessions of the coming week (as of the request)."""
+    schedule = sessions.schedule_for(inst.sec_type)
+    return replace(inst, trading_hours=sessions.hours_text(schedule, today, use_rth=False),
+                   liquid_hours=sessions.hours_text(schedule, today, use_rth=True))
 
 
 @handles(rq.ReqSecDefOptParams)
@@ -133,16 +146,21 @@ def _historical_data(s: Session, req: rq.ReqHistoricalData) -> None:
     if len(matches) != 1:
         s.send_error(req.req_id, 200, NO_SECDEF)
         return
+    inst = matches[0]
+    schedule = sessions.schedule_for(inst.sec_type)
     try:
-        count, bar_secs = hist.bar_count(req.duration, req.bar_size)
+        duration = hist.parse_duration(req.duration)
+        bar_secs = hist.bar_seconds(req.bar_size)
         end = hist.end_epoch(req.end_date_time, s.now_epoch())
     except hist.HistoryError as exc:
         s.send_error(req.req_id, 321, f"Error validating request.-'bP' : cause - {exc}")
         return
-    bars = server.market.history(matches[0].con_id, count, bar_secs, end)
+    starts = sessions.bar_starts(schedule, req.use_rth, duration, bar_secs, end, hist.MAX_BARS)
+    bars = server.market.history_at(inst.con_id, starts, bar_secs)
     start = bars[0].time if bars else end
-    s.send(s.replies.historical_data(req.req_id, hist.range_text(start), hist.range_text(end),
-                               hist.to_historical(bars, bar_secs, req.format_date)))
+    s.send(s.replies.historical_data(
+        req.req_id, hist.range_text(start), hist.range_text(end),
+        hist.to_historical(bars, bar_secs, req.format_date, schedule)))
 
 
 @handles(rq.CancelHistoricalData)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .market import Bar
 from .model import HistoricalBar
+from .sessions import Schedule
+from .sessions import format_bar_time as session_bar_time
 
 MAX_BARS = 2000
 
@@ -20,11 +23,17 @@ class HistoryError(ValueError):
     pass
 
 
-def duration_seconds(text: str) -> int:
+def parse_duration(text: str) -> tuple[int, str]:
+    """IB's duration "N S|D|W|M|Y" as (N, unit)."""
     m = re.fullmatch(r"\s*(\d+)\s*([SDWMY])\s*", text.upper())
-    if not m:
+    if not m or int(m.group(1)) <= 0:
         raise HistoryError(f"invalid duration {text!r}")
-    return int(m.group(1)) * _UNIT_SECONDS[m.group(2)]
+    return int(m.group(1)), m.group(2)
+
+
+def duration_seconds(text: str) -> int:
+    amount, unit = parse_duration(text)
+    return amount * _UNIT_SECONDS[unit]
 
 
 def bar_seconds(text: str) -> int:
@@ -35,12 +44,19 @@ def bar_seconds(text: str) -> int:
 
 
 def end_epoch(text: str, now: int) -> int:
-    """"" = now; "yyyymmdd hh:mm:ss[ tz]" or "yyyymmdd-hh:mm:ss" (taken as UTC)."""
+    """"" = now; "yyyymmdd hh:mm:ss[ zone]" (an IANA or IB zone name; none = UTC),
+    "yyyymmdd-hh:mm:ss" (UTC) or "yyyymmdd" (its midnight, UTC)."""
     t = text.strip()
     if not t:
         return now
     t = t.replace("-", " ", 1)
     parts = t.split()
+    zone: dt.tzinfo = dt.UTC
+    if len(parts) > 2:
+        try:
+            zone = ZoneInfo(parts[2])
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise HistoryError(f"invalid time zone in end date {text!r}") from exc
     try:
         stamp = dt.datetime.strptime(" ".join(parts[:2]), "%Y%m%d %H:%M:%S")
     except ValueError:
@@ -48,7 +64,7 @@ def end_epoch(text: str, now: int) -> int:
             stamp = dt.datetime.strptime(parts[0], "%Y%m%d")
         except ValueError as exc:
             raise HistoryError(f"invalid end date {text!r}") from exc
-    return int(stamp.replace(tzinfo=dt.UTC).timestamp())
+    return int(stamp.replace(tzinfo=zone).timestamp())
 
 
 def format_bar_time(epoch: int, bar_secs: int, format_date: int) -> str:
@@ -60,10 +76,19 @@ def format_bar_time(epoch: int, bar_secs: int, format_date: int) -> str:
     return stamp.strftime("%Y%m%d %H:%M:%S") + " UTC"
 
 
-def to_historical(bars: list[Bar], bar_secs: int, format_date: int) -> list[HistoricalBar]:
-    return [HistoricalBar(date=format_bar_time(b.time, bar_secs, format_date), open=b.open,
-                          high=b.high, low=b.low, close=b.close, volume=b.volume, wap=b.wap,
-                          count=b.count) for b in bars]
+def to_historical(bars: list[Bar], bar_secs: int, format_date: int,
+                  schedule: Schedule | None = None) -> list[HistoricalBar]:
+    """Bars as historicalData rows; with a schedule, times as TWS writes them in the
+    instrument's time zone (sessions.format_bar_time), else in UTC."""
+    daily = bar_secs >= 86_400
+
+    def date(epoch: int) -> str:
+        if schedule is None:
+            return format_bar_time(epoch, bar_secs, format_date)
+        return session_bar_time(epoch, schedule, daily, format_date)
+
+    return [HistoricalBar(date=date(b.time), open=b.open, high=b.high, low=b.low, close=b.close,
+                          volume=b.volume, wap=b.wap, count=b.count) for b in bars]
 
 
 def range_text(epoch: int) -> str:

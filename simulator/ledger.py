@@ -5,7 +5,9 @@ open (an AAPL share bought at 100.00 with $1 commission on 100 shares has avg_co
 option contract at 2.50 has avg_cost 250.65). Realized PnL of a closing trade is net of its
 commission. Margin is a Reg-T-like model: stocks 50% initial / 25% maintenance of the absolute
 market value; long options none (paid in full); short options 20% of the underlying notional
-plus the premium.
+plus the premium; futures 7.5% / 6.8% and forex 3% / 2.5% of the notional. A future or a
+currency position is booked like a stock (its notional paid in cash and held as value), so the
+net liquidation value moves with its PnL as variation margin would.
 """
 
 from __future__ import annotations
@@ -26,16 +28,26 @@ STOCK_MIN = Decimal("1.00")
 STOCK_MAX_PCT = Decimal("0.01")
 OPT_PER_CONTRACT = Decimal("0.65")
 OPT_MIN = Decimal("1.00")
+FUT_PER_CONTRACT = Decimal("0.85")
+FX_RATE = Decimal("0.00002")  # 0.2 basis points of the value
+FX_MIN = Decimal("2.00")
+# (initial, maintenance) margin as a fraction of the absolute market value, by sec type
+MARGIN_RATES = {"STK": (STOCK_INIT, STOCK_MAINT), "FUT": (Decimal("0.075"), Decimal("0.068")),
+                "CASH": (Decimal("0.03"), Decimal("0.025"))}
 
 Mark = Callable[[int], Decimal]
 
 
 def commission_for(inst: Instrument, quantity: Decimal, price: Decimal) -> Decimal:
     """IB-tiered-ish: stocks $0.005/share, min $1, max 1% of value; options $0.65/contract,
-    min $1 per order."""
+    min $1 per order; futures $0.85/contract; forex 0.2 bp of the value, min $2."""
     q = abs(quantity)
     if inst.sec_type == "OPT":
         return max(OPT_MIN, q * OPT_PER_CONTRACT)
+    if inst.sec_type == "FUT":
+        return q * FUT_PER_CONTRACT
+    if inst.sec_type == "CASH":
+        return max(FX_MIN, (q * price * FX_RATE).quantize(Decimal("0.01")))
     fee = max(STOCK_MIN, q * STOCK_PER_SHARE)
     cap = q * price * STOCK_MAX_PCT
     return min(fee, cap) if cap > 0 else fee
@@ -144,8 +156,9 @@ class Ledger:
                     init += req
                     maint += req
             else:
-                init += value * STOCK_INIT
-                maint += value * STOCK_MAINT
+                init_rate, maint_rate = MARGIN_RATES.get(inst.sec_type, MARGIN_RATES["STK"])
+                init += value * init_rate
+                maint += value * maint_rate
         return Margins(init, maint)
 
     def values(self, mark: Mark) -> dict[str, Decimal]:
@@ -155,9 +168,11 @@ class Ledger:
                           ZERO)
         option_value = sum((ln.market_value for ln in lines if ln.instrument.sec_type == "OPT"),
                            ZERO)
+        other_value = sum((ln.market_value for ln in lines
+                           if ln.instrument.sec_type not in ("STK", "OPT")), ZERO)
         unrealized = sum((ln.unrealized_pnl for ln in lines), ZERO)
         gross = sum((abs(ln.market_value) for ln in lines), ZERO)
-        net_liq = self.cash + stock_value + option_value
+        net_liq = self.cash + stock_value + option_value + other_value
         m = self.margins(mark)
         available = net_liq - m.init
         excess = net_liq - m.maint

@@ -156,7 +156,7 @@ class Market:
         self._walks: dict[int, _Walk] = {}
         self._quotes: dict[int, Quote] = {}
         self._option_cache: dict[int, tuple[int, Quote, Greeks]] = {}
-        for inst in universe.stocks():
+        for inst in universe.walked():
             self._walks[inst.con_id] = _Walk(inst.con_id, universe.start_price(inst.con_id),
                                              seed, inst.min_tick)
         self.step()
@@ -227,8 +227,14 @@ class Market:
         return q, g
 
     def history(self, con_id: int, count: int, bar_seconds: int, end: int) -> list[Bar]:
-        """``count`` bars of ``bar_seconds`` ending at epoch ``end``: a seeded walk backwards
-        from the current last price, so the newest bar closes at today's price."""
+        """``count`` evenly spaced bars of ``bar_seconds`` ending at epoch ``end``."""
+        end -= end % bar_seconds
+        return self.history_at(con_id, [end - (count - i) * bar_seconds for i in range(count)],
+                               bar_seconds)
+
+    def history_at(self, con_id: int, starts: list[int], bar_seconds: int) -> list[Bar]:
+        """One bar of at most ``bar_seconds`` at each start time (oldest first): a seeded walk
+        backwards from the current last price, so the newest bar closes at today's price."""
         inst = self.universe.get(con_id)
         if inst is None:
             raise KeyError(con_id)
@@ -236,17 +242,16 @@ class Market:
         rng = random.Random(f"hist:{self.seed}:{con_id}:{bar_seconds}")
         price = self.quote(con_id).last
         sigma = max(1.0, float(price) * 0.0015 * math.sqrt(bar_seconds / 60) / float(tick))
-        end -= end % bar_seconds
         bars: list[Bar] = []
-        for i in range(count):
+        for start in reversed(starts):
             close = price
             open_ = max(tick, close + tick * round(rng.gauss(0.0, sigma)))
             high = max(open_, close) + tick * abs(round(rng.gauss(0.0, sigma / 2)))
             low = max(tick, min(open_, close) - tick * abs(round(rng.gauss(0.0, sigma / 2))))
             vol = Decimal(rng.randrange(10, 1000) * 100)
             wap = on_grid((open_ + high + low + close) / 4, Decimal("0.0001"))
-            bars.append(Bar(time=end - (i + 1) * bar_seconds, open=open_, high=high, low=low,
-                            close=close, volume=vol, wap=wap, count=rng.randrange(10, 500)))
+            bars.append(Bar(time=start, open=open_, high=high, low=low, close=close, volume=vol,
+                            wap=wap, count=rng.randrange(10, 500)))
             price = open_
         bars.reverse()
         return bars

@@ -46,7 +46,7 @@ class Instrument:
 
     con_id: int
     symbol: str
-    sec_type: str  # "STK" | "OPT"
+    sec_type: str  # "STK" | "OPT" | "FUT" | "CASH" | "IND"
     primary_exchange: str
     currency: str
     local_symbol: str
@@ -54,17 +54,20 @@ class Instrument:
     min_tick: Decimal
     long_name: str
     multiplier: int = 1
-    last_trade_date: str = ""  # options: "YYYYMMDD"
+    last_trade_date: str = ""  # options and futures: "YYYYMMDD"
     strike: Decimal | None = None  # options only
     right: str = ""  # options: "C" | "P"
     underlying_con_id: int = 0
     underlying_symbol: str = ""
+    under_sec_type: str = "STK"  # of the underlying, when there is one (futures: "IND")
     exchange: str = "SMART"
     valid_exchanges: tuple[str, ...] = ("SMART",)
     order_types: tuple[str, ...] = ("LMT", "MKT", "STP", "STP LMT", "TRAIL")
     industry: str = ""
     category: str = ""
     time_zone_id: str = "US/Eastern"
+    trading_hours: str = ""  # contractDetails' sessions (sessions.hours_text), set when sent
+    liquid_hours: str = ""
 
 
 @dataclass(frozen=True)

@@ -79,7 +79,7 @@ def spec_of(inst: Instrument) -> ContractSpec:
     return ContractSpec(
         con_id=inst.con_id, symbol=inst.symbol, sec_type=inst.sec_type,
         last_trade_date=inst.last_trade_date, strike=inst.strike, right=inst.right,
-        multiplier=str(inst.multiplier) if inst.sec_type == "OPT" else "",
+        multiplier=str(inst.multiplier) if inst.sec_type in ("OPT", "FUT") else "",
         exchange=inst.exchange, primary_exchange=inst.primary_exchange, currency=inst.currency,
         local_symbol=inst.local_symbol, trading_class=inst.trading_class,
     )

@@ -1,4 +1,5 @@
-"""The simulator's built-in universe: real US stocks/ETFs and listed option chains.
+"""The simulator's built-in universe: real US stocks/ETFs, listed option chains, and forex
+pairs, an index and its futures (listings.py).
 
 Stocks carry IB's real con_ids. Options are generated: a few weekly expiries counted from a
 reference date (fixed for the life of a ``Universe``), strikes around each underlying's start
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
+from .listings import listings
 from .model import ContractSpec, Instrument
 
 TICK = Decimal("0.01")
@@ -114,8 +116,13 @@ class Universe:
         self._params: dict[int, OptionParams] = {}
         self._vol: dict[int, float] = {}
         self._options_of: dict[int, list[Instrument]] = {}
+        self._listed: list[Instrument] = []  # forex, index, futures (listings.py)
         for sd in STOCKS:
             self._add_stock(sd)
+        for listing in listings(self.today):
+            self._by_con_id[listing.instrument.con_id] = listing.instrument
+            self._start_price[listing.instrument.con_id] = listing.start_price
+            self._listed.append(listing.instrument)
         expiries = weekly_expiries(self.today)
         for u_idx, (sym, (step, vol)) in enumerate(OPTION_UNDERLYINGS.items()):
             self._add_chain(u_idx, self._stock_defs[sym], step, vol, expiries)
@@ -179,6 +186,10 @@ class Universe:
     def stocks(self) -> list[Instrument]:
         return [self._by_con_id[sd.con_id] for sd in STOCKS]
 
+    def walked(self) -> list[Instrument]:
+        """Every instrument with a price walk of its own: stocks, forex, index, futures."""
+        return self.stocks() + list(self._listed)
+
     def options_of(self, underlying_con_id: int) -> list[Instrument]:
         return list(self._options_of.get(underlying_con_id, ()))
 
@@ -228,6 +239,8 @@ class Universe:
         if not symbol and not local:
             return []
         sec_type = spec.sec_type.strip().upper()
+        if sec_type in ("CASH", "FUT", "IND"):
+            return [i for i in self._listed if i.sec_type == sec_type and _compatible(i, spec)]
         if sec_type and sec_type not in ("STK", "OPT"):
             return []
         candidates: list[Instrument]
@@ -266,6 +279,9 @@ def _compatible(inst: Instrument, spec: ContractSpec) -> bool:
         return False
     if spec.trading_class and spec.trading_class.strip().upper() != inst.trading_class:
         return False
+    if inst.sec_type == "FUT":  # a contract month ("202612") or a full date picks one
+        return not spec.last_trade_date or inst.last_trade_date.startswith(
+            spec.last_trade_date.strip().split(" ")[0])
     if inst.sec_type != "OPT":
         return not _looks_like_option(spec) or spec.con_id == inst.con_id
     if spec.last_trade_date and not inst.last_trade_date.startswith(

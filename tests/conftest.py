@@ -1,7 +1,9 @@
 """Test-suite options.
 
 - `--tws HOST:PORT` runs the conformance tests (tests/conformance) against a real paper TWS or
-  IB Gateway; without it they are not collected at all.
+  IB Gateway; without it they are not collected at all. `--tws-max-server-version N` is the
+  ceiling the server offers there (default: the server's own default; 178 for the text era),
+  `--tws-expect-version N` the version TWS must answer (default: any the server accepts).
 - `--tws-era text|protobuf|both` (default both): the protocol eras the server's integration
   tests run in. A test (or module) that uses the `tws_era` fixture runs once per era: the
   simulator it starts answers the server's ibapi (which offers 100..226) with 178 (text) or with
@@ -21,6 +23,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="HOST:PORT",
         default="",
         help="run tests/conformance against this paper TWS / IB Gateway API address",
+    )
+    parser.addoption(
+        "--tws-max-server-version",
+        type=int,
+        default=0,
+        metavar="N",
+        help="conformance: the highest server version offered to TWS (default: the server's)",
+    )
+    parser.addoption(
+        "--tws-expect-version",
+        type=int,
+        default=0,
+        metavar="N",
+        help="conformance: the server version TWS must negotiate (default: not checked)",
     )
     parser.addoption(
         "--tws-era",

@@ -31,6 +31,7 @@ from . import proto_convert as cv
 from . import validate as v
 from .auth import current_principal
 from .errors import streaming, unary
+from .proto_enums import CONNECTION_STATES, TIFS
 
 MAX_STREAM_CONTRACTS = 500
 MAX_BATCH = 500
@@ -64,7 +65,7 @@ class BrokerServicer(broker_service_pb2_grpc.BrokerServiceServicer):
         s = self.session
         reason = self.trader.kill_switch.disabled_reason() or s.trading_disabled_reason()
         return pb.GetStatusResponse(
-            connection_state=cv.CONNECTION_STATES[s.state],
+            connection_state=CONNECTION_STATES[s.state],
             server_version=s.server_version,
             accounts=list(s.accounts),
             paper_trading=s.config.paper_trading,
@@ -77,6 +78,7 @@ class BrokerServicer(broker_service_pb2_grpc.BrokerServiceServicer):
             server_software_version=__version__,
             kill_switch=cv.kill_switch_to_proto(self.trader.kill_switch.state),
             read_only=self.read_only,
+            max_server_version=s.config.max_server_version,
         )
 
     @unary
@@ -144,7 +146,7 @@ class BrokerServicer(broker_service_pb2_grpc.BrokerServiceServicer):
             stop_price=v.decimal("stop_price", request.stop_price),
             trailing_amount=v.decimal("trailing_amount", request.trailing_amount, positive=True),
             trailing_percent=v.percent("trailing_percent", request.trailing_percent),
-            time_in_force=cv.TIFS.get(request.time_in_force),
+            time_in_force=TIFS.get(request.time_in_force),
         )
         order = await self.trader.modify(request_id, order_id, change, current_principal())
         return pb.ModifyOrderResponse(order=cv.order_to_proto(order))
@@ -242,7 +244,7 @@ class BrokerServicer(broker_service_pb2_grpc.BrokerServiceServicer):
         yield pb.StreamOrderEventsResponse(
             sequence=cursor,
             status=common_pb2.SessionStatus(
-                connection_state=cv.CONNECTION_STATES[self.session.state],
+                connection_state=CONNECTION_STATES[self.session.state],
                 message=f"streaming order events after sequence {cursor}",
             ),
         )
@@ -271,7 +273,7 @@ class BrokerServicer(broker_service_pb2_grpc.BrokerServiceServicer):
                     yield pb.StreamOrderEventsResponse(
                         sequence=cursor,
                         status=common_pb2.SessionStatus(
-                            connection_state=cv.CONNECTION_STATES[state],
+                            connection_state=CONNECTION_STATES[state],
                             message=f"TWS session {state.value}",
                             ib_error=cv.error_to_proto(error),
                         ),

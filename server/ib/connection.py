@@ -27,10 +27,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ibapi.server_versions import MAX_CLIENT_VER, MIN_CLIENT_VER
-
 from ..domain.errors import DeadlineExceeded, Unavailable
 from .reader import FrameBuffer, FramingError, decoder_loop, put_batch, reader_loop
+from .versions import OFFERED_MIN, PROVEN_MAX_SERVER_VERSION
 
 logger = logging.getLogger(__name__)
 
@@ -48,8 +47,8 @@ class Handshake:
     early_frames: list[bytes] = field(default_factory=list)  # whole messages that followed it
 
 
-def _version_request() -> bytes:
-    text = f"v{MIN_CLIENT_VER}..{MAX_CLIENT_VER}".encode("ascii")
+def _version_request(max_server_version: int) -> bytes:
+    text = f"v{OFFERED_MIN}..{max_server_version}".encode("ascii")
     return b"API\0" + len(text).to_bytes(4, "big") + text
 
 
@@ -78,7 +77,7 @@ async def _tcp_connect(loop: asyncio.AbstractEventLoop, host: str, port: int) ->
 
 
 async def _read_version(
-    loop: asyncio.AbstractEventLoop, sock: socket.socket
+    loop: asyncio.AbstractEventLoop, sock: socket.socket, max_server_version: int
 ) -> tuple[int, str, FrameBuffer, list[bytes]]:
     framer = FrameBuffer()
     received = 0
@@ -103,18 +102,21 @@ async def _read_version(
                 version = int(fields[0])
             except ValueError:
                 raise Unavailable(f"not a TWS API port: bad version reply {frame[:40]!r}") from None
-            if not MIN_CLIENT_VER <= version <= MAX_CLIENT_VER:
+            if not OFFERED_MIN <= version <= max_server_version:
                 raise Unavailable(
-                    f"TWS answered with API server version {version}, outside the supported "
-                    f"{MIN_CLIENT_VER}..{MAX_CLIENT_VER}"
+                    f"TWS answered with API server version {version}, outside the offered "
+                    f"{OFFERED_MIN}..{max_server_version}"
                 )
             conn_time = fields[1].decode("ascii", errors="replace")
             return version, conn_time, framer, frames[index + 1 :]
     raise Unavailable("not a TWS API port: no version reply in the first 64 KiB")
 
 
-async def handshake(host: str, port: int, timeout: float) -> Handshake:
-    """Connect and exchange versions within `timeout` seconds; raises `Unavailable`."""
+async def handshake(
+    host: str, port: int, timeout: float, max_server_version: int = PROVEN_MAX_SERVER_VERSION
+) -> Handshake:
+    """Connect and exchange versions within `timeout` seconds, offering server versions up to
+    `max_server_version`; raises `Unavailable`."""
     loop = asyncio.get_running_loop()
     where = f"{host}:{port}"
     sock: socket.socket | None = None
@@ -123,8 +125,8 @@ async def handshake(host: str, port: int, timeout: float) -> Handshake:
         async with asyncio.timeout(timeout):
             sock = await _tcp_connect(loop, host, port)
             phase = "API handshake"
-            await loop.sock_sendall(sock, _version_request())
-            version, conn_time, framer, early = await _read_version(loop, sock)
+            await loop.sock_sendall(sock, _version_request(max_server_version))
+            version, conn_time, framer, early = await _read_version(loop, sock, max_server_version)
     except TimeoutError:
         if sock is not None:
             sock.close()

@@ -22,7 +22,6 @@ from datetime import UTC, tzinfo
 from typing import Any
 
 from ibapi.client import EClient
-from ibapi.decoder import Decoder
 from ibapi.errors import FA_PROFILE_NOT_SUPPORTED, INVALID_SYMBOL, NOT_CONNECTED, UPDATE_TWS
 from ibapi.execution import ExecutionFilter
 from ibapi.order_cancel import OrderCancel
@@ -32,6 +31,8 @@ from ..domain.model import Contract, MarketDataType
 from ..session.ib_port import ConnectionClosedEvent, EventSink, IbEvent, IbOrderRequest
 from . import ibapi_convert as convert
 from .connection import Handshake, Link, handshake
+from .decoding import BridgeDecoder
+from .versions import OFFERED_MIN, PROVEN_MAX_SERVER_VERSION, check_max_server_version, era_name
 from .wrapper import EventWrapper
 
 logger = logging.getLogger(__name__)
@@ -77,8 +78,10 @@ class IbGateway:
         disconnect_timeout: float = 5.0,
         tws_time_zone: tzinfo = UTC,
         queue_batches: int = 64,
+        max_server_version: int = PROVEN_MAX_SERVER_VERSION,
     ) -> None:
         self._sink: EventSink = _drop
+        self._max_server_version = check_max_server_version(max_server_version)
         self._send_timeout = send_timeout
         self._disconnect_timeout = disconnect_timeout
         self._tws_tz = tws_time_zone
@@ -97,6 +100,11 @@ class IbGateway:
     @property
     def server_version(self) -> int:
         return self._server_version
+
+    @property
+    def max_server_version(self) -> int:
+        """The highest server version offered in the handshake."""
+        return self._max_server_version
 
     @property
     def is_connected(self) -> bool:
@@ -123,7 +131,7 @@ class IbGateway:
             raise BrokerError("a connect to TWS is already in progress")
         loop = asyncio.get_running_loop()
         self._loop = loop
-        task = loop.create_task(handshake(host, port, timeout))
+        task = loop.create_task(handshake(host, port, timeout, self._max_server_version))
         self._pending = task
         try:
             shake = await task
@@ -151,7 +159,7 @@ class IbGateway:
             shake.sock.close()
             raise Unavailable(f"cannot set up the TWS socket: {exc}") from exc
         wrapper = EventWrapper(loop, functools.partial(self._on_link_event, link), self._tws_tz)
-        link.decoder = Decoder(wrapper, shake.server_version)
+        link.decoder = BridgeDecoder(wrapper, shake.server_version)
         client = EClient(self._send_errors)
         client.host, client.port, client.clientId = host, port, cid
         client.conn = link
@@ -174,11 +182,15 @@ class IbGateway:
         self._link, self._last_link, self._client = link, link, client
         self._server_version = shake.server_version
         logger.info(
-            "connected to TWS at %s:%d (client id %d, server version %d, time %s)",
+            "connected to TWS at %s:%d (client id %d, server version %d, %s, offered %d..%d, "
+            "time %s)",
             host,
             port,
             cid,
             shake.server_version,
+            era_name(shake.server_version),
+            OFFERED_MIN,
+            self._max_server_version,
             shake.connection_time,
         )
 

@@ -319,7 +319,8 @@ _FIXED_ZONES: dict[str, tzinfo] = {
     }.items()
 }
 _IB_TIME = re.compile(
-    r"^(\d{4})-?(\d{2})-?(\d{2})[ T-]+(\d{1,2}):(\d{2}):(\d{2})(?:\.\d+)?(?:\s+(\S+))?\s*$"
+    r"^(\d{4})-?(\d{2})-?(\d{2})[ T-]+(\d{1,2}):(\d{2}):(\d{2})(?:\.\d+)?"
+    r"(?:\s+(\S+)|([Zz]))?\s*$"
 )
 
 
@@ -337,8 +338,9 @@ def parse_ib_time(text: str, default_tz: tzinfo = UTC) -> datetime:
     """An IB timestamp as an aware UTC datetime.
 
     Accepts "YYYYMMDD HH:MM:SS <zone>" (IANA name or abbreviation), "YYYYMMDD  HH:MM:SS"
-    (no zone: `default_tz`, which is TWS's own time zone), "YYYYMMDD-HH:MM:SS", a bare
-    "YYYYMMDD" (midnight) and epoch seconds (or milliseconds). Raises ValueError otherwise.
+    (no zone: `default_tz`, which is TWS's own time zone), "YYYYMMDD-HH:MM:SS", UTC with a
+    glued "Z" ("YYYYMMDD-HH:MM:SSZ", server version 214 and later), a bare "YYYYMMDD"
+    (midnight) and epoch seconds (or milliseconds). Raises ValueError otherwise.
     """
     text = text.strip()
     if len(text) == 8 and text.isdigit():  # a bare date: its midnight
@@ -352,7 +354,8 @@ def parse_ib_time(text: str, default_tz: tzinfo = UTC) -> datetime:
     match = _IB_TIME.match(text)
     if match is None:
         raise ValueError(f"unrecognised IB time {text!r}")
-    year, month, day, hour, minute, second, zone_name = match.groups()
+    year, month, day, hour, minute, second, zone_name, zulu = match.groups()
+    zone_name = zone_name or zulu
     tz = default_tz
     if zone_name:
         zone = _zone(zone_name)

@@ -56,6 +56,7 @@ from ..session.ib_port import (
     TickStringEvent,
 )
 from . import ibapi_convert as convert
+from . import protobuf_convert
 
 logger = logging.getLogger(__name__)
 
@@ -249,6 +250,11 @@ class EventWrapper(EWrapper):  # type: ignore[misc]
     def commissionAndFeesReport(self, commissionAndFeesReport: IbCommissionReport) -> None:
         self._post(convert.commission_from_ib(commissionAndFeesReport))
 
+    @_guarded
+    def commissionAndFeesReportProtoBuf(self, commissionAndFeesReportProto: Any) -> None:
+        """The protobuf-era report (decoding.py): an absent realized PnL stays unset."""
+        self._post(protobuf_convert.commission_from_proto(commissionAndFeesReportProto))
+
     # --- market data --------------------------------------------------------------------------
 
     @_guarded
@@ -335,6 +341,13 @@ class EventWrapper(EWrapper):  # type: ignore[misc]
                 realized_pnl=convert.float_to_decimal(realizedPNL),
             )
         )
+
+    @_guarded
+    def updatePortfolioProtoBuf(self, portfolioValueProto: Any) -> None:
+        """The protobuf-era portfolio line (decoding.py): absent prices and PnL stay unset."""
+        event = protobuf_convert.portfolio_from_proto(portfolioValueProto)
+        if event is not None:
+            self._post(event)
 
     @_guarded
     def updateAccountTime(self, timeStamp: str) -> None:

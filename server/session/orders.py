@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -69,6 +70,10 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def _acknowledged(order: Order) -> bool:
+    return order.status is not OrderStatus.PENDING_SUBMIT
+
+
 def _sane(reported: int, known: int, limit: int) -> int:
     """An id TWS reports, unless it is missing (0) or out of range (then the known one)."""
     if 0 < reported <= limit:
@@ -89,6 +94,7 @@ class OrderBook:
         self._dirty: dict[str, Order] = {}
         self._flush_scheduled = False
         self._acks: dict[int, asyncio.Future[Order]] = {}
+        self._ack_until: dict[int, Callable[[Order], bool]] = {}
         self._previews: dict[int, asyncio.Future[OrderPreview]] = {}
         for order in store.load_orders():
             self._index(order)
@@ -119,10 +125,22 @@ class OrderBook:
     def add(self, order: Order) -> None:
         self._commit(order, OrderEventType.CREATED)
 
-    def expect_ack(self, ib_order_id: int) -> asyncio.Future[Order]:
+    def expect_ack(
+        self, ib_order_id: int, until: Callable[[Order], bool] | None = None
+    ) -> asyncio.Future[Order]:
+        """A future of the order once TWS acknowledged it: by default any status past
+        PENDING_SUBMIT; `until` narrows that (a cancel waits for the cancel, not for a late
+        'Submitted' replayed by a reconnect). An IB error ending the order resolves it too."""
         fut: asyncio.Future[Order] = asyncio.get_running_loop().create_future()
         self._acks[ib_order_id] = fut
-        fut.add_done_callback(lambda _f: self._acks.pop(ib_order_id, None))
+        self._ack_until[ib_order_id] = until or _acknowledged
+
+        def forget(_f: asyncio.Future[Order]) -> None:
+            if self._acks.get(ib_order_id) is fut:
+                del self._acks[ib_order_id]
+                self._ack_until.pop(ib_order_id, None)
+
+        fut.add_done_callback(forget)
         return fut
 
     def expect_preview(self, ib_order_id: int) -> asyncio.Future[OrderPreview]:
@@ -312,7 +330,8 @@ class OrderBook:
 
     def _ack(self, order: Order) -> None:
         fut = self._acks.get(order.ib_order_id)
-        if fut and not fut.done() and order.status is not OrderStatus.PENDING_SUBMIT:
+        until = self._ack_until.get(order.ib_order_id, _acknowledged)
+        if fut and not fut.done() and until(order):
             fut.set_result(order)
 
     def _update(self, old: Order, new: Order) -> None:

@@ -22,3 +22,4 @@ class SessionConfig:
     messages_per_second: float = 45.0
     message_burst: int = 4
     market_data_type: int = 1  # 1 live, 3 delayed (TWS falls back to delayed when not entitled)
+    max_server_version: int = 0  # the ceiling offered in the TWS handshake (for GetStatus)

@@ -380,7 +380,7 @@ class Trader:
                     metadata={"order_id": order.order_id, "status": status},
                 )
             self._claim(request_id, "CancelOrder", print_, order.order_id)
-            fut = self.session.orders.expect_ack(order.ib_order_id)
+            fut = self.session.orders.expect_ack(order.ib_order_id, until=_cancel_answered)
             await self.session.cancel_order(order.ib_order_id)
             return Placed(await self._await(fut, "cancel"))
 
@@ -435,6 +435,11 @@ class Trader:
             request_id, "ResumeTrading", "", run, KillSwitchState.from_json
         )
         return state
+
+
+def _cancel_answered(order: Order) -> bool:
+    """TWS answered a cancel (not a late status of the order replayed by a reconnect)."""
+    return order.status is OrderStatus.PENDING_CANCEL or order.status.is_terminal
 
 
 def _same_request(request_id: str, first: tuple[str, str], again: tuple[str, str]) -> None:

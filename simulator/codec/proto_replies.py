@@ -231,7 +231,6 @@ def _instrument_contract(inst: Instrument) -> Proto:
 
 def contract_data(req_id: int, inst: Instrument) -> bytes:
     """contractData (10): the contract and the details the text era sends at 178."""
-    is_opt = inst.sec_type in ("OPT", "FOP", "FUT")
     msg = ContractData_pb2.ContractData(reqId=req_id, contract=_instrument_contract(inst))
     d = msg.contractDetails
     d.marketName = inst.trading_class
@@ -245,11 +244,13 @@ def contract_data(req_id: int, inst: Instrument) -> bytes:
     d.industry = inst.industry
     d.category = inst.category
     d.timeZoneId = inst.time_zone_id
+    d.tradingHours = inst.trading_hours
+    d.liquidHours = inst.liquid_hours
     d.aggGroup = 0
     d.underSymbol = inst.underlying_symbol
-    d.underSecType = "STK" if inst.underlying_con_id else ""
+    d.underSecType = inst.under_sec_type if inst.underlying_con_id else ""
     d.realExpirationDate = inst.last_trade_date
-    d.stockType = "" if is_opt else "COMMON"
+    d.stockType = "COMMON" if inst.sec_type == "STK" else ""
     d.minSize = d.sizeIncrement = d.suggestedSizeIncrement = "1"
     return frame(Out.CONTRACT_DATA, msg)
 
@@ -357,14 +358,15 @@ def exec_details_end(req_id: int) -> bytes:
 
 
 def commission_report(fill: Fill) -> bytes:
-    """commissionReport (59); an unset realized PnL and the yield go as IB's UNSET_DOUBLE, which
-    ibapi passes on as the text era does (an absent field would read as 0.0)."""
+    """commissionReport (59); an unset realized PnL (an opening fill) is left out, as TWS does
+    (ibapi's classic callback then reads 0.0; its commissionAndFeesReportProtoBuf sees the
+    field absent); the yield goes as IB's UNSET_DOUBLE, as in the text era."""
     msg = CommissionAndFeesReport_pb2.CommissionAndFeesReport(
         execId=fill.exec_id, commissionAndFees=float(fill.commission),
-        currency=fill.commission_currency,
-        realizedPNL=UNSET_DOUBLE if fill.realized_pnl is None else float(fill.realized_pnl),
-        bondYield=UNSET_DOUBLE,
+        currency=fill.commission_currency, bondYield=UNSET_DOUBLE,
     )
+    if fill.realized_pnl is not None:
+        msg.realizedPNL = float(fill.realized_pnl)
     return frame(Out.COMMISSION_REPORT, msg)
 
 

@@ -232,10 +232,10 @@ def contract_data(req_id: int, inst: Instrument) -> bytes:
             ",".join(inst.order_types), ",".join(inst.valid_exchanges), 1,
             inst.underlying_con_id, _ascii(inst.long_name), inst.primary_exchange,
             inst.last_trade_date[:6], inst.industry, inst.category, "", inst.time_zone_id,
-            "", "", "", "", 0,  # tradingHours, liquidHours, evRule, evMultiplier, secIdCount
+            inst.trading_hours, inst.liquid_hours, "", "", 0,  # evRule, evMultiplier, secIdCount
             0,  # aggGroup
-            inst.underlying_symbol, "STK" if inst.underlying_con_id else "", "",
-            inst.last_trade_date, "" if is_opt else "COMMON", 1, 1, 1,
+            inst.underlying_symbol, inst.under_sec_type if inst.underlying_con_id else "", "",
+            inst.last_trade_date, "COMMON" if inst.sec_type == "STK" else "", 1, 1, 1,
         )
     )  # fmt: skip
 

@@ -18,19 +18,20 @@ from typing import Any
 import grpc
 from ibkr_broker.server.app import BrokerApp
 from ibkr_broker.server.config import Config, build
+from ibkr_broker.server.ib.versions import PROVEN_MAX_SERVER_VERSION
 from ibkr_broker.simulator.codec.connection import TEXT_ERA_MAX
-from ibkr_broker.simulator.server import DEFAULT_MAX_SERVER_VERSION, SimulatorServer
+from ibkr_broker.simulator.server import SimulatorServer
 from ibkr_broker.v1 import broker_service_pb2 as pb
 from ibkr_broker.v1 import broker_service_pb2_grpc, common_pb2, contract_pb2, order_pb2
 
 from tests.waiting import wait_until
 
 # The eras the server's integration suite runs in: the text era ib_async users see, and the
-# newest protobuf-era version the whole suite passes against (the simulator's default). From
-# 214 TWS spells an execution's UTC time with a glued "Z", which the server cannot read yet
-# (server/ib/ibapi_convert.py parse_ib_time), so 214..226 are not proven.
-TWS_ERAS = {"text": TEXT_ERA_MAX, "protobuf": DEFAULT_MAX_SERVER_VERSION}
-SIM_MAX_SERVER_VERSION = DEFAULT_MAX_SERVER_VERSION  # set per test by the tws_era fixture
+# newest protobuf-era version, which is also the server's default ceiling
+# ([tws] max_server_version; server/ib/versions.py): what the suite proves is what it offers.
+TWS_ERAS = {"text": TEXT_ERA_MAX, "protobuf": PROVEN_MAX_SERVER_VERSION}
+# What a test that does not use the tws_era fixture gets: the text era, as before the eras.
+SIM_MAX_SERVER_VERSION = TEXT_ERA_MAX
 
 
 def new_simulator(**kw: Any) -> SimulatorServer:

@@ -20,7 +20,7 @@ from ibkr_broker.client import cli as client_cli
 
 from .client_env import ThreadedServerEnv, wait_for
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = [pytest.mark.timeout(90), pytest.mark.usefixtures("tws_era")]
 STYLES = ("--plain", "--rich")
 
 

@@ -22,7 +22,7 @@ from ibkr_broker.v1 import order_pb2
 from .client_env import ThreadedServerEnv
 from .client_env import fast_config as fast
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = [pytest.mark.timeout(90), pytest.mark.usefixtures("tws_era")]
 
 E = order_pb2
 EVENT = order_pb2.OrderEventType.Name

@@ -26,7 +26,7 @@ from tests.integration.security_env import bearer, with_tokens
 from tests.integration.server_env import AAPL, BUY, MSFT, ServerEnv, limit, market, place
 from tests.waiting import wait_until, wait_until_sync
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("tws_era")]
 ORDER_FIELDS = ("order_id", "ib_order_id", "symbol", "side", "quantity", "price")
 
 

@@ -21,7 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.integration.server_env import AAPL, BUY, ServerEnv, market, place
 from tests.waiting import wait_until
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("tws_era")]
 
 SERIES = {
     "ibkr_broker_tws_connected": "gauge",

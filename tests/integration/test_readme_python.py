@@ -11,7 +11,7 @@ import pytest
 
 from .client_env import ThreadedServerEnv
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = [pytest.mark.timeout(90), pytest.mark.usefixtures("tws_era")]
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

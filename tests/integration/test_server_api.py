@@ -15,9 +15,20 @@ from grpc_status import rpc_status
 from ibkr_broker.v1 import broker_service_pb2 as pb
 from ibkr_broker.v1 import common_pb2, contract_pb2, market_data_pb2, order_pb2
 
-from tests.waiting import wait_until
+from tests.waiting import wait_until, wait_until_async
 
-from .server_env import AAPL, BUY, MSFT, SELL, SPY, ServerEnv, limit, market, place
+from .server_env import (
+    AAPL,
+    BUY,
+    MSFT,
+    PROVEN_MAX_SERVER_VERSION,
+    SELL,
+    SPY,
+    ServerEnv,
+    limit,
+    market,
+    place,
+)
 
 pytestmark = [pytest.mark.timeout(90), pytest.mark.usefixtures("tws_era")]
 
@@ -44,6 +55,7 @@ async def test_status_health_and_reflection(env: ServerEnv, tws_era: int) -> Non
     status = await env.stub.GetStatus(pb.GetStatusRequest(), timeout=5)
     assert status.connection_state == common_pb2.CONNECTION_STATE_READY
     assert status.server_version == tws_era and status.paper_trading and status.trading_enabled
+    assert status.max_server_version == PROVEN_MAX_SERVER_VERSION  # the default ceiling
     assert list(status.accounts) == ["DU1234567"]
     health = health_pb2_grpc.HealthStub(env.channel)
     for service in ("", "ibkr_broker.v1.BrokerService"):
@@ -112,11 +124,35 @@ async def test_market_buy_fills_with_commission_position_and_account(env: Server
         order = await filled()
     assert order.status == order_pb2.ORDER_STATUS_FILLED and order.filled_quantity == "10"
     assert Decimal(order.executions[0].commission) > 0
+    # an opening fill has no realized PnL: unset, not zero (in the protobuf era TWS leaves the
+    # field out, which ibapi's classic callback would read as 0.0)
+    assert order.executions[0].realized_pnl == ""
     positions = (await env.stub.ListPositions(pb.ListPositionsRequest(), timeout=5)).positions
     (aapl,) = [p for p in positions if p.contract.con_id == 265598]
     assert Decimal(aapl.quantity) == 10 and aapl.market_value != ""
     after = (await env.stub.GetAccount(pb.GetAccountRequest(), timeout=5)).accounts[0]
     assert Decimal(after.total_cash) < Decimal(before.total_cash)
+
+
+async def test_closing_fill_reports_realized_pnl(env: ServerEnv) -> None:
+    """A closing fill's realized PnL arrives with its commission (set, in both eras)."""
+
+    async def commissioned(spec: order_pb2.OrderSpec) -> order_pb2.Execution:
+        order_id = (await env.stub.PlaceOrder(place(MSFT, spec), timeout=10)).order.order_id
+        seen: list[order_pb2.Order] = []
+
+        async def has_commission() -> bool:
+            reply = await env.stub.GetOrder(pb.GetOrderRequest(order_id=order_id), timeout=5)
+            seen[:] = [reply.order]
+            return any(e.commission_currency for e in reply.order.executions)
+
+        await wait_until_async(has_commission, what="a commission report")
+        return seen[0].executions[0]
+
+    opening = await commissioned(market(BUY, "7"))
+    closing = await commissioned(market(SELL, "7"))
+    assert opening.realized_pnl == "" and closing.realized_pnl != ""
+    assert Decimal(closing.realized_pnl).is_finite()
 
 
 async def test_limit_modify_cancel_and_list(env: ServerEnv) -> None:

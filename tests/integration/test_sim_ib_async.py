@@ -4,6 +4,7 @@ either way."""
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import AsyncIterator
 
@@ -143,7 +144,9 @@ async def test_end_to_end_trading_session(server: SimulatorServer) -> None:
 
         # history
         bars = await ib.reqHistoricalDataAsync(aapl, "", "1 D", "5 mins", "TRADES", True)
-        assert len(bars) == 288 and bars[-1].close > 0
+        # one trade date of regular hours (useRTH): at most 78 five-minute bars, 09:30..15:55
+        assert 1 <= len(bars) <= 78 and bars[-1].close > 0
+        assert all(dt.time(9, 30) <= b.date.time() <= dt.time(15, 55) for b in bars)
         last_order_id = combo.order.orderId
     finally:
         ib.disconnect()

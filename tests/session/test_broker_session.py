@@ -345,3 +345,22 @@ async def test_orders_gone_from_tws_after_reconnect_are_settled_after_the_execut
         e.order.status for e in session.journal.since(0) if e.order.order_id == filled.order_id
     ]
     assert OrderStatus.INACTIVE not in statuses and OrderStatus.CANCELLED not in statuses
+
+
+async def test_a_cancel_waits_for_its_answer_not_a_replayed_status(env) -> None:  # type: ignore[no-untyped-def]
+    """A late 'Submitted' (the open-order replay after a reconnect) arriving between the
+    cancel and its answer does not end CancelOrder with the order still working (found by the
+    full suite under load: test_daily_restart_keeps_orders_tracked_and_health_follows)."""
+    session, trader, gw = env
+    order = (await trader.place("resting", SPEC_AAPL, LMT_SELL)).order
+    ib_id, contract, sent = gw.args("place_order")[0]
+    gw.cancel_order = lambda ib_order_id: gw.calls.append(("cancel_order", (ib_order_id,)))
+    cancelling = asyncio.create_task(trader.cancel("c1", order.order_id))
+    await wait_until(lambda: gw.count("cancel_order") == 1, what="cancel sent")
+    gw.emit(gw.open_order(ib_id, contract, sent, "Submitted"))  # the replay, not the answer
+    gw.emit(g.OrderStatusEvent(ib_id, "Submitted", Decimal(0), Decimal(5), None, 7, 0, None, 1))
+    await wait_until(lambda: session.orders.get(order.order_id).perm_id == 7, what="replayed")
+    assert not cancelling.done()
+    gw.emit(g.OrderStatusEvent(ib_id, "Cancelled", Decimal(0), Decimal(0), None, 7, 0, None, 1))
+    cancelled = await asyncio.wait_for(cancelling, 5)
+    assert cancelled.status is OrderStatus.CANCELLED

@@ -428,6 +428,10 @@ def test_commission_from_ib() -> None:
         ("1768210200", datetime(2026, 1, 12, 9, 30, tzinfo=UTC)),
         ("20260112", datetime(2026, 1, 12, tzinfo=UTC)),
         ("1768210200000", datetime(2026, 1, 12, 9, 30, tzinfo=UTC)),
+        # from server version 214 a UTC time carries a glued "Z"
+        ("20261124-15:00:00Z", datetime(2026, 11, 24, 15, 0, tzinfo=UTC)),
+        ("20261124 15:00:00Z", datetime(2026, 11, 24, 15, 0, tzinfo=UTC)),
+        ("20261124-15:00:00.250Z", datetime(2026, 11, 24, 15, 0, tzinfo=UTC)),
     ],
 )
 def test_parse_ib_time(text: str, expected: datetime) -> None:
@@ -443,7 +447,16 @@ def test_parse_ib_time_without_zone_uses_tws_zone() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["", "yesterday", "2026011", "20260112 25:30:00", "20260112 09:30:00 Mars/Base"]
+    "text",
+    [
+        "",
+        "yesterday",
+        "2026011",
+        "20260112 25:30:00",
+        "20260112 09:30:00 Mars/Base",
+        "20261124-15:00:00ZZ",
+        "20261124-15:00:00X",
+    ],
 )
 def test_parse_ib_time_rejects(text: str) -> None:
     with pytest.raises(ValueError):

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from ibkr_broker.client.wire_values import TERMINAL_STATUSES as CLIENT_TERMINAL
-from ibkr_broker.server.api.proto_convert import STATUSES
+from ibkr_broker.server.api.proto_enums import STATUSES
 from ibkr_broker.server.domain.model import TERMINAL_STATUSES, OrderStatus
 from ibkr_broker.server.domain.order_state import TRANSITIONS, advance, can_move, status_after_fill
 from ibkr_broker.v1 import order_pb2

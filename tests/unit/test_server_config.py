@@ -43,6 +43,9 @@ def test_environment_overrides_the_file(tmp_path: Path) -> None:
         ({"tws": {"messages_per_second": 80.0}}, {}, "messages_per_second"),
         ({"server": {"listen": "nowhere"}}, {}, "server.listen"),
         ({"tws": {"request_timeout": float("nan")}}, {}, "tws.request_timeout"),
+        ({"tws": {"max_server_version": 99}}, {}, "tws.max_server_version: 99 is outside"),
+        ({"tws": {"max_server_version": 227}}, {}, "tws.max_server_version: 227 is outside"),
+        ({"tws": {"max_server_version": "226"}}, {}, "tws.max_server_version"),
     ],
 )
 def test_bad_settings_are_named(data: dict, env: dict, names: str) -> None:  # type: ignore[type-arg]
@@ -57,3 +60,15 @@ def test_malformed_file_is_reported(tmp_path: Path) -> None:
         load(path, env={})
     with pytest.raises(ConfigError, match="does not exist"):
         load(tmp_path / "missing.toml", env={})
+
+
+def test_max_server_version_defaults_to_the_proven_version_and_takes_any_ibapi_speaks() -> None:
+    from ibapi.server_versions import MAX_CLIENT_VER, MIN_CLIENT_VER
+    from ibkr_broker.server.ib.versions import PROVEN_MAX_SERVER_VERSION
+
+    assert build({}, {}).tws.max_server_version == PROVEN_MAX_SERVER_VERSION
+    for version in (MIN_CLIENT_VER, 178, 213, MAX_CLIENT_VER):
+        config = build({"tws": {"max_server_version": version}}, {})
+        assert config.session_config().max_server_version == version
+    env = {"IBKR_BROKER_TWS_MAX_SERVER_VERSION": "178"}
+    assert build({}, env).tws.max_server_version == 178

@@ -167,14 +167,51 @@ def test_modify_cancel_and_global_cancel() -> None:
     ({"order_type": "STP"}, 201),
     ({"order_type": "LMT", "lmt_price": D("100.005")}, 110),
     ({"order_type": "MOC"}, 387),
-    ({"contract": ContractSpec(symbol="NOPE", sec_type="STK")}, 200),
-    ({"contract": ContractSpec(symbol="AAPL", sec_type="BAG")}, 321),
+    ({"contract": ContractSpec(symbol="NOPE", sec_type="STK", exchange="SMART")}, 200),
+    ({"contract": ContractSpec(symbol="AAPL", sec_type="BAG", exchange="SMART")}, 321),
+    ({"contract": ContractSpec(symbol="AAPL", sec_type="STK")}, 321),  # no exchange
+    ({"contract": ContractSpec(symbol="NOPE", sec_type="STK")}, 321),  # checked before lookup
+    ({"contract": ContractSpec(con_id=265598)}, 321),
 ])
 def test_validation_codes(kw: dict, code: int) -> None:
     r = Rig()
     r.place(1, **kw)
     assert r.errors() == [(1, code)]
     assert r.ex.executions() == []
+
+
+def test_missing_exchange_is_321_before_any_lookup_also_for_what_if() -> None:
+    r = Rig()
+    r.place(1, contract=ContractSpec(symbol="NOPE"), what_if=True)
+    (error,) = [e for e in r.events if isinstance(e, OrderError)]
+    assert error.code == 321
+    assert error.message == "Error validating request.-'bN' : cause - Missing order exchange"
+    assert r.ex.orders() == [] and r.ex.executions() == []
+
+
+def test_order_beyond_buying_power_is_rejected_with_201_and_the_amounts() -> None:
+    r = Rig()  # $1,000,000 of cash; stocks need 50% initial margin; AAPL at 100.02
+    r.place(1, total_quantity=D(5_000))  # $500k: fits
+    assert r.errors() == [] and r.status(1) == "Filled"
+    r.place(2, total_quantity=D(1_000_000_000))  # $100bn: IB refuses it
+    (error,) = [e for e in r.events if isinstance(e, OrderError)]
+    assert (error.order_id, error.code) == (2, 201)
+    assert error.message.startswith("Order rejected - reason:Your order is not accepted. In "
+                                    "order to obtain the desired position your Equity with Loan "
+                                    "Value [")
+    assert "USD] must exceed the Initial Margin [" in error.message
+    assert r.ex.order(1, 2) is None and len(r.ex.executions()) == 1
+    assert r.ex.ledger.cash > 0 and r.ex.ledger.positions[265598].quantity == 5_000
+    r.place(3, action="SELL", total_quantity=D(5_000))  # closing lowers the margin: accepted
+    assert r.status(3) == "Filled" and r.ex.ledger.positions[265598].quantity == 0
+
+
+def test_limit_order_beyond_buying_power_is_rejected_before_it_rests() -> None:
+    r = Rig()
+    r.place(1, total_quantity=D(50_000), order_type="LMT", lmt_price=D("90.00"))  # $4.5M
+    assert r.errors() == [(1, 201)] and r.ex.open_orders() == []
+    r.place(2, total_quantity=D(100), what_if=True)  # a what-if is a preview: never refused
+    assert r.errors() == [(1, 201)]
 
 
 def test_duplicate_id_per_client_and_reject_next() -> None:

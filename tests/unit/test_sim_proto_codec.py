@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -128,7 +129,7 @@ REPLIES: list[tuple[str, tuple[Any, ...]]] = [
     ("exec_details", (-1, FILL)),
     ("exec_details", (3, FILL)),
     ("exec_details_end", (3,)),
-    ("commission_report", (FILL,)),
+    ("commission_report", (replace(FILL, realized_pnl=D("-12.5")),)),
     ("update_account_value", ("NetLiquidation", "1000000.00", "USD", "DU1234567")),
     ("update_portfolio", (STK, D("100"), D("150.25"), D("15025"), D("140.1"), D("1015"),
                           D("0"), "DU1234567")),
@@ -188,6 +189,18 @@ def test_execution_time_carries_a_glued_z_from_214() -> None:
         assert call[1][2][1]["time"] == expected
     (text,) = calls_of(R.exec_details(-1, FILL, 178), 178)
     assert text[1][2][1]["time"] == "20261124 14:30:00 UTC"
+
+
+def test_unset_realized_pnl_is_left_out_in_protobuf_as_tws_does() -> None:
+    """An opening fill has no realized PnL: the text era sends UNSET_DOUBLE, TWS's protobuf
+    leaves the field out, which ibapi's classic callback reads as 0.0 (the gateway reads the
+    raw message instead: server/ib/decoding.py)."""
+    (text,) = calls_of(R.commission_report(FILL), 178)
+    assert text[1][0][1]["realizedPNL"] == ibapi.order.UNSET_DOUBLE
+    (proto,) = calls_of(P.commission_report(FILL), PROTO_ERA)
+    assert proto[1][0][1]["realizedPNL"] == 0.0
+    assert {k: v for k, v in proto[1][0][1].items() if k != "realizedPNL"} == {
+        k: v for k, v in text[1][0][1].items() if k != "realizedPNL"}
 
 
 def test_what_if_margins_without_a_result_are_left_out_in_protobuf() -> None:

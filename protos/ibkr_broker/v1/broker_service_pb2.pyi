@@ -19,7 +19,7 @@ class GetStatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetStatusResponse(_message.Message):
-    __slots__ = ("connection_state", "server_version", "accounts", "paper_trading", "trading_enabled", "trading_disabled_reason", "tws_host", "tws_port", "client_id", "connect_time", "server_software_version", "kill_switch", "read_only")
+    __slots__ = ("connection_state", "server_version", "accounts", "paper_trading", "trading_enabled", "trading_disabled_reason", "tws_host", "tws_port", "client_id", "connect_time", "server_software_version", "kill_switch", "read_only", "max_server_version")
     CONNECTION_STATE_FIELD_NUMBER: _ClassVar[int]
     SERVER_VERSION_FIELD_NUMBER: _ClassVar[int]
     ACCOUNTS_FIELD_NUMBER: _ClassVar[int]
@@ -33,6 +33,7 @@ class GetStatusResponse(_message.Message):
     SERVER_SOFTWARE_VERSION_FIELD_NUMBER: _ClassVar[int]
     KILL_SWITCH_FIELD_NUMBER: _ClassVar[int]
     READ_ONLY_FIELD_NUMBER: _ClassVar[int]
+    MAX_SERVER_VERSION_FIELD_NUMBER: _ClassVar[int]
     connection_state: _common_pb2.ConnectionState
     server_version: int
     accounts: _containers.RepeatedScalarFieldContainer[str]
@@ -46,7 +47,8 @@ class GetStatusResponse(_message.Message):
     server_software_version: str
     kill_switch: KillSwitch
     read_only: bool
-    def __init__(self, connection_state: _Optional[_Union[_common_pb2.ConnectionState, str]] = ..., server_version: _Optional[int] = ..., accounts: _Optional[_Iterable[str]] = ..., paper_trading: _Optional[bool] = ..., trading_enabled: _Optional[bool] = ..., trading_disabled_reason: _Optional[str] = ..., tws_host: _Optional[str] = ..., tws_port: _Optional[int] = ..., client_id: _Optional[int] = ..., connect_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., server_software_version: _Optional[str] = ..., kill_switch: _Optional[_Union[KillSwitch, _Mapping]] = ..., read_only: _Optional[bool] = ...) -> None: ...
+    max_server_version: int
+    def __init__(self, connection_state: _Optional[_Union[_common_pb2.ConnectionState, str]] = ..., server_version: _Optional[int] = ..., accounts: _Optional[_Iterable[str]] = ..., paper_trading: _Optional[bool] = ..., trading_enabled: _Optional[bool] = ..., trading_disabled_reason: _Optional[str] = ..., tws_host: _Optional[str] = ..., tws_port: _Optional[int] = ..., client_id: _Optional[int] = ..., connect_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., server_software_version: _Optional[str] = ..., kill_switch: _Optional[_Union[KillSwitch, _Mapping]] = ..., read_only: _Optional[bool] = ..., max_server_version: _Optional[int] = ...) -> None: ...
 
 class KillSwitch(_message.Message):
     __slots__ = ("engaged", "reason", "engaged_by", "engage_time")
