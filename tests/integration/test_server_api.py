@@ -167,7 +167,7 @@ async def test_limit_modify_cancel_and_list(env: ServerEnv) -> None:
             timeout=10,
         )
     ).order
-    assert modified.spec.limit_price == higher
+    assert Decimal(modified.spec.limit_price) == Decimal(higher)  # normalised: "1.50" is "1.5"
     (sim_order,) = [o for o in env.sim_orders() if o.request.order_id == order.ib_order_id]
     assert sim_order.request.lmt_price == Decimal(higher)
     open_ = (

@@ -95,15 +95,13 @@ async def test_connectivity_notices(server: SimulatorServer) -> None:
 async def test_delay_responses(server: SimulatorServer) -> None:
     ib = await connect(server.port)
     try:
-        start = time.monotonic()
         await ib.reqCurrentTimeAsync()
-        fast = time.monotonic() - start
         server.set_delay(300)
         start = time.monotonic()
         await ib.reqCurrentTimeAsync()
-        slow = time.monotonic() - start
+        delayed = time.monotonic() - start
         server.set_delay(0)
-        assert fast < 0.2 and slow >= 0.3
+        assert delayed >= 0.3  # the injected delay is a lower bound, whatever the machine's load
     finally:
         ib.disconnect()
 

@@ -5,7 +5,6 @@ either way."""
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -43,12 +42,10 @@ async def connect(server: SimulatorServer, client_id: int) -> IB:
     return ib
 
 
-async def test_connect_is_fast_and_complete(server: SimulatorServer) -> None:
-    start = time.monotonic()
+async def test_connect_is_complete(server: SimulatorServer) -> None:
+    # raiseSyncErrors=True: a start-up request the simulator leaves unanswered fails connect.
     ib = await connect(server, 3)
-    elapsed = time.monotonic() - start
     try:
-        assert elapsed < 0.5, elapsed  # every start-up request is answered (no 4 s timeouts)
         assert ib.managedAccounts() == ["DU1234567"]
         assert ib.client.serverVersion() == 178
         assert server.stats.requests["ReqPositions"] == 1

@@ -7,7 +7,6 @@ import queue
 import socket
 import struct
 import threading
-import time
 from typing import Any
 
 import pytest
@@ -87,38 +86,32 @@ def test_oversized_length_is_a_framing_error() -> None:
     assert FrameBuffer(max_len=1000).feed(frame(b"y" * 1000)) == [b"y" * 1000]
 
 
-def test_large_burst_is_framed_in_linear_time() -> None:
-    """200k messages (~5 MB) in one buffer: ibapi's EReader would copy ~500 GB here."""
+def test_large_burst_is_framed_whole_and_in_order() -> None:
+    """200k messages (~5 MB) in one buffer (ibapi's EReader would copy ~500 GB here; the speed
+    is measured by bench/bench_ingest.py, not asserted in a test)."""
     burst = b"".join(tick_price(i) for i in range(200_000))
-    started = time.perf_counter()
     frames = FrameBuffer().feed(burst)
-    elapsed = time.perf_counter() - started
     assert len(frames) == 200_000
-    assert frames[7] == tick_price(7)[4:]
-    assert elapsed < 2.0, f"framing 200k messages took {elapsed:.2f}s"
+    assert frames[7] == tick_price(7)[4:] and frames[-1] == tick_price(199_999)[4:]
 
 
-def test_burst_in_socket_sized_chunks_is_linear() -> None:
+def test_burst_in_socket_sized_chunks_is_framed_whole() -> None:
     burst = b"".join(tick_price(i) for i in range(200_000))
     framer = FrameBuffer()
-    started = time.perf_counter()
     count = sum(
         len(framer.feed(chunk)) for chunk in split_at(burst, list(range(0, 6_000_000, 4093)))
     )
-    assert count == 200_000
-    assert time.perf_counter() - started < 2.0
+    assert count == 200_000 and framer.pending == 0
 
 
-def test_huge_message_in_small_chunks_is_linear() -> None:
-    """An 8 MB message arriving 4 KiB at a time is accumulated, not re-copied per recv."""
+def test_huge_message_in_small_chunks_is_accumulated() -> None:
+    """An 8 MB message arriving 4 KiB at a time comes out once, whole, before the next one."""
     payload = bytes(range(256)) * (8 * 4096)
     stream = frame(payload) + tick_price(1)
     framer = FrameBuffer()
-    started = time.perf_counter()
     out: list[bytes] = []
     for chunk in split_at(stream, list(range(0, len(stream), 4096))):
         out.extend(framer.feed(chunk))
-    assert time.perf_counter() - started < 2.0
     assert out == [payload, tick_price(1)[4:]]
 
 
