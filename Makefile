@@ -20,6 +20,8 @@ run: $(STAMP)                    ## serve the API against the embedded TWS simul
 	$(VENV)/bin/ibkr-broker serve --sim --metrics 127.0.0.1:9464
 
 test: $(STAMP) $(NODE_STAMP) sdk ## install everything and run every test
+	command -v nats-server >/dev/null || test -x /usr/sbin/nats-server || \
+		(apt-get update -qq && apt-get install -y -qq nats-server)
 	$(PY) -m pytest
 
 proto: $(STAMP)                  ## regenerate the Python code beside protos/

@@ -17,6 +17,7 @@ BENCHES = [
     ("gateway ingest of a TWS burst", ["bench_ingest.py", "--runs", "2"]),
     ("gateway: PlaceOrder latency, quote fan-out, memory", ["bench_gateway.py"]),
     ("the order path under quote load and a growing book", ["bench_order_path.py"]),
+    ("quote fan-out: one process against two edges on NATS", ["bench_bus.py"]),
 ]
 
 

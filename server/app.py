@@ -19,7 +19,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from ibkr_broker.v1 import broker_service_pb2
 
-from .api.auth import AuthInterceptor
+from .api.auth import AuthInterceptor, Principal
 from .api.decoding import add_broker_service
 from .api.observe import KINDS, CallObserver
 from .api.servicer import BrokerServicer
@@ -33,6 +33,7 @@ from .session.store import Store
 from .trading.trader import Trader
 
 if TYPE_CHECKING:
+    from .bus.gateway import GatewayBus
     from .metrics import Metrics, MetricsEndpoint
 
 log = logging.getLogger(__name__)
@@ -52,12 +53,13 @@ class BrokerApp:
             from .ib.gateway import IbGateway  # the only place that pulls in ibapi
 
             gateway = IbGateway(max_server_version=config.tws.max_server_version)
-        self.store = Store(Path(config.server.data_dir) / "broker.sqlite3")
+        self.store = Store(store_path(config))
         self.session = BrokerSession(gateway, config.session_config(), self.store)
         self.trader = Trader(self.session, config.risk)
         self.servicer = BrokerServicer(self.session, self.trader, config.server.heartbeat_interval)
         self.servicer.read_only = security.read_only
         self.session.journal.listeners.append(OrderLog(self.session.orders.all()))
+        self.bus = self._bus() if config.bus.url else None
         self._health = health.aio.HealthServicer()
         self.metrics, self.metrics_endpoint = self._metrics(gateway)
         interceptors: list[grpc.aio.ServerInterceptor] = [AuthInterceptor(security, self.audit)]
@@ -79,6 +81,31 @@ class BrokerApp:
         self.port = 0
         self._stopped = asyncio.Event()
         self._health_tasks: set[asyncio.Task[None]] = set()
+
+    def _bus(self) -> GatewayBus:
+        """The gateway's side of NATS JetStream ([bus] url); None of it without a url."""
+        from .bus.gateway import GatewayBus, LeaseSettings
+        from .bus.lease import lease_name
+
+        tws = self.config.tws
+        lease = LeaseSettings(
+            lease_name(tws.host, tws.port, tws.client_id), self.config.bus.lease_ttl, self._lost
+        )
+        return GatewayBus(
+            self.config.bus.url,
+            self.session,
+            self.trader,
+            self.servicer,
+            principals(self.config.security),
+            self.config.security.read_only,
+            lease,
+        )
+
+    def _lost(self) -> None:
+        """The lease lapsed or was taken: another gateway leads this login now; stop."""
+        log.error("this gateway lost the lease of its TWS login: stopping")
+        task = asyncio.get_running_loop().create_task(self.stop())
+        self._health_tasks.add(task)
 
     def _metrics(self, gateway: IbPort) -> tuple[Metrics | None, MetricsEndpoint | None]:
         """Prometheus series and their endpoint when [metrics] listen is set."""
@@ -127,6 +154,16 @@ class BrokerApp:
                 self.store.close()
                 self.audit.close()
                 raise
+        if self.bus is not None:
+            try:
+                await self.bus.start()  # the lease first: no TWS connection without it
+            except BaseException:
+                await self.server.stop(None)
+                if self.metrics_endpoint is not None:
+                    await self.metrics_endpoint.stop()
+                self.store.close()
+                self.audit.close()
+                raise
         await self.session.start()
         log.info("serving %s on port %d", SERVICE_NAME, self.port)
 
@@ -156,7 +193,11 @@ class BrokerApp:
         await self.server.stop(self.config.server.drain_timeout)
         if self.metrics_endpoint is not None:
             await self.metrics_endpoint.stop()
+        if self.bus is not None:
+            await self.bus.stop()
         await self.session.stop()
+        if self.bus is not None:
+            await self.bus.release()
         self.audit.close()
 
     async def wait_stopped(self) -> None:
@@ -170,6 +211,15 @@ def rpc_methods() -> list[tuple[str, str, str]]:
         (KINDS[(m.client_streaming, m.server_streaming)][0], service.full_name, m.name)
         for m in service.methods
     ]
+
+
+def store_path(config: Config) -> Path:
+    return Path(config.server.data_dir) / "broker.sqlite3"
+
+
+def principals(security: SecuritySettings) -> dict[str, Principal]:
+    """The configured tokens by name, as the callers an edge names on the bus."""
+    return {t.name: Principal(t.name, t.role, t.risk) for t in security.tokens}
 
 
 def server_credentials(security: SecuritySettings) -> grpc.ServerCredentials | None:

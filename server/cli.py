@@ -37,6 +37,16 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         metavar="HOST:PORT",
         help="serve Prometheus metrics at http://HOST:PORT/metrics (default off)",
     )
+    p.add_argument(
+        "--bus",
+        metavar="nats://HOST:PORT",
+        help="publish to and answer on NATS JetStream, for edges (default off: one process)",
+    )
+    p.add_argument(
+        "--standby",
+        action="store_true",
+        help="with --bus: connect to TWS only when the leader's lease lapses, then take over",
+    )
     p.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR")
     p.add_argument(
         "--log-format",
@@ -58,6 +68,10 @@ def apply_args(config: Config, args: argparse.Namespace) -> Config:
         config = config.with_overrides("server", log_format=args.log_format)
     if args.metrics:
         config = config.with_overrides("metrics", listen=args.metrics)
+    if getattr(args, "bus", None):
+        config = config.with_overrides("bus", url=args.bus)
+    if getattr(args, "standby", False):
+        config = config.with_overrides("bus", standby=True)
     if args.client_id is not None:
         config = config.with_overrides("tws", client_id=args.client_id)
     if args.tws:
@@ -69,8 +83,6 @@ def apply_args(config: Config, args: argparse.Namespace) -> Config:
 
 
 async def serve(config: Config, sim_seed: int | None) -> None:
-    from .app import BrokerApp
-
     simulator: Any = None
     if sim_seed is not None:
         from ibkr_broker.simulator.server import SimulatorServer
@@ -79,8 +91,7 @@ async def serve(config: Config, sim_seed: int | None) -> None:
         await simulator.start()
         config = config.with_overrides("tws", host="127.0.0.1", port=simulator.port)
     try:
-        app = BrokerApp(config)
-        await app.start()
+        app = await start_app(config)
     except (ConfigError, OSError):
         if simulator is not None:
             await simulator.stop()
@@ -108,12 +119,38 @@ async def serve(config: Config, sim_seed: int | None) -> None:
     print("  try it from another terminal (Ctrl-C here stops the server):", flush=True)
     print(f"    {client_command()} status --target {where}", flush=True)
     try:
-        await stop.wait()
+        stopped = asyncio.ensure_future(app.wait_stopped())  # e.g. the lease was lost
+        waited = asyncio.ensure_future(stop.wait())
+        await asyncio.wait([stopped, waited], return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
+        waited.cancel()
     finally:
         print("draining streams and disconnecting from TWS...", flush=True)
         await app.stop()
         if simulator is not None:
             await simulator.stop()
+
+
+async def start_app(config: Config) -> Any:
+    """A started BrokerApp; a standby first waits for the leader's lease to lapse."""
+    from .app import BrokerApp, store_path
+
+    if not config.bus.standby:
+        app = BrokerApp(config)
+        await app.start()
+        return app
+    from .bus.lease import LeaseHeld, lease_name
+    from .bus.standby import wait_and_restore
+
+    name = lease_name(config.tws.host, config.tws.port, config.tws.client_id)
+    while True:
+        await wait_and_restore(config.bus.url, name, config.bus.lease_ttl, store_path(config))
+        app = BrokerApp(config)
+        try:
+            await app.start()
+            return app
+        except LeaseHeld:  # another standby was quicker: wait for its lease in turn
+            continue
 
 
 def client_command() -> str:

@@ -88,6 +88,13 @@ class MetricsSettings:
 
 
 @dataclass(frozen=True)
+class BusSettings:
+    url: str = ""  # nats://HOST:PORT of NATS with JetStream; empty = no bus (one process)
+    standby: bool = False  # hold no TWS connection until the leader's lease lapses
+    lease_ttl: float = 3.0  # seconds the leader's lease lives without a renewal
+
+
+@dataclass(frozen=True)
 class Config:
     server: ServerSettings = field(default_factory=ServerSettings)
     tws: TwsSettings = field(default_factory=TwsSettings)
@@ -95,6 +102,7 @@ class Config:
     security: SecuritySettings = field(default_factory=SecuritySettings)
     risk: RiskLimits = field(default_factory=RiskLimits)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    bus: BusSettings = field(default_factory=BusSettings)
 
     def session_config(self) -> SessionConfig:
         t = self.tws
@@ -128,6 +136,7 @@ SECTIONS: dict[str, type[Any]] = {
     "security": SecuritySettings,
     "risk": RiskLimits,
     "metrics": MetricsSettings,
+    "bus": BusSettings,
 }
 ROLES = ("read", "trade", "admin")
 ENV_PREFIX = "IBKR_BROKER_"
@@ -273,6 +282,12 @@ def validate(config: Config) -> None:
         m_host, _, m_port = config.metrics.listen.rpartition(":")
         if not m_host or not m_port.isdigit() or not 0 <= int(m_port) < 65536:
             raise ConfigError(f"metrics.listen: {config.metrics.listen!r} is not HOST:PORT")
+    if config.bus.url and not config.bus.url.startswith(("nats://", "tls://")):
+        raise ConfigError(f"bus.url: {config.bus.url!r} is not a nats://HOST:PORT address")
+    if config.bus.standby and not config.bus.url:
+        raise ConfigError("bus.standby: a standby needs bus.url (the leader's lease is there)")
+    if not 0.5 <= config.bus.lease_ttl <= 60:
+        raise ConfigError("bus.lease_ttl: must be 0.5 to 60 seconds")
     if config.server.log_format not in ("text", "json"):
         raise ConfigError(
             f"server.log_format: {config.server.log_format!r} is not one of text, json"

@@ -16,6 +16,7 @@ from ibkr_broker import __version__
 # subcommand -> (module with a `main(argv) -> int`, one-line help)
 SERVER_COMMANDS = {
     "serve": ("ibkr_broker.server.cli", "run the gRPC broker server (--sim: with the simulator)"),
+    "edge": ("ibkr_broker.server.edge_cli", "serve the gRPC API from NATS: edge --bus URL"),
     "sim": ("ibkr_broker.simulator.cli", "run the TWS simulator (a paper account on a socket)"),
     "certs": ("ibkr_broker.server.certs", "write a development CA, server and client certificates"),
     "token": ("ibkr_broker.server.tokens", "make a bearer token: token NAME read|trade|admin"),

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -82,6 +82,9 @@ class BrokerSession:
             gateway, self._send, self.requests.next_id, self.history, self.queries
         )
         self.state_listeners: list[Callable[[ConnectionState, IbError | None], None]] = []
+        # Awaited before a new order goes to TWS (the bus: its claim and ids are replicated
+        # first, so a standby never places it again); none = no await at all.
+        self.before_send: list[Callable[[], Awaitable[None]]] = []
         self._ready = asyncio.Event()
         self._handshake_progress = asyncio.Event()  # set by nextValidId, accounts, close
         self._closed = asyncio.Event()

@@ -50,6 +50,8 @@ class Queries:
         self._timeout = timeout
         self._latest_quote = latest_quote
         self.portfolio: dict[tuple[str, int], g.PortfolioEvent] = {}
+        # Told every portfolio update TWS sends (the bus publishes them as account updates).
+        self.portfolio_listeners: list[Callable[[g.PortfolioEvent], None]] = []
         self._snapshots: dict[int, Subscription] = {}
         self._positions_lock = asyncio.Lock()
         self._positions: Pending[Any] | None = None
@@ -202,6 +204,8 @@ class Queries:
 
     def on_portfolio(self, ev: g.PortfolioEvent) -> None:
         self.portfolio[(ev.account, ev.contract.con_id)] = ev
+        for listener in self.portfolio_listeners:
+            listener(ev)
 
     def on_snapshot_tick(self, ev: Tick) -> bool:
         """Apply a tick to the snapshot it answers; False when it belongs to no snapshot."""

@@ -11,7 +11,7 @@ import dataclasses
 import json
 import logging
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -57,6 +57,17 @@ class Store:
         self._db.executescript(SCHEMA)
         self._meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
         self._depth = 0
+        # Told (kind, key, value) of every change worth replicating: "order" (order_id, JSON),
+        # "request" (request_id, JSON [method, fingerprint, result]), "forget" (request_id, ""),
+        # "high_water" (client_id, mark). The bus replicates them; a listener must not raise.
+        self.listeners: list[Callable[[str, str, str], None]] = []
+
+    def _tell(self, kind: str, key: str, value: str) -> None:
+        for listener in self.listeners:
+            try:
+                listener(kind, key, value)
+            except Exception:
+                log.exception("store listener failed on %s %s", kind, key)
 
     def close(self) -> None:
         self._db.close()
@@ -101,6 +112,7 @@ class Store:
 
     def set_ib_order_id_high_water(self, client_id: int, value: int) -> None:
         self.set_meta(f"ib_order_id_high_water:{client_id}", str(value))
+        self._tell("high_water", str(client_id), str(value))
 
     # --- orders -------------------------------------------------------------------------------
 
@@ -115,9 +127,24 @@ class Store:
         return order_id
 
     def save_order(self, order: Order) -> None:
+        data = json.dumps(to_jsonable(order))
         self._db.execute(
             "UPDATE orders SET ib_order_id = ?, data = ? WHERE order_id = ?",
-            (order.ib_order_id, json.dumps(to_jsonable(order)), order.order_id),
+            (order.ib_order_id, data, order.order_id),
+        )
+        self._tell("order", order.order_id, data)
+
+    def adopt_order(self, data: str) -> None:
+        """Take in an order replicated from another gateway of the same login (a JSON as
+        `save_order` tells it), under its own id; later ids continue after it."""
+        order = load(Order, json.loads(data))
+        if not order.order_id.startswith("o") or not order.order_id[1:].isdigit():
+            raise CorruptStore(f"replicated order id {order.order_id!r} is not o<number>")
+        self._db.execute(
+            "INSERT INTO orders(seq, order_id, request_id, ib_order_id, data) "
+            "VALUES(?, ?, ?, ?, ?) ON CONFLICT(order_id) DO UPDATE SET "
+            "ib_order_id = excluded.ib_order_id, data = excluded.data",
+            (int(order.order_id[1:]), order.order_id, order.request_id, order.ib_order_id, data),
         )
 
     def load_orders(self) -> list[Order]:
@@ -169,6 +196,7 @@ class Store:
     def forget_request(self, request_id: str) -> None:
         """Release a key whose call was refused before anything reached TWS."""
         self._db.execute("DELETE FROM requests WHERE request_id = ?", (request_id,))
+        self._tell("forget", request_id, "")
 
     def save_request(self, request_id: str, method: str, fingerprint: str, result: str) -> None:
         self._db.execute(
@@ -176,6 +204,7 @@ class Store:
             "VALUES(?, ?, ?, ?)",
             (request_id, method, fingerprint, result),
         )
+        self._tell("request", request_id, json.dumps([method, fingerprint, result]))
 
 
 def _repair(value: Any, path: str, fixes: list[str]) -> Any:

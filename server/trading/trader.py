@@ -271,6 +271,8 @@ class Trader:
                     await self._turn(armed=True)
                     if self.session.connection_number != connection:
                         raise errors.Unavailable("the connection to TWS dropped mid-bracket")
+                elif self.session.before_send:
+                    await self._made_durable(connection)
                 self.session.place_order(order.ib_order_id, contract, request)
             except (errors.TradingHalted, errors.Unavailable) as exc:
                 # Not sent: said now (a retry of the key gets it), not after a reconciliation.
@@ -281,6 +283,17 @@ class Trader:
                 raise
         results = [await self._await(fut, "order acknowledgement") for fut in acks]
         return Placed(results[0], tuple(results[1:]))
+
+    async def _made_durable(self, connection: int) -> None:
+        """The before_send hooks (the bus replicating the claim), then the checks again."""
+        try:
+            for hook in self.session.before_send:
+                await hook()
+        except Exception as exc:
+            raise errors.Unavailable(f"the order could not be made durable: {exc}") from None
+        self.kill_switch.require_armed()
+        if self.session.connection_number != connection:
+            raise errors.Unavailable("the connection to TWS dropped before the order was sent")
 
     def _new_order(
         self, request_id: str, contract: Contract, spec: OrderSpec, account: str, now: datetime

@@ -1,9 +1,11 @@
 """The layering of the house (docs/architecture.md), read from the imports of every module.
 
-- server/: imports only go down: domain <- session <- ib / trading <- api <- app. A layer imports
-  its own package and the layers below it; ib and trading, side by side, never import each
-  other. domain imports nothing of the project, nor grpc or ibapi. grpc stays in api and app.
-- Only server/ib imports ibapi.
+- server/: imports only go down: domain <- session <- ib / trading <- api <- bus <- app. A layer
+  imports its own package and the layers below it; ib and trading, side by side, never import
+  each other. domain imports nothing of the project, nor grpc or ibapi. grpc stays in api, bus
+  and app.
+- Only server/ib imports ibapi; only server/bus imports nats (the session and the trader expose
+  events and callbacks that the bus subscribes to).
 - client/ imports neither the server nor ibapi.
 - simulator/ never imports the server; of ibapi it imports only the protobuf schema modules
   (`ibapi.protobuf`), the rest of ibapi only in tests.
@@ -27,8 +29,8 @@ PACKAGES = {"server": "ibkr_broker.server", "client": "ibkr_broker.client",
 SERVER = PACKAGES["server"]
 
 # The rank of each server layer; a module imports its own layer's package or lower ranks.
-RANKS = {"domain": 0, "session": 1, "ib": 2, "trading": 2, "api": 3}
-APP = 4  # app.py, cli.py, config.py and every other module at the top of server/
+RANKS = {"domain": 0, "session": 1, "ib": 2, "trading": 2, "api": 3, "bus": 4}
+APP = 5  # app.py, edge_app.py, cli.py, config.py and every other module at the top of server/
 # Modules at the top of server/ that a lower layer may use: the audit log (written by api).
 SUPPORT = {"audit": 2}
 
@@ -84,6 +86,8 @@ def rule_broken(source: str, target: str) -> str:
         part = _server_part(source)
         if _within(target, "ibapi") and part != "ib":
             return "only server/ib imports ibapi"
+        if _within(target, "nats") and part != "bus":
+            return "only server/bus imports nats"
         if part == "domain" and (
             _within(target, "ibkr_broker") and not _within(target, f"{SERVER}.domain")
         ):
@@ -125,6 +129,8 @@ def test_every_import_goes_down_the_layers() -> None:
         f"{SERVER}.trading.trader",
         f"{SERVER}.api.servicer",
         f"{SERVER}.app",
+        f"{SERVER}.bus.gateway",
+        f"{SERVER}.edge_app",
         "ibkr_broker.client",
         "ibkr_broker.simulator",
     ):
@@ -141,6 +147,10 @@ def test_every_import_goes_down_the_layers() -> None:
         (f"{SERVER}.ib.gateway", "from ..trading import killswitch\n", "go down"),
         (f"{SERVER}.api.auth", "from ..config import RiskLimits\n", "go down"),
         (f"{SERVER}.api.auth", "from .. import app\n", "go down"),
+        (f"{SERVER}.api.servicer", "from ..bus import edge\n", "go down"),
+        (f"{SERVER}.bus.edge", "from ..edge_app import EdgeApp\n", "go down"),
+        (f"{SERVER}.session.journal", "import nats\n", "only server/bus imports nats"),
+        (f"{SERVER}.trading.trader", "from nats.js import api\n", "only server/bus"),
         (f"{SERVER}.domain.model", "from ibkr_broker.v1 import order_pb2\n", "nothing of"),
         (f"{SERVER}.domain.model", "import grpc\n", "grpc stays"),
         (f"{SERVER}.session.store", "def f():\n    import ibapi.order\n", "only server/ib"),
@@ -163,6 +173,8 @@ def test_an_import_against_the_layers_is_reported(module: str, source: str, brok
         (f"{SERVER}.ib.gateway", "from ..session.ib_port import IbPort\nimport ibapi.client\n"),
         (f"{SERVER}.trading.trader", "from ..session import broker_session\n"),
         (f"{SERVER}.app", "from .ib.gateway import IbGateway\nfrom .config import Config\n"),
+        (f"{SERVER}.bus.gateway", "import nats\nfrom ..api.servicer import BrokerServicer\n"),
+        (f"{SERVER}.edge_app", "from .bus.edge import EdgeServicer\nfrom . import app\n"),
         (f"{SERVER}.domain.errors", "from . import model\nfrom collections.abc import Mapping\n"),
         ("ibkr_broker.simulator.codec", "from ibapi.protobuf import PlaceOrderRequest_pb2\n"),
         ("ibkr_broker.client.aio", "from ibkr_broker.v1 import broker_service_pb2\n"),

@@ -1,0 +1,222 @@
+"""Quote fan-out through one process against through two edges on NATS JetStream (issue 16).
+
+Usage: python bench/bench_bus.py [--seconds S] [--subscribers 100,500] [--quick]
+
+In the same run, with the same gateway (`ibkr-broker serve --bus`, a subprocess), the same
+simulator (about 1,000 ticks/s over 10 stocks) and the same two reader processes:
+- one process: every subscriber streams from the gateway itself;
+- two edges: half the subscribers stream from each of two `ibkr-broker edge` processes, which
+  take the quotes from NATS (Debian's nats-server -js, a subprocess).
+Figures per round: quote deliveries/s summed over all subscribers, latency p50/p99 (from the
+gateway's session taking a tick in, Quote.update_time, to the subscriber), and PlaceOrder
+latency (5 orders/s to the gateway during the round) to show order acknowledgements are
+unaffected. Everything on 127.0.0.1; every loop is bounded in count and time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+import grpc
+from ibkr_broker.simulator.server import SimulatorThread
+from ibkr_broker.v1 import broker_service_pb2 as pb
+from ibkr_broker.v1 import broker_service_pb2_grpc, common_pb2, order_pb2
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_gateway import SYMBOLS, Reader, pct, stock
+
+READERS = 2  # reader processes, the same in both modes
+
+
+@contextmanager
+def nats_server(tmp: str) -> Any:
+    binary = shutil.which("nats-server") or "/usr/sbin/nats-server"
+    proc = subprocess.Popen(
+        [binary, "-js", "-a", "127.0.0.1", "-p", "-1", "-sd", f"{tmp}/js", "--ports_file_dir", tmp],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        ports = Path(tmp) / f"nats-server_{proc.pid}.ports"
+        deadline = time.monotonic() + 10
+        while not (ports.exists() and ports.read_text().strip()):
+            if time.monotonic() > deadline:
+                raise RuntimeError("nats-server did not start")
+            time.sleep(0.05)  # polling for the ports file, bounded by the deadline
+        yield json.loads(ports.read_text())["nats"][0]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@contextmanager
+def process(args: list[str], ready: str) -> Any:
+    """An `ibkr-broker` subprocess; yields HOST:PORT from its first line matching `ready`."""
+    cmd = [sys.executable, "-m", "ibkr_broker", *args, "--listen", "127.0.0.1:0",
+           "--log-level", "WARNING"]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        match = re.search(ready + r" on (127\.0\.0\.1:\d+)", line)
+        if not match:
+            raise RuntimeError(f"{args[0]} did not start: {line!r}")
+        yield proc, match.group(1)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def wait_ready(target: str, what: str) -> None:
+    with grpc.insecure_channel(target) as channel:
+        stub = broker_service_pb2_grpc.BrokerServiceStub(channel)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                status = stub.GetStatus(pb.GetStatusRequest(), wait_for_ready=True, timeout=5)
+                if status.connection_state == common_pb2.CONNECTION_STATE_READY:
+                    return
+            except grpc.RpcError:
+                pass  # an edge before the gateway announced itself
+            time.sleep(0.1)  # polling the state, bounded by the deadline
+    raise RuntimeError(f"{what} never became ready")
+
+
+# --- a reader process ---------------------------------------------------------------------------
+
+
+async def read_quotes(target: str, subscribers: int, seconds: float) -> dict[str, Any]:
+    contracts = [stock(s) for s in SYMBOLS]
+    async with grpc.aio.insecure_channel(target) as channel:
+        stub = broker_service_pb2_grpc.BrokerServiceStub(channel)
+        readers = [Reader(stub, contracts, True) for _ in range(subscribers)]
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(r.run(stop)) for r in readers]
+        deadline = time.monotonic() + 30
+        while any(len(r.latest) < len(contracts) for r in readers):
+            if time.monotonic() > deadline:
+                raise RuntimeError("subscribers did not receive every contract")
+            await asyncio.sleep(0.05)  # warm-up poll, bounded by the deadline
+        for r in readers:
+            r.latencies.clear()
+            r.updates = 0
+        t0 = time.monotonic()
+        await asyncio.sleep(seconds)  # the measurement window
+        elapsed = time.monotonic() - t0
+        updates = sum(r.updates for r in readers)
+        lat = [x for r in readers for x in r.latencies]
+        stop.set()
+        for r in readers:
+            r.call.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    step = max(1, len(lat) // 20000)
+    return {"deliveries": updates, "elapsed": elapsed, "latencies": sorted(lat)[::step]}
+
+
+def reader_main(target: str, subscribers: int, seconds: float) -> int:
+    print(json.dumps(asyncio.run(read_quotes(target, subscribers, seconds))), flush=True)
+    return 0
+
+
+# --- a round ------------------------------------------------------------------------------------
+
+
+async def place_during(target: str, seconds: float) -> list[float]:
+    """PlaceOrder at 5/s to the gateway: call-to-acknowledgement times (ms)."""
+    out = []
+    async with grpc.aio.insecure_channel(target) as channel:
+        stub = broker_service_pb2_grpc.BrokerServiceStub(channel)
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            spec = order_pb2.OrderSpec(
+                action=common_pb2.ORDER_ACTION_BUY, quantity="1",
+                order_type=order_pb2.ORDER_TYPE_LIMIT, limit_price="1.00",
+            )  # fmt: skip
+            t = time.perf_counter()
+            await stub.PlaceOrder(
+                pb.PlaceOrderRequest(request_id=uuid.uuid4().hex, contract=stock("AAPL"),
+                                     order=spec), timeout=10,
+            )  # fmt: skip
+            out.append((time.perf_counter() - t) * 1000)
+            await asyncio.sleep(0.2)  # the offered rate, 5 orders/s
+    return out
+
+
+def run_round(targets: list[str], gateway: str, subscribers: int, seconds: float) -> dict[str, Any]:
+    per = subscribers // READERS
+    readers = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--reader", targets[i % len(targets)], str(per),
+             str(seconds)],
+            stdout=subprocess.PIPE, text=True,
+        )
+        for i in range(READERS)
+    ]
+    time.sleep(min(8.0, 2 + subscribers / 100))  # readers warm up before orders are timed
+    acks = asyncio.run(place_during(gateway, seconds))
+    results = [json.loads(r.communicate(timeout=120)[0].strip().splitlines()[-1]) for r in readers]
+    lat = sorted(x for r in results for x in r["latencies"])
+    return {
+        "deliveries_per_s": sum(r["deliveries"] / r["elapsed"] for r in results),
+        "p50_ms": pct(lat, 50), "p99_ms": pct(lat, 99),
+        "ack_p50_ms": pct(acks, 50), "ack_p99_ms": pct(acks, 99),
+    }  # fmt: skip
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument("--subscribers", default="100,500")
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--reader", nargs=3, metavar=("TARGET", "N", "SECONDS"), help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.reader:
+        return reader_main(args.reader[0], int(args.reader[1]), float(args.reader[2]))
+    if args.quick:
+        args.seconds, args.subscribers = 3.0, "20"
+    load = os.getloadavg()
+    print(f"load average before the run: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} "
+          f"({os.cpu_count()} cores)")  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
+        sim = stack.enter_context(SimulatorThread(host="127.0.0.1", port=0, seed=11,
+                                                  tick_interval=0.04))  # fmt: skip
+        url = stack.enter_context(nats_server(tmp))
+        _, gateway = stack.enter_context(process(
+            ["serve", "--tws", f"127.0.0.1:{sim.port}", "--bus", url,
+             "--data-dir", f"{tmp}/gw"], "serving ibkr_broker.v1.BrokerService"))  # fmt: skip
+        wait_ready(gateway, "the gateway")
+        edges = []
+        for i in range(2):
+            _, edge = stack.enter_context(process(
+                ["edge", "--bus", url, "--data-dir", f"{tmp}/edge{i}"],
+                "edge serving ibkr_broker.v1.BrokerService"))  # fmt: skip
+            wait_ready(edge, f"edge {i}")
+            edges.append(edge)
+        for n in [int(x) for x in args.subscribers.split(",")]:
+            for mode, targets in (("one process", [gateway]), ("two edges", edges)):
+                r = run_round(targets, gateway, n, args.seconds)
+                print(f"{n:>4} subscribers, {mode:<11}: {r['deliveries_per_s']:>9,.0f} quote "
+                      f"deliveries/s, latency p50 {r['p50_ms']:.2f} ms p99 {r['p99_ms']:.2f} ms"
+                      f" | PlaceOrder ack p50 {r['ack_p50_ms']:.2f} ms p99 "
+                      f"{r['ack_p99_ms']:.2f} ms  (load {os.getloadavg()[0]:.2f})",
+                      flush=True)  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
