@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
@@ -20,6 +19,7 @@ from ..domain.model import Contract
 from ..session.broker_session import BrokerSession
 from ..session.depth import DepthKey
 from ..session.feeds import Mailbox
+from ..session.market_data import Signal
 from ..trading.trader import Trader
 from . import data_convert as dc
 from . import proto_convert as cv
@@ -35,8 +35,8 @@ MAX_DEPTH_BATCH = 500  # depth changes per message
 class DataRpcs:
     session: BrokerSession
     trader: Trader
-    draining: asyncio.Event
-    _wait_wake: Callable[[asyncio.Event], Awaitable[bool]]
+    draining: Signal
+    _wait_wake: Callable[[Signal], Awaitable[bool]]
 
     @unary
     async def GetHistoricalBars(

@@ -10,7 +10,6 @@ INTERRUPTED, and `restore` re-subscribes every feed after a reconnect.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections import deque
@@ -21,6 +20,7 @@ from ..domain import errors
 from ..domain.errors import Unavailable
 from ..domain.feeds import FeedStatus
 from ..domain.model import Contract, IbError, SubscriptionState
+from .market_data import Signal
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ class Mailbox:
         self.items: deque[Any] = deque()
         self.limit = limit
         self.dropped = 0
-        self.wake = asyncio.Event()
+        self.wake = Signal()  # the stream waits on it with the server's drain (wait_any)
 
     def put(self, item: Any) -> None:
         if len(self.items) >= self.limit:
