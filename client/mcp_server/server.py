@@ -18,6 +18,7 @@ READ_TOOLS = (
     "resolve_contract",
     "option_chain",
     "quote",
+    "historical_bars",
     "account",
     "positions",
     "list_orders",

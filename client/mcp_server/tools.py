@@ -7,6 +7,7 @@ back as tool errors (isError results) with one clear line, never as a crash of t
 import contextlib
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -16,6 +17,7 @@ from pydantic import Field
 
 from ..aio import AsyncBrokerClient
 from ..connection import ClientConfig
+from ..data_values import bar_to_dict
 from ..errors import BrokerError, ContractNotFoundError
 from ..message_dicts import (
     account_summary_to_dict,
@@ -64,6 +66,28 @@ RequestId = Annotated[
         "the returned one when retrying so the order is placed at most once",
     ),
 ]
+Duration = Annotated[
+    str,
+    Field(min_length=1, max_length=16, description='IB duration: "3600 S", "1 D", "1 W", "1 M"'),
+]
+BarSize = Annotated[
+    str,
+    Field(
+        min_length=1, max_length=16, description='IB bar size: "1 min", "5 mins", "1 hour", "1 day"'
+    ),
+]
+BarSource = Annotated[
+    Literal[
+        "trades", "midpoint", "bid", "ask", "bid_ask", "adjusted_last", "historical_volatility",
+        "implied_volatility",
+    ],
+    Field(description="what the bars show (default trades)"),
+]  # fmt: skip
+EndTime = Annotated[
+    datetime | None,
+    Field(description="end of the last bar, ISO 8601 with a time zone; omit for now"),
+]
+MaxBars = Annotated[int, Field(ge=1, le=2000, description="at most this many bars, the newest")]
 ConfirmationToken = Annotated[
     str | None,
     Field(max_length=64, description="--confirm mode: the token of the preview being confirmed"),
@@ -189,6 +213,33 @@ class BrokerTools:
             quote = await self.client.quote(spec.to_proto())
             result: dict[str, Any] = compact(quote_to_dict(quote))
             return result
+
+    async def historical_bars(
+        self,
+        symbol: Symbol,
+        duration: Duration = "1 D",
+        bar_size: BarSize = "5 mins",
+        what: BarSource = "trades",
+        outside_rth: bool = False,
+        end_time: EndTime = None,
+        max_bars: MaxBars = 500,
+        sec_type: SecType = "STK",
+        exchange: Exchange = "SMART",
+        currency: Currency = "USD",
+        expiry: Expiry = None,
+        strike: Price = None,
+        right: Right = None,
+    ) -> dict[str, Any]:
+        """Historical OHLC bars, oldest first (time, open, high, low, close, volume, wap, count);
+        the server keeps IB's historical pacing, so a refusal says when to retry."""
+        with tool_errors():
+            spec = ContractArgs(symbol, sec_type, exchange, currency, expiry, strike, right)
+            response = await self.client.historical_bars(
+                spec.to_proto(), duration, bar_size, end_time=end_time, what=what,
+                outside_rth=outside_rth,
+            )  # fmt: skip
+            bars = [bar_to_dict(b) for b in response.bars]
+            return {"bars": compact(bars[-max_bars:]), "total": len(bars)}
 
     async def account(self, account_id: Account = "") -> dict[str, Any]:
         """Cash, buying power, net liquidation, margin and PnL of each (or one) account."""

@@ -62,6 +62,15 @@ async def test_stdio_read_tools_and_resources(env: ServerEnv, tmp_path: Path) ->
         assert chain["expirations"] and chain["strikes"]
         quote = ok(await client.call_tool("quote", {"symbol": "AAPL"}))
         assert Decimal(quote["bid"]) <= Decimal(quote["ask"])
+        # A past session's last hour (the simulator has bars only within trading hours).
+        hour = {"symbol": "AAPL", "duration": "3600 S", "bar_size": "5 mins",
+                "end_time": "2026-11-24T20:00:00Z", "max_bars": 5}  # fmt: skip
+        bars = ok(await client.call_tool("historical_bars", hour))
+        assert bars["total"] == 12 and len(bars["bars"]) == 5
+        for bar in bars["bars"]:
+            assert Decimal(bar["low"]) <= Decimal(bar["close"]) <= Decimal(bar["high"])
+        bad = error_text(await client.call_tool("historical_bars", {**hour, "bar_size": "7 mins"}))
+        assert "bar_size" in bad
         [account] = ok(await client.call_tool("account", {}))["accounts"]
         assert account["account_id"] == status["accounts"][0] and Decimal(account["cash"]) > 0
         assert ok(await client.call_tool("positions", {})) == {"positions": []}
