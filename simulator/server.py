@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from .codec.connection import PROTOBUF_ERA_MIN, check_ceiling
+from .codec.connection import NEWEST, check_ceiling
 from .exchange import Exchange
 from .faults import Faults
 from .history_pacing import HistoryPacing
@@ -38,11 +38,12 @@ from .universe import Universe
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-# The newest server version the simulator answers unless told otherwise: the newest the
-# server's whole integration suite passes against (it runs in both eras, tests/conftest.py
-# --tws-era). From 214 an execution's UTC time carries a glued "Z", which the server cannot read
-# yet. Clients that offer no more than 178 (ib_async 2.1) get the text era whatever the ceiling.
-DEFAULT_MAX_SERVER_VERSION = PROTOBUF_ERA_MIN
+# The newest server version the simulator answers unless told otherwise: the newest it speaks
+# (ibapi 10.50's own), which ibapi's scenario and the server's whole integration suite pass
+# against (it runs in both eras, tests/conftest.py --tws-era; every version 213..226 is also
+# checked by tests/integration/test_server_every_version.py). Clients that offer no more than
+# 178 (ib_async 2.1) get the text era whatever the ceiling.
+DEFAULT_MAX_SERVER_VERSION = NEWEST
 
 
 @dataclass
