@@ -4,7 +4,6 @@ must name its account."""
 
 from __future__ import annotations
 
-import asyncio
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 from ibkr_broker.v1 import broker_service_pb2 as pb
 from ibkr_broker.v1 import order_pb2
 
-from tests.waiting import wait_until
+from tests.waiting import wait_until, wait_until_async
 
 from .server_env import AAPL, BUY, MSFT, ServerEnv, market, new_simulator, place
 
@@ -34,15 +33,11 @@ async def env(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 async def filled(env: ServerEnv, order_id: str) -> None:
-    async def status() -> int:
+    async def is_filled() -> bool:
         got = await env.stub.GetOrder(pb.GetOrderRequest(order_id=order_id), timeout=5)
-        return int(got.order.status)
+        return got.order.status == order_pb2.ORDER_STATUS_FILLED
 
-    for _ in range(500):
-        if await status() == order_pb2.ORDER_STATUS_FILLED:
-            return
-        await asyncio.sleep(0.01)  # poll interval; the loop bounds the wait
-    raise AssertionError(f"{order_id} not filled")
+    await wait_until_async(is_filled, 10, f"{order_id} filled")
 
 
 async def test_three_accounts_each_with_its_own_positions_and_values(env: ServerEnv) -> None:
