@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -65,19 +66,7 @@ class BrokerApp:
         interceptors: list[grpc.aio.ServerInterceptor] = [AuthInterceptor(security, self.audit)]
         if self.metrics is not None:  # first, so that refused calls are counted too
             interceptors.insert(0, CallObserver(self.metrics.on_call))
-        self.server = grpc.aio.server(
-            interceptors=interceptors,
-            options=[
-                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-                ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-                ("grpc.so_reuseport", 0),
-            ],
-        )
-        add_broker_service(self.servicer, self.server)
-        health_pb2_grpc.add_HealthServicer_to_server(self._health, self.server)
-        reflection.enable_server_reflection(
-            (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), self.server
-        )
+        self.server = grpc_server(self.servicer, self._health, interceptors)
         self.port = 0
         self._stopped = asyncio.Event()
         self._health_tasks: set[asyncio.Task[None]] = set()
@@ -133,14 +122,7 @@ class BrokerApp:
         await self._set_health(False)
         self.session.state_listeners.append(self._on_state)
         listen = self.config.server.listen
-        try:
-            self.port = (
-                self.server.add_secure_port(listen, self._credentials)
-                if self._credentials is not None
-                else self.server.add_insecure_port(listen)
-            )
-        except RuntimeError:  # grpc's "Failed to bind": the port is taken or not ours
-            self.port = 0
+        self.port = bind(self.server, listen, self._credentials)
         if not self.port:
             self.store.close()
             self.audit.close()
@@ -202,6 +184,39 @@ class BrokerApp:
 
     async def wait_stopped(self) -> None:
         await self._stopped.wait()
+
+
+def grpc_server(
+    servicer: Any,
+    health_servicer: health.aio.HealthServicer,
+    interceptors: Sequence[grpc.aio.ServerInterceptor],
+) -> grpc.aio.Server:
+    """A grpc.aio server with the broker service (its never-raising deserializers), the health
+    service and reflection, behind `interceptors`; not yet bound (`bind`)."""
+    server = grpc.aio.server(
+        interceptors=list(interceptors),
+        options=[
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.so_reuseport", 0),
+        ],
+    )
+    add_broker_service(servicer, server)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+    )
+    return server
+
+
+def bind(server: grpc.aio.Server, listen: str, credentials: grpc.ServerCredentials | None) -> int:
+    """The port `server` listens on at `listen` (TLS with `credentials`), or 0 when it cannot."""
+    try:
+        if credentials is not None:
+            return int(server.add_secure_port(listen, credentials))
+        return int(server.add_insecure_port(listen))
+    except RuntimeError:  # grpc's "Failed to bind": the port is taken or not ours
+        return 0
 
 
 def rpc_methods() -> list[tuple[str, str, str]]:

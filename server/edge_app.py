@@ -10,13 +10,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_health.v1 import health, health_pb2
 
 from .api.auth import AuthInterceptor
-from .api.decoding import add_broker_service
-from .app import MAX_MESSAGE_BYTES, SERVICE_NAME, open_audit_log, server_credentials
+from .app import SERVICE_NAME, bind, grpc_server, open_audit_log, server_credentials
 from .bus.edge import EdgeServicer
 from .bus.edge_backend import EdgeBackend
 from .config import Config, ConfigError, validate
@@ -35,32 +32,15 @@ class EdgeApp:
         self.backend = EdgeBackend(config.bus.url)
         self.servicer = EdgeServicer(self.backend, config.server.heartbeat_interval)
         self._health = health.aio.HealthServicer()
-        self.server = grpc.aio.server(
-            interceptors=[AuthInterceptor(config.security, self.audit)],
-            options=[
-                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-                ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-                ("grpc.so_reuseport", 0),
-            ],
-        )
-        add_broker_service(self.servicer, self.server)
-        health_pb2_grpc.add_HealthServicer_to_server(self._health, self.server)
-        reflection.enable_server_reflection(
-            (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), self.server
+        self.server = grpc_server(
+            self.servicer, self._health, [AuthInterceptor(config.security, self.audit)]
         )
         self.port = 0
         self._stopped = asyncio.Event()
 
     async def start(self) -> None:
         listen = self.config.server.listen
-        try:
-            self.port = (
-                self.server.add_secure_port(listen, self._credentials)
-                if self._credentials is not None
-                else self.server.add_insecure_port(listen)
-            )
-        except RuntimeError:
-            self.port = 0
+        self.port = bind(self.server, listen, self._credentials)
         if not self.port:
             self.audit.close()
             raise OSError(f"cannot listen on {listen}: the address is in use or not available")
