@@ -434,4 +434,3 @@ def greeks_from_ib(
         option_price=_not_computed(option_price, -1.0),
         underlying_price=_not_computed(underlying_price, -1.0),
     )
-
