@@ -53,9 +53,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
     chosen = metafunc.config.getoption("--tws-era")
     eras = [(name, version) for name, version in TWS_ERAS.items() if chosen in (name, "both")]
-    metafunc.parametrize(
-        "tws_era", [v for _, v in eras], ids=[f"tws-{n}-{v}" for n, v in eras], indirect=True
-    )
+    metafunc.parametrize("tws_era", [v for _, v in eras], ids=[f"tws-{n}-{v}" for n, v in eras],
+                         indirect=True)
 
 
 @pytest.fixture

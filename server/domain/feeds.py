@@ -23,11 +23,8 @@ class FeedStatus:
     @property
     def final(self) -> bool:
         """True when the subscription is over (not interrupted, not live again)."""
-        return self.state not in (
-            SubscriptionState.SUBSCRIBED,
-            SubscriptionState.INTERRUPTED,
-            SubscriptionState.DELAYED,
-        )
+        return self.state not in (SubscriptionState.SUBSCRIBED, SubscriptionState.INTERRUPTED,
+                                  SubscriptionState.DELAYED)
 
 
 # --- PnL -----------------------------------------------------------------------------------------

@@ -434,3 +434,4 @@ def greeks_from_ib(
         option_price=_not_computed(option_price, -1.0),
         underlying_price=_not_computed(underlying_price, -1.0),
     )
+

@@ -66,9 +66,8 @@ class MarketDepth:
         if isinstance(feed, DepthFeed) and (feed.asks or feed.bids):
             feed.reset()  # a re-subscription sends the whole book again
         key = feed.key
-        await self._send(
-            self._gateway.req_mkt_depth, feed.req_id, feed.contract, key.rows, key.smart
-        )
+        await self._send(self._gateway.req_mkt_depth, feed.req_id, feed.contract, key.rows,
+                         key.smart)
 
     async def _stop(self, feed: Feed[DepthKey]) -> None:
         await self._send(self._gateway.cancel_mkt_depth, feed.req_id, feed.key.smart)

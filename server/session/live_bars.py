@@ -39,26 +39,15 @@ class LiveBars:
     def _query(self, feed: Feed[LiveBarKey]) -> BarQuery:
         key = feed.key
         assert feed.contract is not None
-        return BarQuery(
-            feed.contract,
-            None,
-            keep_up_duration(key.bar_size),
-            key.bar_size,
-            key.source,
-            key.regular_hours_only,
-        )
+        return BarQuery(feed.contract, None, keep_up_duration(key.bar_size), key.bar_size,
+                        key.source, key.regular_hours_only)
 
     async def _start(self, feed: Feed[LiveBarKey]) -> None:
         key = feed.key
         assert feed.contract is not None
         if key.kind is LiveBarKind.REAL_TIME:
-            await self._send(
-                self._gateway.req_real_time_bars,
-                feed.req_id,
-                feed.contract,
-                key.source,
-                key.regular_hours_only,
-            )
+            await self._send(self._gateway.req_real_time_bars, feed.req_id, feed.contract,
+                             key.source, key.regular_hours_only)
             return
         query = self._query(feed)
         await self._history.turn(query, time.monotonic() + PACING_WAIT)

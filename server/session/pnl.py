@@ -43,23 +43,14 @@ class PnlFeeds:
     def on_pnl(self, ev: g.PnlEvent) -> None:
         feed = self.hub.get(ev.req_id)
         if feed is not None:
-            self._publish(
-                feed,
-                PnlValue(feed.key, ev.daily, ev.unrealized, ev.realized, time=datetime.now(UTC)),
-            )
+            self._publish(feed, PnlValue(feed.key, ev.daily, ev.unrealized, ev.realized,
+                                         time=datetime.now(UTC)))
 
     def on_pnl_single(self, ev: g.PnlSingleEvent) -> None:
         feed = self.hub.get(ev.req_id)
         if feed is not None:
-            value = PnlValue(
-                feed.key,
-                ev.daily,
-                ev.unrealized,
-                ev.realized,
-                ev.position,
-                ev.value,
-                datetime.now(UTC),
-            )
+            value = PnlValue(feed.key, ev.daily, ev.unrealized, ev.realized, ev.position,
+                             ev.value, datetime.now(UTC))
             self._publish(feed, value)
 
     @staticmethod
@@ -67,7 +58,9 @@ class PnlFeeds:
         feed.latest = value
         feed.publish(value)
 
-    async def position_values(self, positions: list[Position], timeout: float) -> list[Position]:
+    async def position_values(
+        self, positions: list[Position], timeout: float
+    ) -> list[Position]:
         """`positions` with market value, price and PnL from reqPnLSingle where TWS reported
         no portfolio line (reqAccountUpdates follows one account at a time: an advisor's other
         accounts get theirs here). What does not answer within `timeout` stays unknown."""
@@ -80,16 +73,14 @@ class PnlFeeds:
             for p in missing:
                 key = PnlKey(p.account_id, p.contract.con_id)
                 feeds.append(await self.hub.subscribe(key, mailbox))
-            await _until(
-                lambda: all(f.latest is not None or f.ended for f in feeds), timeout, mailbox
-            )
+            await _until(lambda: all(f.latest is not None or f.ended for f in feeds), timeout,
+                         mailbox)
             values = {f.key: f.latest for f in feeds if f.latest is not None}
         finally:
             for feed in feeds:
                 await self.hub.unsubscribe(feed, mailbox)
-        return [
-            _with_values(p, values.get(PnlKey(p.account_id, p.contract.con_id))) for p in positions
-        ]
+        return [_with_values(p, values.get(PnlKey(p.account_id, p.contract.con_id)))
+                for p in positions]
 
 
 async def _until(done: Callable[[], bool], timeout: float, mailbox: Mailbox) -> None:

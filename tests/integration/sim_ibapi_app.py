@@ -67,9 +67,8 @@ class RecordingApp(EWrapper, EClient):
         if self.thread is not None:
             self.thread.join(timeout=5)
 
-    def of(
-        self, name: str, pred: Callable[[tuple[Any, ...]], bool] | None = None
-    ) -> list[tuple[Any, ...]]:
+    def of(self, name: str, pred: Callable[[tuple[Any, ...]], bool] | None = None
+           ) -> list[tuple[Any, ...]]:
         with self.cond:
             return [a for n, a in self.events if n == name and (pred is None or pred(a))]
 
@@ -86,10 +85,8 @@ class RecordingApp(EWrapper, EClient):
                     return result
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise TimeoutError(
-                        f"timed out waiting for {what}; last events: "
-                        f"{[n for n, _ in self.events[-15:]]}"
-                    )
+                    raise TimeoutError(f"timed out waiting for {what}; last events: "
+                                       f"{[n for n, _ in self.events[-15:]]}")
                 self.cond.wait(min(left, 0.05))
 
     def index(self, name: str, pred: Callable[[tuple[Any, ...]], bool]) -> int:

@@ -109,9 +109,8 @@ def test_adapter_streams_pnl_bars_and_a_live_book(
     uncrossed = [b for b in books if b["bids"] and b["asks"]
                  and b["bids"][0]["price"] < b["asks"][0]["price"]]  # fmt: skip
     assert len(uncrossed) > len(books) // 2
-    assert [r["price"] for r in last["bids"]] == sorted(
-        (r["price"] for r in last["bids"]), reverse=True
-    )
+    assert [r["price"] for r in last["bids"]] == sorted((r["price"] for r in last["bids"]),
+                                                        reverse=True)
     bars = adapter.stream_bars("MSFT", "1 min", what="midpoint")
     forming = next(b for b in bars if b["type"] == "bar")
     bars.close()
@@ -159,19 +158,8 @@ def test_cli_bars_pnl_and_depth(env: ThreadedServerEnv, capsys: pytest.CaptureFi
     bars = json.loads(ok("bars", "AAPL", "--duration", "3600 S", "--bar-size", "10 mins",
                          "--what", "midpoint", "--end", end, "--json"))  # fmt: skip
     assert len(bars) == 6 and set(bars[0]) >= {"time", "open", "high", "low", "close"}
-    table = ok(
-        "bars",
-        "AAPL",
-        "--duration",
-        "3600 S",
-        "--bar-size",
-        "10 mins",
-        "--what",
-        "midpoint",
-        "--end",
-        end,
-        "--plain",
-    )  # the same request within 15 s: the same bars
+    table = ok("bars", "AAPL", "--duration", "3600 S", "--bar-size", "10 mins", "--what",
+               "midpoint", "--end", end, "--plain")  # the same request within 15 s: the same bars
     assert "10 mins bars of AAPL" in table and bars[-1]["close"] in table
     chart = ok("bars", "AAPL", "--duration", "1 D", "--bar-size", "1 hour", "--chart",
                "--height", "8").splitlines()  # fmt: skip

@@ -36,7 +36,6 @@ async def env(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 async def next_of(stream: AsyncIterator[Any], field: str, timeout: float = 15) -> Any:
     """The next message of `stream` carrying `field` (heartbeats and others skipped)."""
-
     async def find() -> Any:
         async for message in stream:
             if message.HasField(field):
@@ -53,10 +52,7 @@ async def test_pnl_moves_after_a_fill(env: ServerEnv) -> None:
     await env.stub.PlaceOrder(place(AAPL, market(BUY, "100")), timeout=10)
     moved = await next_of(stream, "pnl")
     assert (moved.daily_pnl, moved.unrealized_pnl, moved.realized_pnl) != (
-        first.daily_pnl,
-        first.unrealized_pnl,
-        first.realized_pnl,
-    )
+        first.daily_pnl, first.unrealized_pnl, first.realized_pnl)
     stream.cancel()
     positions = env.stub.StreamPnL(pb.StreamPnLRequest(include_positions=True))
     seen: dict[int, Any] = {}
@@ -79,17 +75,13 @@ async def test_two_bar_streams_share_one_ib_subscription(env: ServerEnv) -> None
     assert env.sim.stats.requests["ReqRealTimeBars"] == 1
     one.cancel()
     two.cancel()
-    await wait_until(
-        lambda: env.sim.stats.requests["CancelRealTimeBars"] == 1,
-        5,
-        "the last stream cancels the subscription",
-    )
+    await wait_until(lambda: env.sim.stats.requests["CancelRealTimeBars"] == 1, 5,
+                     "the last stream cancels the subscription")
 
 
 async def test_kept_up_to_date_bars(env: ServerEnv) -> None:
-    request = pb.StreamBarsRequest(
-        contract=MSFT, kind=feeds_pb2.LIVE_BAR_KIND_KEEP_UP_TO_DATE, bar_size="1 min"
-    )
+    request = pb.StreamBarsRequest(contract=MSFT, kind=feeds_pb2.LIVE_BAR_KIND_KEEP_UP_TO_DATE,
+                                   bar_size="1 min")
     stream = env.stub.StreamBars(request)
     forming = await next_of(stream, "bar")
     assert not forming.completed and forming.bar.start_time.seconds % 60 == 0
@@ -118,23 +110,17 @@ async def test_depth_book_equals_the_simulators_after_1000_updates(env: ServerEn
 
     def sim_book() -> dict[int, list[tuple[Decimal, Decimal]]]:
         (feed,) = [f for s in env.sim.sessions() for f in s.data.depth.values()]
-        return {
-            feeds_pb2.DEPTH_SIDE_ASK: [(r.price, r.size) for r in feed.asks],
-            feeds_pb2.DEPTH_SIDE_BID: [(r.price, r.size) for r in feed.bids],
-        }
+        return {feeds_pb2.DEPTH_SIDE_ASK: [(r.price, r.size) for r in feed.asks],
+                feeds_pb2.DEPTH_SIDE_BID: [(r.price, r.size) for r in feed.bids]}
 
     async def read() -> None:
         nonlocal book, applied
         async for message in stream:
             if message.HasField("book"):
-                book = {
-                    feeds_pb2.DEPTH_SIDE_ASK: [
-                        (Decimal(r.price), Decimal(r.size)) for r in message.book.asks
-                    ],
-                    feeds_pb2.DEPTH_SIDE_BID: [
-                        (Decimal(r.price), Decimal(r.size)) for r in message.book.bids
-                    ],
-                }
+                book = {feeds_pb2.DEPTH_SIDE_ASK: [(Decimal(r.price), Decimal(r.size))
+                                                   for r in message.book.asks],
+                        feeds_pb2.DEPTH_SIDE_BID: [(Decimal(r.price), Decimal(r.size))
+                                                   for r in message.book.bids]}
             for change in message.updates.changes:
                 apply(book, change)
                 operations.add(change.operation)
@@ -148,11 +134,8 @@ async def test_depth_book_equals_the_simulators_after_1000_updates(env: ServerEn
     finally:
         reader.cancel()
         stream.cancel()
-    assert operations == {
-        feeds_pb2.DEPTH_OPERATION_INSERT,
-        feeds_pb2.DEPTH_OPERATION_UPDATE,
-        feeds_pb2.DEPTH_OPERATION_DELETE,
-    }
+    assert operations == {feeds_pb2.DEPTH_OPERATION_INSERT, feeds_pb2.DEPTH_OPERATION_UPDATE,
+                          feeds_pb2.DEPTH_OPERATION_DELETE}
     assert 0 < len(book[feeds_pb2.DEPTH_SIDE_BID]) <= 8
 
 
@@ -169,47 +152,24 @@ async def test_ibs_depth_limit_is_a_stream_status(env: ServerEnv) -> None:
 
 
 BAD: list[tuple[str, Any, str, str]] = [
-    (
-        "StreamMarketDepth",
-        pb.StreamMarketDepthRequest(contract=AAPL, rows=51),
-        "rows",
-        "ReqMktDepth",
-    ),
-    (
-        "StreamMarketDepth",
-        pb.StreamMarketDepthRequest(contract=AAPL, rows=-1),
-        "rows",
-        "ReqMktDepth",
-    ),
+    ("StreamMarketDepth", pb.StreamMarketDepthRequest(contract=AAPL, rows=51), "rows",
+     "ReqMktDepth"),
+    ("StreamMarketDepth", pb.StreamMarketDepthRequest(contract=AAPL, rows=-1), "rows",
+     "ReqMktDepth"),
     ("StreamMarketDepth", pb.StreamMarketDepthRequest(rows=5), "contract", "ReqMktDepth"),
-    (
-        "StreamBars",
-        pb.StreamBarsRequest(contract=AAPL, bar_size="1 min"),
-        "bar_size",
-        "ReqRealTimeBars",
-    ),
-    (
-        "StreamBars",
-        pb.StreamBarsRequest(contract=AAPL, source=bars_pb2.BAR_SOURCE_BID_ASK),
-        "source",
-        "ReqRealTimeBars",
-    ),
-    (
-        "StreamBars",
-        pb.StreamBarsRequest(
-            contract=AAPL, kind=feeds_pb2.LIVE_BAR_KIND_KEEP_UP_TO_DATE, bar_size="7 mins"
-        ),
-        "bar_size",
-        "ReqHistoricalData",
-    ),
+    ("StreamBars", pb.StreamBarsRequest(contract=AAPL, bar_size="1 min"), "bar_size",
+     "ReqRealTimeBars"),
+    ("StreamBars", pb.StreamBarsRequest(contract=AAPL, source=bars_pb2.BAR_SOURCE_BID_ASK),
+     "source", "ReqRealTimeBars"),
+    ("StreamBars", pb.StreamBarsRequest(contract=AAPL, kind=feeds_pb2.LIVE_BAR_KIND_KEEP_UP_TO_DATE,
+                                        bar_size="7 mins"), "bar_size", "ReqHistoricalData"),
     ("StreamBars", pb.StreamBarsRequest(contract=AAPL, kind=7), "kind", "ReqRealTimeBars"),
     ("StreamPnL", pb.StreamPnLRequest(account_ids=["DU9999999"]), "account_ids[0]", "ReqPnL"),
 ]
 
 
-@pytest.mark.parametrize(
-    ("method", "request_msg", "field", "kind"), BAD, ids=[f"{m}-{f}" for m, _, f, _ in BAD]
-)
+@pytest.mark.parametrize(("method", "request_msg", "field", "kind"), BAD,
+                         ids=[f"{m}-{f}" for m, _, f, _ in BAD])
 async def test_bad_input_is_invalid_argument_before_tws(
     env: ServerEnv, method: str, request_msg: Any, field: str, kind: str
 ) -> None:

@@ -54,11 +54,8 @@ def details(err: grpc.aio.AioRpcError) -> list[Any]:
     assert status is not None
     found: list[Any] = []
     for packed in status.details:
-        for kind in (
-            error_details_pb2.ErrorInfo,
-            error_details_pb2.RetryInfo,
-            error_details_pb2.BadRequest,
-        ):
+        for kind in (error_details_pb2.ErrorInfo, error_details_pb2.RetryInfo,
+                     error_details_pb2.BadRequest):
             msg = kind()
             if packed.Unpack(msg):
                 found.append(msg)
@@ -74,26 +71,15 @@ async def test_bars_are_the_simulators_walk(env: ServerEnv) -> None:
     inst = env.sim.universe.get(con_id)
     assert inst is not None
     schedule = sessions.schedule_for(inst.sec_type)
-    starts = sessions.bar_starts(
-        schedule,
-        True,
-        sim_history.parse_duration("3600 S"),
-        300,
-        int(END.timestamp()),
-        sim_history.MAX_BARS,
-    )
+    starts = sessions.bar_starts(schedule, True, sim_history.parse_duration("3600 S"), 300,
+                                 int(END.timestamp()), sim_history.MAX_BARS)
     expected = env.sim.market.history_at(con_id, starts, 300)
     assert len(answer.bars) == len(expected) == 12
     for got, want in zip(answer.bars, expected, strict=True):
         assert got.start_time.ToDatetime(tzinfo=UTC) == datetime.fromtimestamp(want.time, UTC)
         prices = (got.open, got.high, got.low, got.close, got.volume, got.wap)
         assert tuple(Decimal(x) for x in prices) == (
-            want.open,
-            want.high,
-            want.low,
-            want.close,
-            want.volume,
-            want.wap,
+            want.open, want.high, want.low, want.close, want.volume, want.wap
         )
         assert got.trade_count == want.count
     assert not answer.shared
@@ -121,9 +107,8 @@ async def test_a_burst_from_ten_clients_never_breaks_ibs_pacing(env: ServerEnv) 
         stub = broker_service_pb2_grpc.BrokerServiceStub(channels[i])
         for j in range(10):
             k = (i * 10 + j) % 40
-            request = bars_request(
-                contracts[k % 3], duration=f"{(k // 3 + 1) * 300} S", bar_size="1 min"
-            )
+            request = bars_request(contracts[k % 3], duration=f"{(k // 3 + 1) * 300} S",
+                                   bar_size="1 min")
             try:
                 outcomes.append(await stub.GetHistoricalBars(request, timeout=4))
             except grpc.aio.AioRpcError as err:

@@ -214,7 +214,9 @@ def test_serve_names_an_unreadable_certificate(tmp_path: Path) -> None:
     assert "security.tls_cert_file: cannot read missing.pem" in err and "Traceback" not in err
 
 
-def test_serve_with_tls_and_tokens(tmp_path: Path, pki: certs.CertFiles) -> None:
+def test_serve_with_tls_and_tokens(
+    tmp_path: Path, pki: certs.CertFiles
+) -> None:
     config = tmp_path / "server.toml"
     config.write_text(
         f"""[security]

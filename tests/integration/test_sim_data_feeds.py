@@ -19,9 +19,8 @@ pytestmark = pytest.mark.timeout(60)
 
 @pytest.fixture(params=[pytest.param(178, id="text-178"), pytest.param(226, id="protobuf-226")])
 def sim(request: pytest.FixtureRequest) -> Iterator[SimulatorThread]:
-    with SimulatorThread(
-        seed=11, tick_interval=0.02, max_server_version=request.param, accounts=2
-    ) as s:
+    with SimulatorThread(seed=11, tick_interval=0.02, max_server_version=request.param,
+                         accounts=2) as s:
         yield s
 
 
@@ -42,8 +41,7 @@ def test_pnl_single_follows_a_fill(sim: SimulatorThread, app: RecordingApp) -> N
     app.placeOrder(oid, stock("AAPL"), buy)
     app.wait(lambda: app.of("pnlSingle", lambda a: a[1] == 10), what="pnlSingle after the fill")
     req_id, position, daily, unrealized, realized, value = app.of(
-        "pnlSingle", lambda a: a[1] == 10
-    )[-1]
+        "pnlSingle", lambda a: a[1] == 10)[-1]
     assert (req_id, position) == (7, Decimal(10))
     assert value > 0 and daily == pytest.approx(unrealized + realized)
     app.reqPnLSingle(8, "DU0000000", "", 265598)

@@ -76,9 +76,8 @@ PROTOBUF_REPLIES = {
 def assert_era(sim: SimulatorThread, app: RecordingApp, era: int) -> None:
     """In the protobuf era every request came as protobuf and ibapi decoded protobuf replies;
     in the text era neither."""
-    stats = sim.call(
-        lambda: (sim.server.stats.protobuf_requests, sim.server.stats.messages_received)
-    )
+    stats = sim.call(lambda: (sim.server.stats.protobuf_requests,
+                              sim.server.stats.messages_received))
     if era >= 213:
         assert stats[0] == stats[1] > 0
         assert set(app.protobuf_calls) >= PROTOBUF_REPLIES - {"executionDetailsEndProtoBuf"}
@@ -103,11 +102,7 @@ def test_end_to_end_trading_session(sim: SimulatorThread, app: RecordingApp, era
     opt = Contract()
     opt.symbol, opt.secType, opt.exchange, opt.currency = "AAPL", "OPT", "SMART", "USD"
     opt.lastTradeDateOrContractMonth, opt.strike, opt.right, opt.multiplier = (
-        expiry,
-        strike,
-        "C",
-        "100",
-    )
+        expiry, strike, "C", "100")
     app.reqContractDetails(12, opt)
     app.wait(lambda: app.of("contractDetailsEnd", lambda a: a[0] == 12), what="option details")
     [(_, opt_details)] = app.of("contractDetails", lambda a: a[0] == 12)
@@ -121,9 +116,8 @@ def test_end_to_end_trading_session(sim: SimulatorThread, app: RecordingApp, era
     # -- stream quotes ------------------------------------------------------------------------
     app.reqMktData(20, aapl, "", False, False, [])
     app.reqMktData(21, opt_details.contract, "", False, False, [])
-    app.wait(
-        lambda: len(app.of("tickPrice", lambda a: a[0] == 20 and a[1] == 1)) >= 3, what="bid ticks"
-    )
+    app.wait(lambda: len(app.of("tickPrice", lambda a: a[0] == 20 and a[1] == 1)) >= 3,
+             what="bid ticks")
     app.wait(lambda: app.of("tickOptionComputation", lambda a: a[0] == 21), what="greeks")
     bids = app.of("tickPrice", lambda a: a[0] == 20 and a[1] == 1)
     asks = app.of("tickPrice", lambda a: a[0] == 20 and a[1] == 2)
@@ -144,11 +138,9 @@ def test_end_to_end_trading_session(sim: SimulatorThread, app: RecordingApp, era
     [(report,)] = app.of("commissionAndFeesReport")
     assert report.execId == execution.execId and report.commissionAndFees == 1.0
     assert app.index("execDetails", lambda a: True) < app.index(
-        "commissionAndFeesReport", lambda a: True
-    )
-    app.wait(
-        lambda: app.of("orderStatus", lambda a: a[0] == oid and a[1] == "Filled"), what="Filled"
-    )
+        "commissionAndFeesReport", lambda a: True)
+    app.wait(lambda: app.of("orderStatus", lambda a: a[0] == oid and a[1] == "Filled"),
+             what="Filled")
     filled = app.of("orderStatus", lambda a: a[0] == oid and a[1] == "Filled")[-1]
     assert filled[8] == 1  # the placing client's id
 
@@ -171,16 +163,11 @@ def test_end_to_end_trading_session(sim: SimulatorThread, app: RecordingApp, era
     bid = app.of("tickPrice", lambda a: a[0] == 20 and a[1] == 1)[-1][2]
     sell_id = oid + 1
     app.placeOrder(sell_id, aapl, order("SELL", 100, "LMT", round(bid + 0.02, 2)))
-    app.wait(
-        lambda: app.of("orderStatus", lambda a: a[0] == sell_id and a[1] == "Filled"),
-        timeout=30,
-        what="limit sell filled",
-    )
+    app.wait(lambda: app.of("orderStatus", lambda a: a[0] == sell_id and a[1] == "Filled"),
+             timeout=30, what="limit sell filled")
     assert app.of("orderStatus", lambda a: a[0] == sell_id)[0][1] in ("Submitted", "Filled")
-    app.wait(
-        lambda: app.of("updatePortfolio", lambda a: a[0].conId == 265598 and a[1] == 0),
-        what="portfolio flat",
-    )
+    app.wait(lambda: app.of("updatePortfolio", lambda a: a[0].conId == 265598 and a[1] == 0),
+             what="portfolio flat")
     assert len(app.of("commissionAndFeesReport")) == 2
 
     # -- cancel a resting order: 202 then Cancelled -------------------------------------------
@@ -188,13 +175,10 @@ def test_end_to_end_trading_session(sim: SimulatorThread, app: RecordingApp, era
     app.placeOrder(cancel_id, aapl, order("BUY", 10, "LMT", 100.0))
     app.wait(lambda: app.of("orderStatus", lambda a: a[0] == cancel_id), what="submitted")
     app.cancelOrder(cancel_id, OrderCancel())
-    app.wait(
-        lambda: app.of("orderStatus", lambda a: a[0] == cancel_id and a[1] == "Cancelled"),
-        what="Cancelled",
-    )
+    app.wait(lambda: app.of("orderStatus", lambda a: a[0] == cancel_id and a[1] == "Cancelled"),
+             what="Cancelled")
     assert app.index("error", lambda a: a[0] == cancel_id and a[2] == 202) < app.index(
-        "orderStatus", lambda a: a[0] == cancel_id and a[1] == "Cancelled"
-    )
+        "orderStatus", lambda a: a[0] == cancel_id and a[1] == "Cancelled")
 
     # -- a 2-leg combo fills at a net price ----------------------------------------------------
     app.reqContractDetails(14, _option_like(opt, strike + 5))
@@ -203,16 +187,15 @@ def test_end_to_end_trading_session(sim: SimulatorThread, app: RecordingApp, era
     bag = Contract()
     bag.symbol, bag.secType, bag.exchange, bag.currency = "AAPL", "BAG", "SMART", "USD"
     bag.comboLegs = []
-    for con_id, action in ((opt_details.contract.conId, "BUY"), (short_leg.contract.conId, "SELL")):
+    for con_id, action in ((opt_details.contract.conId, "BUY"),
+                           (short_leg.contract.conId, "SELL")):
         leg = ComboLeg()
         leg.conId, leg.ratio, leg.action, leg.exchange = con_id, 1, action, "SMART"
         bag.comboLegs.append(leg)
     combo_id = oid + 3
     app.placeOrder(combo_id, bag, order("BUY", 2))
-    app.wait(
-        lambda: app.of("orderStatus", lambda a: a[0] == combo_id and a[1] == "Filled"),
-        what="combo filled",
-    )
+    app.wait(lambda: app.of("orderStatus", lambda a: a[0] == combo_id and a[1] == "Filled"),
+             what="combo filled")
     app.wait(lambda: len(app.of("commissionAndFeesReport")) == 5, what="combo commissions")
     combo_execs = app.of("execDetails", lambda a: a[2].orderId == combo_id)
     assert sorted(c.secType for _, c, _ in combo_execs) == ["BAG", "OPT", "OPT"]
@@ -220,9 +203,8 @@ def test_end_to_end_trading_session(sim: SimulatorThread, app: RecordingApp, era
     net = next(e for _, c, e in combo_execs if c.secType == "BAG").price
     assert legs[opt_details.contract.conId].side == "BOT"
     assert legs[short_leg.contract.conId].side == "SLD"
-    assert net == pytest.approx(
-        legs[opt_details.contract.conId].price - legs[short_leg.contract.conId].price
-    )
+    assert net == pytest.approx(legs[opt_details.contract.conId].price
+                                - legs[short_leg.contract.conId].price)
 
     # -- reconnect with the same client id: executions survive -------------------------------
     app.stop()
@@ -245,17 +227,12 @@ def _option_like(opt: Contract, strike: float) -> Contract:
     c = Contract()
     c.symbol, c.secType, c.exchange, c.currency = opt.symbol, "OPT", "SMART", "USD"
     c.lastTradeDateOrContractMonth, c.strike, c.right, c.multiplier = (
-        opt.lastTradeDateOrContractMonth,
-        strike,
-        opt.right,
-        "100",
-    )
+        opt.lastTradeDateOrContractMonth, strike, opt.right, "100")
     return c
 
 
-def test_client_id_in_use_leaves_the_first_connected(
-    sim: SimulatorThread, app: RecordingApp
-) -> None:
+def test_client_id_in_use_leaves_the_first_connected(sim: SimulatorThread,
+                                                     app: RecordingApp) -> None:
     second = RecordingApp()
     second.connect("127.0.0.1", sim.port, 1)
     second.thread = None
@@ -292,9 +269,8 @@ def test_pacing_error_100(app: RecordingApp) -> None:
 
 
 def test_market_data_line_limit_and_delayed_data(era: int) -> None:
-    with SimulatorThread(
-        seed=2, tick_interval=0.05, max_market_data_lines=2, max_server_version=era
-    ) as sim:
+    with SimulatorThread(seed=2, tick_interval=0.05, max_market_data_lines=2,
+                         max_server_version=era) as sim:
         app = RecordingApp().start(sim.port, client_id=5)
         try:
             app.reqMarketDataType(3)
@@ -314,7 +290,8 @@ def test_market_data_line_limit_and_delayed_data(era: int) -> None:
             app.stop()
 
 
-def test_malformed_input_affects_only_that_client(sim: SimulatorThread, app: RecordingApp) -> None:
+def test_malformed_input_affects_only_that_client(sim: SimulatorThread,
+                                                  app: RecordingApp) -> None:
     raw = socket.create_connection(("127.0.0.1", sim.port), timeout=5)
     try:
         raw.sendall(b"API\0" + _frame(b"v100..178"))
@@ -363,16 +340,9 @@ def test_other_requests(sim: SimulatorThread, app: RecordingApp, era: int) -> No
     app.reqPnL(42, "DU1234567", "")
     app.reqHistoricalData(43, stock("MSFT"), "", "1 D", "1 hour", "MIDPOINT", 1, 1, False, [])
     app.reqIds(1)
-    app.wait(
-        lambda: (
-            app.of("symbolSamples")
-            and app.of("accountSummaryEnd")
-            and app.of("pnl")
-            and app.of("historicalDataEnd")
-            and len(app.of("nextValidId")) == 2
-        ),
-        what="replies",
-    )
+    app.wait(lambda: app.of("symbolSamples") and app.of("accountSummaryEnd") and app.of("pnl")
+             and app.of("historicalDataEnd") and len(app.of("nextValidId")) == 2,
+             what="replies")
     [(_, samples)] = app.of("symbolSamples")
     assert [s.contract.symbol for s in samples] == ["AAPL"]
     assert "OPT" in samples[0].derivativeSecTypes
@@ -381,7 +351,8 @@ def test_other_requests(sim: SimulatorThread, app: RecordingApp, era: int) -> No
     # 1 D of 1-hour bars inside regular hours (useRTH=1): at most 7, 09:30 and 10:00..15:00
     bar_times = [bar.date for _, bar in app.of("historicalData")]
     assert 1 <= len(bar_times) <= 7
-    assert all(t.endswith(" US/Eastern") and "09:30:00" <= t[9:17] <= "15:00:00" for t in bar_times)
+    assert all(t.endswith(" US/Eastern") and "09:30:00" <= t[9:17] <= "15:00:00"
+               for t in bar_times)
     # an open order is re-reported on reconnect and listed by reqAllOpenOrders elsewhere
     oid = app.of("nextValidId")[-1][0]
     app.placeOrder(oid, stock("AAPL"), order("BUY", 1, "LMT", 150.0))
@@ -396,27 +367,17 @@ def test_other_requests(sim: SimulatorThread, app: RecordingApp, era: int) -> No
         other.wait(lambda: other.of("openOrderEnd"), what="openOrderEnd")
         assert [a[0] for a in other.of("openOrder")] == [oid]
         other.reqGlobalCancel(OrderCancel())
-        again.wait(
-            lambda: again.of("orderStatus", lambda a: a[1] == "Cancelled"),
-            what="global cancel reaches the owner",
-        )
+        again.wait(lambda: again.of("orderStatus", lambda a: a[1] == "Cancelled"),
+                   what="global cancel reaches the owner")
         other.reqCompletedOrders(True)
         other.wait(lambda: other.of("completedOrdersEnd"), what="completed orders")
         assert other.of("completedOrder")[0][2].status == "Cancelled"
         if era >= 213:
-            assert {
-                "symbolSamplesProtoBuf",
-                "accountSummaryProtoBuf",
-                "pnlProtoBuf",
-                "historicalDataProtoBuf",
-                "historicalDataEndProtoBuf",
-                "accountSummaryEndProtoBuf",
-            } <= set(app.protobuf_calls)
-            assert {
-                "openOrdersEndProtoBuf",
-                "completedOrderProtoBuf",
-                "completedOrdersEndProtoBuf",
-            } <= set(other.protobuf_calls)
+            assert {"symbolSamplesProtoBuf", "accountSummaryProtoBuf", "pnlProtoBuf",
+                    "historicalDataProtoBuf", "historicalDataEndProtoBuf",
+                    "accountSummaryEndProtoBuf"} <= set(app.protobuf_calls)
+            assert {"openOrdersEndProtoBuf", "completedOrderProtoBuf",
+                    "completedOrdersEndProtoBuf"} <= set(other.protobuf_calls)
         else:
             assert app.protobuf_calls == other.protobuf_calls == []
     finally:

@@ -41,8 +41,7 @@ def reader_command(kind: str, go_dir: Path, *args: str) -> list[str]:
 async def run_reader(command: list[str]) -> tuple[int, list[str], str]:
     """Exit status, stdout lines and stderr of a reader (which bounds itself; 60 s at most)."""
     proc = await asyncio.create_subprocess_exec(
-        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
+        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode is not None
     return proc.returncode, out.decode().splitlines(), err.decode()
@@ -78,11 +77,8 @@ def closed_port() -> int:
 async def test_the_go_reader_reports_an_unreachable_server_as_an_error_line(
     go_reader: Path,
 ) -> None:
-    code, lines, err = await run_reader(
-        reader_command(
-            "go", go_reader, f"127.0.0.1:{closed_port()}", "2", "1", "--ready-limit", "20"
-        )
-    )
+    code, lines, err = await run_reader(reader_command(
+        "go", go_reader, f"127.0.0.1:{closed_port()}", "2", "1", "--ready-limit", "20"))
     assert code == 0 and len(lines) == 1, (lines, err)
     error = json.loads(lines[0])["error"]
     assert "failed before every stream was ready" in error and "refused" in error, error

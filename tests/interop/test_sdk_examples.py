@@ -25,11 +25,7 @@ pytestmark = pytest.mark.timeout(300)
 async def run_examples(addr: str, go_dir: Path, *args: str) -> tuple[int, dict[str, str]]:
     """The runner's exit status and each example's output by "lang name"."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(RUNNER),
-        "--go-dir",
-        str(go_dir),
-        *args,
+        sys.executable, str(RUNNER), "--go-dir", str(go_dir), *args,
         env={**os.environ, "IBKR_BROKER_ADDR": addr},
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
@@ -65,9 +61,8 @@ async def test_every_languages_examples_trade_against_the_live_server(
             assert "AAPL: con_id 265598, APPLE INC" in out[f"{lang} resolve"]
             assert "NOSUCH: CONTRACT_NOT_FOUND (IB 200): No security" in out[f"{lang} resolve"]
             order = out[f"{lang} order"]
-            assert re.search(
-                r"placed (o\d+): buy 1 AAPL at [\d.]+ .*\ncancelled \1: .*CANCELLED", order
-            ), order
+            assert re.search(r"placed (o\d+): buy 1 AAPL at [\d.]+ .*\ncancelled \1: .*CANCELLED",
+                             order), order
             assert (
                 "refused: INVALID_ARGUMENT (field order.limit_price): order.limit_price: "
                 "100.001 is not a multiple of the minimum tick 0.01 of AAPL"

@@ -42,6 +42,8 @@ pytestmark = [pytest.mark.timeout(20), pytest.mark.usefixtures("no_client_env")]
 C = grpc.StatusCode
 
 
+
+
 @pytest.fixture
 def client(server: FakeServer) -> Iterator[BrokerClient]:
     with BrokerClient(config=server.config()) as c:

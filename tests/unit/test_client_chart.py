@@ -12,9 +12,8 @@ def bar(o: str, h: str, low: str, c: str) -> dict[str, D]:
 
 
 def test_an_up_bar_and_a_down_bar_with_their_wicks() -> None:
-    lines = chart_lines(
-        [bar("10", "14", "9", "13"), bar("13", "13", "10", "11")], width=40, height=6
-    )
+    lines = chart_lines([bar("10", "14", "9", "13"), bar("13", "13", "10", "11")], width=40,
+                        height=6)
     assert len(lines) == 6
     assert lines[0].startswith("14.00 ┤") and lines[-1].startswith(" 9.00 ┤")
     columns = ["".join(line.split("┤ ")[1][x] for line in lines) for x in range(2)]

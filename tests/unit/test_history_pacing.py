@@ -19,12 +19,10 @@ pytestmark = pytest.mark.timeout(10)
 AAPL = Contract(con_id=265598, security_type=SecurityType.STOCK, symbol="AAPL", exchange="SMART")
 
 
-def query(
-    duration: str = "1 D", con_id: int = 265598, source: BarSource = BarSource.TRADES
-) -> BarQuery:
-    contract = Contract(
-        con_id=con_id, security_type=SecurityType.STOCK, symbol="X", exchange="SMART"
-    )
+def query(duration: str = "1 D", con_id: int = 265598, source: BarSource = BarSource.TRADES
+          ) -> BarQuery:
+    contract = Contract(con_id=con_id, security_type=SecurityType.STOCK, symbol="X",
+                        exchange="SMART")
     return BarQuery(contract, None, duration, "5 mins", source)
 
 
@@ -111,17 +109,11 @@ async def test_requests_in_flight_wait_for_the_first_result() -> None:
     assert calls == 1 and [r.cached for r in results] == [False, True, True]
 
 
-@pytest.mark.parametrize(
-    ("duration", "bar_size", "field"),
-    [
-        ("1 D", "7 mins", "bar_size"),
-        ("1 Q", "1 min", "duration"),
-        ("0 D", "1 min", "duration"),
-        ("1 D", "5 secs", "bar_size"),
-        ("1 W", "1 month", "bar_size"),
-        ("100000 S", "1 min", "duration"),
-    ],
-)
+@pytest.mark.parametrize(("duration", "bar_size", "field"), [
+    ("1 D", "7 mins", "bar_size"), ("1 Q", "1 min", "duration"), ("0 D", "1 min", "duration"),
+    ("1 D", "5 secs", "bar_size"), ("1 W", "1 month", "bar_size"), ("100000 S", "1 min",
+                                                                      "duration"),
+])
 def test_ib_rejects_these_terms(duration: str, bar_size: str, field: str) -> None:
     with pytest.raises(InvalidArgument) as exc:
         check_query(duration, bar_size)
@@ -132,19 +124,8 @@ def test_simulator_sends_162_on_each_rule() -> None:
     pacing = HistoryPacing()
 
     def req(duration: str, con_id: int = 1) -> ReqHistoricalData:
-        return ReqHistoricalData(
-            1,
-            ContractSpec(con_id=con_id),
-            False,
-            "",
-            "1 min",
-            duration,
-            True,
-            "TRADES",
-            2,
-            False,
-            "",
-        )
+        return ReqHistoricalData(1, ContractSpec(con_id=con_id), False, "", "1 min", duration,
+                                 True, "TRADES", 2, False, "")
 
     assert pacing.violation(req("1 D"), 0.0) is None
     assert pacing.violation(req("1 D"), 14.0) is not None  # identical within 15 s

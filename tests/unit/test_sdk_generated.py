@@ -48,8 +48,7 @@ def test_generated_sdk_code_is_fresh(
     tmp_path: Path, language: str, tool: str, generated: str
 ) -> None:
     assert shutil.which(tool), f"{tool} is missing: `make test` installs it"
-    subprocess.run(
-        [str(ROOT / "scripts" / "gen_sdk.sh"), language, str(tmp_path)], check=True, timeout=100
-    )
+    subprocess.run([str(ROOT / "scripts" / "gen_sdk.sh"), language, str(tmp_path)], check=True,
+                   timeout=100)
     stale = differences(ROOT / generated, tmp_path / generated)
     assert not stale, f"run `make gen-{language}` and commit: {stale}"

@@ -101,9 +101,8 @@ def row(price: str, size: str = "100") -> DepthRow:
     return DepthRow(D(price), D(size))
 
 
-def change(
-    op: DepthOperation, position: int, price: str, side: DepthSide = DepthSide.BID
-) -> g.DepthEvent:
+def change(op: DepthOperation, position: int, price: str, side: DepthSide = DepthSide.BID
+           ) -> g.DepthEvent:
     return g.DepthEvent(0, DepthChange(side, op, position, row(price)))
 
 
@@ -120,13 +119,11 @@ async def test_depth_book_from_operations_and_a_reset_on_one_that_does_not_fit()
     feed = await depth.hub.subscribe(DepthKey(265598, 5, True), box, aapl)
     assert sent == [("req", 7, aapl, 5, True)]
     assert box.take() == [DepthBook(aapl, (), ())]
-    for op, position, price in [
-        (DepthOperation.INSERT, 0, "10.00"),
-        (DepthOperation.INSERT, 0, "10.01"),
-        (DepthOperation.INSERT, 2, "9.99"),
-        (DepthOperation.UPDATE, 1, "10.00"),
-        (DepthOperation.DELETE, 0, "10.01"),
-    ]:
+    for op, position, price in [(DepthOperation.INSERT, 0, "10.00"),
+                                (DepthOperation.INSERT, 0, "10.01"),
+                                (DepthOperation.INSERT, 2, "9.99"),
+                                (DepthOperation.UPDATE, 1, "10.00"),
+                                (DepthOperation.DELETE, 0, "10.01")]:
         depth.on_depth(g.DepthEvent(7, change(op, position, price).change))
     assert feed.book().bids == (row("10.00"), row("9.99"))  # type: ignore[attr-defined]
     assert len(box.take()) == 5
@@ -145,7 +142,6 @@ def test_apply_change_refuses_positions_out_of_range() -> None:
         apply_change(rows, DepthChange(DepthSide.ASK, DepthOperation.INSERT, 3, row("2")))
     with pytest.raises(DepthError):
         apply_change(rows, DepthChange(DepthSide.ASK, DepthOperation.UPDATE, 1, row("2")))
-    assert apply_change(
-        rows, DepthChange(DepthSide.ASK, DepthOperation.DELETE, 0, row("1"))
-    ) == row("1")
+    assert apply_change(rows, DepthChange(DepthSide.ASK, DepthOperation.DELETE, 0, row("1"))
+                        ) == row("1")
     assert rows == []

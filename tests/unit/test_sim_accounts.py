@@ -26,41 +26,25 @@ def test_accounts_are_numbered_from_the_first() -> None:
 
 
 def test_orders_book_to_their_account_and_must_name_one() -> None:
-    ex = Exchange(
-        Universe(dt.date(2026, 11, 24)),
-        FakeMarket(),
-        "DU100",
-        accounts=3,  # type: ignore[arg-type]
-        clock=lambda: 1_800_000_000,
-    )
+    ex = Exchange(Universe(dt.date(2026, 11, 24)), FakeMarket(), "DU100", accounts=3,  # type: ignore[arg-type]
+                  clock=lambda: 1_800_000_000)
     events: list[Event] = []
     ex.subscribe(events.append)
 
     def buy(order_id: int, account: str, qty: int) -> None:
-        ex.place(
-            1,
-            OrderRequest(
-                order_id=order_id,
-                contract=AAPL,
-                action="BUY",
-                total_quantity=D(qty),
-                order_type="MKT",
-                account=account,
-            ),
-        )
+        ex.place(1, OrderRequest(order_id=order_id, contract=AAPL, action="BUY",
+                                 total_quantity=D(qty), order_type="MKT", account=account))
 
     buy(1, "DU101", 5)
     buy(2, "DU102", 7)
     buy(3, "", 1)
     buy(4, "DU999", 1)
     assert [(e.order_id, e.code) for e in events if isinstance(e, OrderError)] == [
-        (3, 436),
-        (4, 201),
+        (3, 436), (4, 201)
     ]
     assert [e.account for e in events if isinstance(e, AccountChanged)] == ["DU101", "DU102"]
-    held = {
-        a: {c: p.quantity for c, p in ledger.positions.items()} for a, ledger in ex.ledgers.items()
-    }
+    held = {a: {c: p.quantity for c, p in ledger.positions.items()}
+            for a, ledger in ex.ledgers.items()}
     assert held == {"DU100": {}, "DU101": {265598: 5}, "DU102": {265598: 7}}
     assert ex.ledgers["DU100"].cash > ex.ledgers["DU102"].cash
 
@@ -68,3 +52,4 @@ def test_orders_book_to_their_account_and_must_name_one() -> None:
 def test_cli_refuses_a_silly_account_count(capsys: pytest.CaptureFixture[str]) -> None:
     assert sim_cli.main(["--accounts", "0"]) == 2
     assert "--accounts" in capsys.readouterr().err
+

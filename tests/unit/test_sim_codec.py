@@ -432,30 +432,10 @@ def test_data_feed_replies() -> None:
     a, b = both(R.pnl_single(4, D("100"), D("12.5"), D("-3"), None, D("15025")))
     assert only(a, "pnlSingle") == (4, D("100"), 12.5, -3.0, UNSET_DOUBLE, 15025.0)
     assert only(b, "pnlSingle")[1:3] == (100.0, 12.5)
-    a, b = both(
-        R.real_time_bar(
-            5,
-            1_795_000_000,
-            D("150.1"),
-            D("151"),
-            D("149.5"),
-            D("150.25"),
-            D("1200"),
-            D("150.2"),
-            17,
-        )
-    )
-    assert only(a, "realtimeBar") == (
-        5,
-        1_795_000_000,
-        150.1,
-        151.0,
-        149.5,
-        150.25,
-        D("1200"),
-        D("150.2"),
-        17,
-    )
+    a, b = both(R.real_time_bar(5, 1_795_000_000, D("150.1"), D("151"), D("149.5"),
+                                D("150.25"), D("1200"), D("150.2"), 17))
+    assert only(a, "realtimeBar") == (5, 1_795_000_000, 150.1, 151.0, 149.5, 150.25,
+                                      D("1200"), D("150.2"), 17)
     assert only(b, "realtimeBar")[0] == 5
     a, b = both(R.market_depth(6, 0, 0, 1, D("150.24"), D("300")))
     assert only(a, "updateMktDepth") == (6, 0, 0, 1, 150.24, D("300"))
@@ -470,18 +450,10 @@ def test_sec_def_opt_params_symbol_samples_historical() -> None:
         6, "SMART", 265598, "AAPL", "100", ["20261218", "20270115"], [D("195"), D("200")]
     )
     a, b = both(frame)
-    assert a == [
-        (
-            "securityDefinitionOptionParameter",
-            (6, "SMART", 265598, "AAPL", "100", {"20261218", "20270115"}, {195.0, 200.0}),
-        )
-    ]
-    assert b == [
-        (
-            "securityDefinitionOptionParameter",
-            (6, "SMART", "265598", "AAPL", "100", ["20261218", "20270115"], [195.0, 200.0]),
-        )
-    ]
+    assert a == [("securityDefinitionOptionParameter",
+                  (6, "SMART", 265598, "AAPL", "100", {"20261218", "20270115"}, {195.0, 200.0}))]
+    assert b == [("securityDefinitionOptionParameter",
+                  (6, "SMART", "265598", "AAPL", "100", ["20261218", "20270115"], [195.0, 200.0]))]
     a, b = both(R.security_definition_option_parameter_end(6))
     assert a == [("securityDefinitionOptionParameterEnd", (6,))] == b
 
@@ -750,20 +722,8 @@ def test_req_mkt_data(lib: str) -> None:
 @pytest.mark.parametrize("lib", LIBS)
 def test_req_executions_and_historical_data(lib: str) -> None:
     c = client_for(lib)
-    c.reqExecutions(
-        3,
-        mk(
-            lib,
-            "filter",
-            clientId=7,
-            acctCode="DU1",
-            time="20261124 00:00:00",
-            symbol="AAPL",
-            secType="STK",
-            exchange="SMART",
-            side="BUY",
-        ),
-    )
+    c.reqExecutions(3, mk(lib, "filter", clientId=7, acctCode="DU1", time="20261124 00:00:00",
+                          symbol="AAPL", secType="STK", exchange="SMART", side="BUY"))
     c.reqExecutions(4, mk(lib, "filter"))
     c.reqHistoricalData(4, stock(lib), "", "1 D", "1 min", "TRADES", 1, 1, False, [])
     c.reqHistoricalData(5, bag(lib), "20261124 16:00:00 US/Eastern", "2 W", "1 day", "MIDPOINT",
@@ -789,12 +749,9 @@ def test_data_feed_requests(lib: str) -> None:
     c.reqMktDepth(6, stock(lib), 10, True, [])
     c.cancelMktDepth(6, True)
     assert sent_requests(c) == [
-        Q.ReqPnLSingle(4, "DU1", "", 265598),
-        Q.CancelPnLSingle(4),
-        Q.ReqRealTimeBars(5, STOCK_EXPECTED, 5, "MIDPOINT", True, ""),
-        Q.CancelRealTimeBars(5),
-        Q.ReqMktDepth(6, STOCK_EXPECTED, 10, True, ""),
-        Q.CancelMktDepth(6, True),
+        Q.ReqPnLSingle(4, "DU1", "", 265598), Q.CancelPnLSingle(4),
+        Q.ReqRealTimeBars(5, STOCK_EXPECTED, 5, "MIDPOINT", True, ""), Q.CancelRealTimeBars(5),
+        Q.ReqMktDepth(6, STOCK_EXPECTED, 10, True, ""), Q.CancelMktDepth(6, True),
     ]
 
 
@@ -993,12 +950,8 @@ def test_float_numbers_round_trip(x: float) -> None:
 
 
 @settings(max_examples=100, deadline=None, derandomize=True, database=None)
-@given(
-    st.integers(0, 2**31 - 2),
-    st.integers(0, 100),
-    st.decimals(places=4, min_value=0, max_value=10**6, allow_nan=False),
-    st.decimals(places=0, min_value=0, max_value=10**7),
-)
+@given(st.integers(0, 2**31 - 2), st.integers(0, 100), st.decimals(places=4, min_value=0,
+       max_value=10**6, allow_nan=False), st.decimals(places=0, min_value=0, max_value=10**7))
 def test_tick_price_fast_path_property(req_id: int, tt: int, price: Decimal, size: Decimal) -> None:
     assert R.tick_price(req_id, tt, price, size, 1) == encode_fields(
         [1, 6, req_id, tt, price, size, 1]

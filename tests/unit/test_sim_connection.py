@@ -12,18 +12,8 @@ from ibkr_broker.simulator.codec import requests as rq
 from ibkr_broker.simulator.codec.wire import encode_fields
 
 CODEC_DIR = Path(__file__).resolve().parents[2] / "simulator" / "codec"
-IO_MODULES = {
-    "asyncio",
-    "socket",
-    "selectors",
-    "ssl",
-    "threading",
-    "time",
-    "subprocess",
-    "io",
-    "os",
-    "logging",
-}
+IO_MODULES = {"asyncio", "socket", "selectors", "ssl", "threading", "time", "subprocess",
+              "io", "os", "logging"}
 
 
 def hello(lo: int = 157, hi: int = 178) -> bytes:
@@ -72,15 +62,10 @@ def test_handshake_split_at_every_byte() -> None:
 
 def test_requests_before_start_are_ignored_and_a_second_start_is_reported() -> None:
     conn = pc.ServerConnection()
-    events = conn.receive_data(
-        hello() + encode_fields(("61", "1")) + start_api() + start_api(), now=0.0
-    )
-    assert [type(e) for e in events] == [
-        pc.Handshake,
-        pc.IgnoredBeforeStart,
-        pc.StartRequested,
-        pc.AlreadyStarted,
-    ]
+    events = conn.receive_data(hello() + encode_fields(("61", "1")) + start_api()
+                               + start_api(), now=0.0)
+    assert [type(e) for e in events] == [pc.Handshake, pc.IgnoredBeforeStart,
+                                         pc.StartRequested, pc.AlreadyStarted]
 
 
 def test_client_needing_a_newer_version_is_refused() -> None:
@@ -107,7 +92,8 @@ def test_bad_request_before_start_closes_and_after_start_counts() -> None:
     bad = encode_fields(("8", "1", "x"))
     results = [conn.receive_data(bad, now=0.0)[0] for _ in range(3)]
     assert all(isinstance(e, pc.BadRequest) for e in results)
-    assert [e.close_after for e in results if isinstance(e, pc.BadRequest)] == [False, False, True]
+    assert [e.close_after for e in results if isinstance(e, pc.BadRequest)] == [
+        False, False, True]
     assert conn.malformed == 3
 
 
@@ -118,7 +104,8 @@ def test_pacing_is_reported_once_per_second_of_the_callers_clock() -> None:
     events = conn.receive_data(msg * 4, now=10.5)
     assert [type(e) for e in events].count(pc.PacingExceeded) == 1
     assert events[2] == pc.PacingExceeded(limit=3, count=4)  # before the 4th message
-    assert not any(isinstance(e, pc.PacingExceeded) for e in conn.receive_data(msg * 2, now=11.6))
+    assert not any(isinstance(e, pc.PacingExceeded)
+                   for e in conn.receive_data(msg * 2, now=11.6))
 
 
 def binary(msg_id: int, body: bytes) -> bytes:
@@ -130,21 +117,15 @@ def test_protobuf_era_frames_carry_binary_ids_protobuf_above_200() -> None:
     from ibapi.protobuf.StartApiRequest_pb2 import StartApiRequest
 
     conn = pc.ServerConnection(max_server_version=226)
-    data = (
-        hello(100, 226)
-        + binary(271, StartApiRequest(clientId=4).SerializeToString())
-        + binary(208, IdsRequest(numIds=1).SerializeToString())
-        + binary(49, b"1\0")
-    )  # a text request keeps its classic id, now 4 binary bytes
+    data = (hello(100, 226) + binary(271, StartApiRequest(clientId=4).SerializeToString())
+            + binary(208, IdsRequest(numIds=1).SerializeToString())
+            + binary(49, b"1\0"))  # a text request keeps its classic id, now 4 binary bytes
     events = conn.receive_data(data, now=0.0)
-    assert [type(e) for e in events] == [
-        pc.Handshake,
-        pc.StartRequested,
-        pc.RequestReceived,
-        pc.RequestReceived,
-    ]
+    assert [type(e) for e in events] == [pc.Handshake, pc.StartRequested, pc.RequestReceived,
+                                         pc.RequestReceived]
     assert conn.server_version == 226 and conn.client_id == 4
-    assert [getattr(e, "request", None) for e in events[2:]] == [rq.ReqIds(1), rq.ReqCurrentTime()]
+    assert [getattr(e, "request", None) for e in events[2:]] == [rq.ReqIds(1),
+                                                                 rq.ReqCurrentTime()]
     assert conn.protobuf_received == 2
     assert pc.replies_for(conn.server_version).__name__.endswith("proto_replies")
     assert pc.replies_for(178).__name__.endswith(".responses")

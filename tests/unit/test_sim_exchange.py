@@ -27,9 +27,8 @@ class FakeMarket:
 
     def set(self, con_id: int, bid: str, ask: str, last: str | None = None) -> None:
         b, a = D(bid), D(ask)
-        self.quotes[con_id] = Quote(
-            con_id, 1, b, a, D(last) if last else b, D(500), D(500), D(10), D(1000), a, b, b, b, 0
-        )
+        self.quotes[con_id] = Quote(con_id, 1, b, a, D(last) if last else b, D(500), D(500),
+                                    D(10), D(1000), a, b, b, b, 0)
 
     def quote(self, con_id: int) -> Quote:
         return self.quotes[con_id]
@@ -41,18 +40,14 @@ class FakeMarket:
 class Rig:
     def __init__(self, partial: bool = False) -> None:
         self.market = FakeMarket()
-        self.ex = Exchange(
-            UNIVERSE,
-            self.market,
-            "DU7654321",
-            partial_fills=partial,  # type: ignore[arg-type]
-            clock=lambda: 1_800_000_000,
-        )
+        self.ex = Exchange(UNIVERSE, self.market, "DU7654321", partial_fills=partial,  # type: ignore[arg-type]
+                           clock=lambda: 1_800_000_000)
         self.events: list[Event] = []
         self.ex.subscribe(self.events.append)
 
     def place(self, oid: int, client: int = 1, contract: ContractSpec = AAPL, **kw: object) -> None:
-        fields: dict[str, object] = {"action": "BUY", "total_quantity": D(100), "order_type": "MKT"}
+        fields: dict[str, object] = {"action": "BUY", "total_quantity": D(100),
+                                     "order_type": "MKT"}
         fields.update(kw)
         self.ex.place(client, OrderRequest(order_id=oid, contract=contract, **fields))  # type: ignore[arg-type]
 
@@ -77,12 +72,8 @@ def test_market_buy_fills_at_ask_with_commission_and_events_in_order() -> None:
     ex = r.events[1]
     assert isinstance(ex, Executed)
     [fill] = ex.fills
-    assert (fill.side, fill.shares, fill.price, fill.commission) == (
-        "BOT",
-        100,
-        D("100.02"),
-        D("1.00"),
-    )
+    assert (fill.side, fill.shares, fill.price, fill.commission) == ("BOT", 100, D("100.02"),
+                                                                     D("1.00"))
     assert fill.time_utc == "20270115 08:00:00 UTC"
     assert ex.snapshot.status == "Filled" and ex.snapshot.perm_id > 0
     pos = r.ex.ledger.positions[265598]
@@ -169,22 +160,19 @@ def test_modify_cancel_and_global_cancel() -> None:
     assert r.ex.open_orders() == []
 
 
-@pytest.mark.parametrize(
-    ("kw", "code"),
-    [
-        ({"total_quantity": D(0)}, 434),
-        ({"total_quantity": D(-5)}, 434),
-        ({"order_type": "LMT"}, 201),
-        ({"order_type": "STP"}, 201),
-        ({"order_type": "LMT", "lmt_price": D("100.005")}, 110),
-        ({"order_type": "MOC"}, 387),
-        ({"contract": ContractSpec(symbol="NOPE", sec_type="STK", exchange="SMART")}, 200),
-        ({"contract": ContractSpec(symbol="AAPL", sec_type="BAG", exchange="SMART")}, 321),
-        ({"contract": ContractSpec(symbol="AAPL", sec_type="STK")}, 321),  # no exchange
-        ({"contract": ContractSpec(symbol="NOPE", sec_type="STK")}, 321),  # checked before lookup
-        ({"contract": ContractSpec(con_id=265598)}, 321),
-    ],
-)
+@pytest.mark.parametrize(("kw", "code"), [
+    ({"total_quantity": D(0)}, 434),
+    ({"total_quantity": D(-5)}, 434),
+    ({"order_type": "LMT"}, 201),
+    ({"order_type": "STP"}, 201),
+    ({"order_type": "LMT", "lmt_price": D("100.005")}, 110),
+    ({"order_type": "MOC"}, 387),
+    ({"contract": ContractSpec(symbol="NOPE", sec_type="STK", exchange="SMART")}, 200),
+    ({"contract": ContractSpec(symbol="AAPL", sec_type="BAG", exchange="SMART")}, 321),
+    ({"contract": ContractSpec(symbol="AAPL", sec_type="STK")}, 321),  # no exchange
+    ({"contract": ContractSpec(symbol="NOPE", sec_type="STK")}, 321),  # checked before lookup
+    ({"contract": ContractSpec(con_id=265598)}, 321),
+])
 def test_validation_codes(kw: dict, code: int) -> None:
     r = Rig()
     r.place(1, **kw)
@@ -208,11 +196,9 @@ def test_order_beyond_buying_power_is_rejected_with_201_and_the_amounts() -> Non
     r.place(2, total_quantity=D(1_000_000_000))  # $100bn: IB refuses it
     (error,) = [e for e in r.events if isinstance(e, OrderError)]
     assert (error.order_id, error.code) == (2, 201)
-    assert error.message.startswith(
-        "Order rejected - reason:Your order is not accepted. In "
-        "order to obtain the desired position your Equity with Loan "
-        "Value ["
-    )
+    assert error.message.startswith("Order rejected - reason:Your order is not accepted. In "
+                                    "order to obtain the desired position your Equity with Loan "
+                                    "Value [")
     assert "USD] must exceed the Initial Margin [" in error.message
     assert r.ex.order(1, 2) is None and len(r.ex.executions()) == 1
     assert r.ex.ledger.cash > 0 and r.ex.ledger.positions[265598].quantity == 5_000
@@ -246,9 +232,8 @@ def test_duplicate_id_per_client_and_reject_next() -> None:
 def test_bracket_children_held_until_parent_transmitted_and_filled() -> None:
     r = Rig()
     r.place(10, order_type="LMT", lmt_price=D("99.00"), transmit=False)
-    r.place(
-        11, action="SELL", order_type="LMT", lmt_price=D("102.00"), parent_id=10, transmit=False
-    )
+    r.place(11, action="SELL", order_type="LMT", lmt_price=D("102.00"), parent_id=10,
+            transmit=False)
     r.place(12, action="SELL", order_type="STP", aux_price=D("97.00"), parent_id=10)
     assert [r.status(i) for i in (10, 11, 12)] == ["Submitted", "PreSubmitted", "PreSubmitted"]
     r.step(265598, "98.50", "98.60")  # parent fills at 99.00, children go live
@@ -281,32 +266,23 @@ def test_combo_fills_legs_and_the_combo_at_the_net_price() -> None:
     long_call, short_call = chain[20], chain[22]
     r.market.set(long_call.con_id, "2.50", "2.55")
     r.market.set(short_call.con_id, "1.00", "1.04")
-    bag = ContractSpec(
-        symbol="AAPL",
-        sec_type="BAG",
-        exchange="SMART",
-        currency="USD",
-        combo_legs=(
-            ComboLegSpec(long_call.con_id, 1, "BUY"),
-            ComboLegSpec(short_call.con_id, 1, "SELL"),
-        ),
-    )
+    bag = ContractSpec(symbol="AAPL", sec_type="BAG", exchange="SMART", currency="USD",
+                       combo_legs=(ComboLegSpec(long_call.con_id, 1, "BUY"),
+                                   ComboLegSpec(short_call.con_id, 1, "SELL")))
     r.place(1, contract=bag, total_quantity=D(2), order_type="LMT", lmt_price=D("1.50"))
     assert r.status(1) == "Submitted"  # net ask 2.55 - 1.00 = 1.55 > 1.50
     r.market.set(long_call.con_id, "2.48", "2.50")
     r.ex.on_market_step()
     assert r.status(1) == "Filled"
     leg1, leg2, combo = r.ex.executions()
-    assert (leg1.side, leg1.price, leg1.shares, leg1.commission) == ("BOT", D("2.50"), 2, D("1.30"))
+    assert (leg1.side, leg1.price, leg1.shares, leg1.commission) == ("BOT", D("2.50"), 2,
+                                                                     D("1.30"))
     assert (leg2.side, leg2.price) == ("SLD", D("1.00"))
     assert (combo.contract.sec_type, combo.price, combo.shares) == ("BAG", D("1.50"), 2)
     assert r.ex.ledger.positions[long_call.con_id].quantity == 2
     assert r.ex.ledger.positions[short_call.con_id].quantity == -2
-    too_many = ContractSpec(
-        symbol="AAPL",
-        sec_type="BAG",
-        combo_legs=tuple(ComboLegSpec(o.con_id, 1, "BUY") for o in chain[:5]),
-    )
+    too_many = ContractSpec(symbol="AAPL", sec_type="BAG", combo_legs=tuple(
+        ComboLegSpec(o.con_id, 1, "BUY") for o in chain[:5]))
     r.place(2, contract=too_many)
     assert r.errors()[-1] == (2, 321)
 
@@ -368,13 +344,8 @@ def test_commission_schedule() -> None:
 
 
 @settings(max_examples=100, deadline=None)
-@given(
-    trades=st.lists(
-        st.tuples(st.integers(-300, 300).filter(bool), st.integers(5000, 15000)),
-        min_size=1,
-        max_size=12,
-    )
-)
+@given(trades=st.lists(st.tuples(st.integers(-300, 300).filter(bool),
+                                 st.integers(5000, 15000)), min_size=1, max_size=12))
 def test_ledger_conserves_value(trades: list[tuple[int, int]]) -> None:
     """net liquidation = start + realized + unrealized (exact up to the rounding of average
     costs that are not terminating decimals, i.e. within 1e-18)."""
@@ -393,5 +364,4 @@ def test_ledger_conserves_value(trades: list[tuple[int, int]]) -> None:
     diff = values["NetLiquidation"] - (D(1_000_000) + led.realized_pnl + unrealized)
     assert abs(diff) < D("1e-18")
     assert led.cash == D(1_000_000) - sum(
-        D(q) * D(c) / 100 + commission_for(inst, D(q), D(c) / 100) for q, c in trades
-    )
+        D(q) * D(c) / 100 + commission_for(inst, D(q), D(c) / 100) for q, c in trades)

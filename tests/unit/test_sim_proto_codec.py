@@ -56,10 +56,9 @@ PROTO_ERA = 226
 LISTS_OR_NONE = frozenset({"secIdList", "smartComboRoutingParams"})
 # - OrderState margins are strings: the text decoder keeps the text ("1000"), the protobuf one
 #   formats a double ("1000.0"); compared as numbers.
-MARGINS = frozenset(
-    {f"{kind}Margin{when}" for kind in ("init", "maint") for when in ("Before", "Change", "After")}
-    | {f"equityWithLoan{when}" for when in ("Before", "Change", "After")}
-)
+MARGINS = frozenset({f"{kind}Margin{when}" for kind in ("init", "maint")
+                     for when in ("Before", "Change", "After")}
+                    | {f"equityWithLoan{when}" for when in ("Before", "Change", "After")})
 
 
 def _attribute(name: str, value: Any) -> Any:
@@ -115,30 +114,14 @@ REPLIES: list[tuple[str, tuple[Any, ...]]] = [
     ("market_data_type", (5, 3)),
     ("tick_req_params", (5, D("0.01"), "9c0001", 3)),
     ("tick_snapshot_end", (5,)),
-    (
-        "tick_option_computation",
-        (
-            6,
-            13,
-            D("0.25"),
-            D("0.5"),
-            D("3.45"),
-            D("0"),
-            D("0.02"),
-            D("0.1"),
-            D("-0.05"),
-            D("150.25"),
-            1,
-        ),
-    ),
+    ("tick_option_computation", (6, 13, D("0.25"), D("0.5"), D("3.45"), D("0"), D("0.02"),
+                                 D("0.1"), D("-0.05"), D("150.25"), 1)),
     ("tick_option_computation", (6, 10, None, None, D("3.4"), None, None, None, None, None)),
     ("contract_data", (7, STK)),
     ("contract_data", (8, OPT)),
     ("contract_data_end", (7,)),
-    (
-        "security_definition_option_parameter",
-        (9, "SMART", 265598, "AAPL", "100", ["20261218", "20261127"], [D("195"), D("200")]),
-    ),
+    ("security_definition_option_parameter", (9, "SMART", 265598, "AAPL", "100",
+                                              ["20261218", "20261127"], [D("195"), D("200")])),
     ("security_definition_option_parameter_end", (9,)),
     ("symbol_samples", (3, [(STK, ["OPT", "WAR"]), (OPT, [])])),
     ("historical_data", (4, "20261123 09:30:00", "20261124 16:00:00", [BAR, BAR])),
@@ -148,14 +131,10 @@ REPLIES: list[tuple[str, tuple[Any, ...]]] = [
     ("exec_details_end", (3,)),
     ("commission_report", (replace(FILL, realized_pnl=D("-12.5")),)),
     ("update_account_value", ("NetLiquidation", "1000000.00", "USD", "DU1234567")),
-    (
-        "update_portfolio",
-        (STK, D("100"), D("150.25"), D("15025"), D("140.1"), D("1015"), D("0"), "DU1234567"),
-    ),
-    (
-        "update_portfolio",
-        (OPT, D("-2"), D("3.45"), D("-690"), D("340"), D("-10"), D("5"), "DU1234567"),
-    ),
+    ("update_portfolio", (STK, D("100"), D("150.25"), D("15025"), D("140.1"), D("1015"),
+                          D("0"), "DU1234567")),
+    ("update_portfolio", (OPT, D("-2"), D("3.45"), D("-690"), D("340"), D("-10"), D("5"),
+                          "DU1234567")),
     ("update_account_time", ("14:30",)),
     ("account_download_end", ("DU1234567",)),
     ("position", ("DU1234567", STK_SPEC, D("100"), D("140.1"))),
@@ -167,20 +146,8 @@ REPLIES: list[tuple[str, tuple[Any, ...]]] = [
     ("account_update_multi_end", (4,)),
     ("pnl", (3, D("12.5"), D("-3"), None)),
     ("pnl_single", (4, D("100"), D("12.5"), D("-3"), None, D("15025"))),
-    (
-        "real_time_bar",
-        (
-            5,
-            1_795_000_000,
-            D("150.1"),
-            D("151"),
-            D("149.5"),
-            D("150.25"),
-            D("1200"),
-            D("150.2"),
-            17,
-        ),
-    ),
+    ("real_time_bar", (5, 1_795_000_000, D("150.1"), D("151"), D("149.5"), D("150.25"),
+                       D("1200"), D("150.2"), 17)),
     ("market_depth", (6, 0, 0, 1, D("150.24"), D("300"))),
     ("market_depth", (6, 3, 2, 0, D("150.31"), D("0"))),
     ("market_depth_l2", (7, 1, "NSDQ", 1, 0, D("150.26"), D("200"), True)),
@@ -190,28 +157,16 @@ REPLIES: list[tuple[str, tuple[Any, ...]]] = [
     ("open_order", (snapshot(LMT, what_if=WHAT_IF),)),
     ("open_order_end", ()),
     ("order_status", (snapshot(LMT),)),
-    (
-        "order_status",
-        (
-            snapshot(
-                LMT,
-                status="Filled",
-                filled=D(100),
-                remaining=D(0),
-                avg_fill_price=D("150.2"),
-                last_fill_price=D("150.25"),
-            ),
-        ),
-    ),
+    ("order_status", (snapshot(LMT, status="Filled", filled=D(100), remaining=D(0),
+                               avg_fill_price=D("150.2"), last_fill_price=D("150.25")),)),
     ("completed_order", (snapshot(LMT, status="Filled"), "20261124 14:30:00", "Filled")),
     ("completed_order", (snapshot(ALGO, status="Cancelled"),)),
     ("completed_orders_end", ()),
 ]
 
 
-@pytest.mark.parametrize(
-    ("name", "args"), REPLIES, ids=[f"{n}-{i}" for i, (n, _) in enumerate(REPLIES)]
-)
+@pytest.mark.parametrize(("name", "args"), REPLIES, ids=[f"{n}-{i}" for i, (n, _) in
+                                                         enumerate(REPLIES)])
 def test_protobuf_reply_decodes_like_its_text_twin(name: str, args: tuple[Any, ...]) -> None:
     assert assert_twins(name, *args)
 
@@ -234,11 +189,8 @@ def test_bag_open_order_carries_leg_prices_in_protobuf() -> None:
 
 def test_execution_time_carries_a_glued_z_from_214() -> None:
     """Server version 214 (ADD_Z_SUFFIX_TO_UTC_DATE_TIME) spells a UTC time with a glued Z."""
-    for version, expected in (
-        (213, "20261124 14:30:00 UTC"),
-        (214, "20261124-14:30:00Z"),
-        (226, "20261124-14:30:00Z"),
-    ):
+    for version, expected in ((213, "20261124 14:30:00 UTC"), (214, "20261124-14:30:00Z"),
+                              (226, "20261124-14:30:00Z")):
         (call,) = calls_of(P.exec_details(-1, FILL, version), version)
         assert call[1][2][1]["time"] == expected
     (text,) = calls_of(R.exec_details(-1, FILL, 178), 178)
@@ -254,21 +206,14 @@ def test_unset_realized_pnl_is_left_out_in_protobuf_as_tws_does() -> None:
     (proto,) = calls_of(P.commission_report(FILL), PROTO_ERA)
     assert proto[1][0][1]["realizedPNL"] == 0.0
     assert {k: v for k, v in proto[1][0][1].items() if k != "realizedPNL"} == {
-        k: v for k, v in text[1][0][1].items() if k != "realizedPNL"
-    }
+        k: v for k, v in text[1][0][1].items() if k != "realizedPNL"}
 
 
 def test_what_if_margins_without_a_result_are_left_out_in_protobuf() -> None:
     """The text era sends UNSET_DOUBLE margins for a what-if order without a result (ib_async
     calls float() on them); ibapi reads absent protobuf margins as "", its own default."""
-    what_if = OrderRequest(
-        order_id=18,
-        contract=STK_SPEC,
-        action="BUY",
-        total_quantity=D(100),
-        order_type="MKT",
-        what_if=True,
-    )
+    what_if = OrderRequest(order_id=18, contract=STK_SPEC, action="BUY",
+                           total_quantity=D(100), order_type="MKT", what_if=True)
     (call,) = calls_of(P.open_order(snapshot(what_if)), PROTO_ERA)
     state = call[1][3][1]
     assert state["initMarginChange"] == "" and state["status"] == "Submitted"
@@ -286,27 +231,13 @@ def contract(**kw: Any) -> Any:
 
 
 def stock() -> Any:
-    return contract(
-        conId=265598,
-        symbol="AAPL",
-        secType="STK",
-        exchange="SMART",
-        primaryExchange="NASDAQ",
-        currency="USD",
-    )
+    return contract(conId=265598, symbol="AAPL", secType="STK", exchange="SMART",
+                    primaryExchange="NASDAQ", currency="USD")
 
 
 def option() -> Any:
-    return contract(
-        symbol="AAPL",
-        secType="OPT",
-        lastTradeDateOrContractMonth="20261218",
-        strike=200.0,
-        right="C",
-        multiplier="100",
-        exchange="SMART",
-        currency="USD",
-    )
+    return contract(symbol="AAPL", secType="OPT", lastTradeDateOrContractMonth="20261218",
+                    strike=200.0, right="C", multiplier="100", exchange="SMART", currency="USD")
 
 
 def bag() -> Any:
@@ -315,7 +246,8 @@ def bag() -> Any:
         leg = ibapi.contract.ComboLeg()
         leg.conId, leg.ratio, leg.action, leg.exchange = con_id, ratio, action, "SMART"
         legs.append(leg)
-    return contract(symbol="AAPL", secType="BAG", exchange="SMART", currency="USD", comboLegs=legs)
+    return contract(symbol="AAPL", secType="BAG", exchange="SMART", currency="USD",
+                    comboLegs=legs)
 
 
 def order(**kw: Any) -> Any:
@@ -458,7 +390,8 @@ def proto_request(call: Callable[[Any], None]) -> tuple[int, Request]:
 
 
 @pytest.mark.parametrize(("name", "call"), CALLS, ids=[n for n, _ in CALLS])
-def test_protobuf_request_parses_like_its_text_twin(name: str, call: Callable[[Any], None]) -> None:
+def test_protobuf_request_parses_like_its_text_twin(name: str,
+                                                    call: Callable[[Any], None]) -> None:
     msg_id, got = proto_request(call)
     assert REQUESTS[msg_id].name == name.split("-")[0]
     assert got == text_request(call)
@@ -466,9 +399,8 @@ def test_protobuf_request_parses_like_its_text_twin(name: str, call: Callable[[A
 
 def test_protobuf_market_data_options_read_as_the_text_era_spells_them() -> None:
     """ibapi refuses mktDataOptions in the text era; in protobuf they arrive as a map."""
-    _, got = proto_request(
-        lambda c: c.reqMktData(7, stock(), "", False, False, [tag("a", "b"), tag("c", "d")])
-    )
+    _, got = proto_request(lambda c: c.reqMktData(7, stock(), "", False, False,
+                                                  [tag("a", "b"), tag("c", "d")]))
     assert got.options == "a=b;c=d;"  # type: ignore[attr-defined]
 
 
@@ -478,12 +410,8 @@ def test_every_request_kind_is_parsed_in_protobuf_form_and_checked_here() -> Non
 
 
 def test_protobuf_place_order_with_conditions_is_rejected_clearly() -> None:
-    o = order(
-        action="BUY",
-        totalQuantity=1,
-        orderType="MKT",
-        conditions=[PriceCondition(0, 265598, "SMART", True, 160.0)],
-    )
+    o = order(action="BUY", totalQuantity=1, orderType="MKT",
+              conditions=[PriceCondition(0, 265598, "SMART", True, 160.0)])
     with pytest.raises(MalformedRequest, match="conditions are not supported") as info:
         proto_request(lambda c: c.placeOrder(19, stock(), o))
     assert (info.value.msg_id, info.value.req_id) == (3, 19)
@@ -492,11 +420,8 @@ def test_protobuf_place_order_with_conditions_is_rejected_clearly() -> None:
 def test_protobuf_place_order_quantity_must_be_a_number() -> None:
     from ibapi.protobuf.PlaceOrderRequest_pb2 import PlaceOrderRequest
 
-    for quantity, why in (
-        ("", "totalQuantity is missing"),
-        ("ten", "not a number: 'ten'"),
-        ("Infinity", "not a usable quantity"),
-    ):
+    for quantity, why in (("", "totalQuantity is missing"), ("ten", "not a number: 'ten'"),
+                          ("Infinity", "not a usable quantity")):
         msg = PlaceOrderRequest(orderId=5)
         msg.order.action, msg.order.orderType = "BUY", "MKT"
         if quantity:

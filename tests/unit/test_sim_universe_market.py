@@ -30,9 +30,8 @@ def test_stocks_have_real_con_ids(universe: Universe) -> None:
 
 
 def test_resolve_stock_by_symbol_and_con_id(universe: Universe) -> None:
-    [aapl] = universe.resolve(
-        ContractSpec(symbol="AAPL", sec_type="STK", exchange="SMART", currency="USD")
-    )
+    [aapl] = universe.resolve(ContractSpec(symbol="AAPL", sec_type="STK", exchange="SMART",
+                                           currency="USD"))
     assert aapl.con_id == 265598
     assert universe.resolve(ContractSpec(con_id=265598)) == [aapl]
     assert universe.resolve(ContractSpec(symbol="NOPE", sec_type="STK")) == []
@@ -53,29 +52,17 @@ def test_option_chain_shape(universe: Universe) -> None:
 
 
 def test_partial_option_spec_returns_every_match(universe: Universe) -> None:
-    calls = universe.resolve(
-        ContractSpec(symbol="AAPL", sec_type="OPT", right="CALL", strike=Decimal("230"))
-    )
+    calls = universe.resolve(ContractSpec(symbol="AAPL", sec_type="OPT", right="CALL",
+                                          strike=Decimal("230")))
     assert len(calls) == 4 and all(o.right == "C" for o in calls)
-    [one] = universe.resolve(
-        ContractSpec(
-            symbol="AAPL",
-            sec_type="OPT",
-            right="P",
-            strike=Decimal("230"),
-            last_trade_date="20261204",
-            exchange="SMART",
-            multiplier="100",
-        )
-    )
+    [one] = universe.resolve(ContractSpec(symbol="AAPL", sec_type="OPT", right="P",
+                                          strike=Decimal("230"), last_trade_date="20261204",
+                                          exchange="SMART", multiplier="100"))
     assert one.local_symbol == "AAPL  261204P00230000"
-    assert universe.resolve(ContractSpec(local_symbol="AAPL261204P00230000", sec_type="OPT")) == [
-        one
-    ]
-    assert (
-        len(universe.resolve(ContractSpec(symbol="SPY", sec_type="OPT", last_trade_date="202612")))
-        == 3 * 21 * 2
-    )
+    assert universe.resolve(ContractSpec(local_symbol="AAPL261204P00230000",
+                                         sec_type="OPT")) == [one]
+    assert len(universe.resolve(ContractSpec(symbol="SPY", sec_type="OPT",
+                                             last_trade_date="202612"))) == 3 * 21 * 2
 
 
 def test_occ_symbol() -> None:
@@ -119,7 +106,8 @@ def test_put_call_parity(spot: float, k: float, days: int) -> None:
     t = days / 365
     c = black_scholes(spot, k, t, 0.3, "C")
     p = black_scholes(spot, k, t, 0.3, "P")
-    assert c.model_price - p.model_price == pytest.approx(spot - k * math.exp(-0.04 * t), abs=1e-6)
+    assert c.model_price - p.model_price == pytest.approx(spot - k * math.exp(-0.04 * t),
+                                                          abs=1e-6)
     assert c.delta - p.delta == pytest.approx(1.0)
 
 
@@ -128,7 +116,6 @@ def test_history_deterministic_and_ends_at_current_price(universe: Universe) -> 
     ha = a.history(265598, 30, 60, 1_800_000_000)
     assert ha == b.history(265598, 30, 60, 1_800_000_000)
     assert len(ha) == 30 and ha[-1].close == a.quote(265598).last
-    assert all(
-        bar.low <= min(bar.open, bar.close) and bar.high >= max(bar.open, bar.close) for bar in ha
-    )
+    assert all(bar.low <= min(bar.open, bar.close) and bar.high >= max(bar.open, bar.close)
+               for bar in ha)
     assert [bar.time for bar in ha] == sorted(bar.time for bar in ha)
