@@ -110,14 +110,32 @@ class EdgeServicer(broker_service_pb2_grpc.BrokerServiceServicer):
         else:
             gateways = [self.backend.route("")]  # refuses: name the account
         answers = [
-            out.FromString(
-                await self.backend.call(
-                    method, gateway, request, current_principal(), context.time_remaining()
-                )
-            )
+            await self._answer(method, gateway, request, context, out, len(gateways) > 1)
             for gateway in gateways
         ]
         return answers[0] if len(answers) == 1 else routing.merge(method, answers)
+
+    async def _answer(
+        self,
+        method: str,
+        gateway: str,
+        request: Message,
+        context: Any,
+        out: type[Message],
+        several: bool,
+    ) -> Message:
+        """One gateway's answer. Asked for the status of several, a gateway that does not
+        answer is listed as disconnected, with why, instead of failing the whole call."""
+        try:
+            data = await self.backend.call(
+                method, gateway, request, current_principal(), context.time_remaining()
+            )
+        except (CallFailed, errors.BrokerError) as exc:
+            if method != "GetStatus" or not several:
+                raise
+            entry = self.backend.live().get(gateway, {})
+            return routing.silent_gateway_status(gateway, entry, str(exc))
+        return out.FromString(data)
 
     async def _owner(self, lookup: pb.GetOrderRequest, live: list[str], context: Any) -> str:
         """The one gateway that knows the order."""
