@@ -24,7 +24,7 @@ from .streams import KEEP_EVERY, LAPSE_AFTER, Clock, Leases
 
 log = logging.getLogger(__name__)
 
-MAX_PENDING = 10_000  # responses an edge holds for one slow client before it ends the stream
+MAX_PENDING = 2_000  # responses an edge holds for one slow client before it ends the stream
 Request = Callable[[str, bytes, dict[str, str], float | None], Awaitable[bytes]]
 
 
