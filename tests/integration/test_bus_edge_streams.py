@@ -216,3 +216,17 @@ async def test_an_edge_killed_mid_stream_releases_the_gateways_lines(
         if process.poll() is None:
             process.kill()
         await asyncio.to_thread(process.wait, 10)
+
+
+async def test_a_stream_whose_gateway_went_silent_ends_unavailable(bus: dict[str, Any]) -> None:
+    streams = bus["edge"].backend.streams
+    streams.confirmed.lapse_after = 6.0  # renewals every 5 s: one unanswered round is enough
+    relayed = bus["edge_stub"].StreamBars(BARS)
+    await next_of(relayed, "bar")
+    await bus["gateway"].bus.nc.close()  # the gateway loses the bus without a word
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await next_of(relayed, "never", timeout=30)
+    assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert "has not answered" in (err.value.details() or "")
+    await wait_until(lambda: not streams.streams, 5, "the edge forgets the stream")
+    await wait_until(lambda: released(bus["sim"]), 15, "the gateway's stream ended too")
