@@ -163,4 +163,7 @@ class EdgeStreams:
     async def run(self, every: float = KEEP_EVERY) -> None:
         while True:
             await asyncio.sleep(every)  # the renewal period, not a wait for state
-            await self.keep()
+            try:
+                await self.keep()
+            except Exception:  # never stop renewing: the gateways would drop every stream
+                log.exception("renewing the relayed streams failed; trying again")
