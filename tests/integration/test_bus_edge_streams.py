@@ -198,7 +198,7 @@ async def test_an_edge_killed_mid_stream_releases_the_gateways_lines(
     bus: dict[str, Any], tmp_path: Path
 ) -> None:
     sim, relay = bus["sim"], bus["gateway"].bus.relay
-    relay.leases.lapse_after = 8.0  # the edge process renews every 5 s; it will not any more
+    relay.leases.lapse_after = 10.0  # the edge process renews every 5 s; it will not any more
     process, port = await edge_process(tmp_path / "doomed", bus["nats"].url)
     doomed = Client(port)
     try:
