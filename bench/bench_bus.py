@@ -1,6 +1,7 @@
 """Quote fan-out through one process against through two edges on NATS JetStream (issue 16).
 
 Usage: python bench/bench_bus.py [--seconds S] [--subscribers 100,500] [--quick]
+                                 [--readers python|go]
 
 In the same run, with the same gateway (`ibkr-broker serve --bus`, a subprocess), the same
 simulator (about 1,000 ticks/s over 10 stocks) and the same two reader processes:
@@ -10,7 +11,8 @@ simulator (about 1,000 ticks/s over 10 stocks) and the same two reader processes
 Figures per round: quote deliveries/s summed over all subscribers, latency p50/p99 (from the
 gateway's session taking a tick in, Quote.update_time, to the subscriber), and PlaceOrder
 latency (5 orders/s to the gateway during the round) to show order acknowledgements are
-unaffected. Everything on 127.0.0.1; every loop is bounded in count and time.
+unaffected. The reader processes are quote_readers.py, or its Go twin with --readers go
+(readers.py). Everything on 127.0.0.1; every loop is bounded in count and time.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ from ibkr_broker.v1 import broker_service_pb2 as pb
 from ibkr_broker.v1 import broker_service_pb2_grpc, common_pb2, order_pb2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_gateway import SYMBOLS, Reader, pct, stock
+import readers as reader_programs
+from bench_gateway import pct, stock
 
 READERS = 2  # reader processes, the same in both modes
 
@@ -97,42 +100,6 @@ def wait_ready(target: str, what: str) -> None:
     raise RuntimeError(f"{what} never became ready")
 
 
-# --- a reader process ---------------------------------------------------------------------------
-
-
-async def read_quotes(target: str, subscribers: int, seconds: float) -> dict[str, Any]:
-    contracts = [stock(s) for s in SYMBOLS]
-    async with grpc.aio.insecure_channel(target) as channel:
-        stub = broker_service_pb2_grpc.BrokerServiceStub(channel)
-        readers = [Reader(stub, contracts, True) for _ in range(subscribers)]
-        stop = asyncio.Event()
-        tasks = [asyncio.create_task(r.run(stop)) for r in readers]
-        deadline = time.monotonic() + 30
-        while any(len(r.latest) < len(contracts) for r in readers):
-            if time.monotonic() > deadline:
-                raise RuntimeError("subscribers did not receive every contract")
-            await asyncio.sleep(0.05)  # warm-up poll, bounded by the deadline
-        for r in readers:
-            r.latencies.clear()
-            r.updates = 0
-        t0 = time.monotonic()
-        await asyncio.sleep(seconds)  # the measurement window
-        elapsed = time.monotonic() - t0
-        updates = sum(r.updates for r in readers)
-        lat = [x for r in readers for x in r.latencies]
-        stop.set()
-        for r in readers:
-            r.call.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-    step = max(1, len(lat) // 20000)
-    return {"deliveries": updates, "elapsed": elapsed, "latencies": sorted(lat)[::step]}
-
-
-def reader_main(target: str, subscribers: int, seconds: float) -> int:
-    print(json.dumps(asyncio.run(read_quotes(target, subscribers, seconds))), flush=True)
-    return 0
-
-
 # --- a round ------------------------------------------------------------------------------------
 
 
@@ -157,22 +124,32 @@ async def place_during(target: str, seconds: float) -> list[float]:
     return out
 
 
-def run_round(targets: list[str], gateway: str, subscribers: int, seconds: float) -> dict[str, Any]:
+def reader_figures(reader: subprocess.Popen[str]) -> dict[str, Any]:
+    """A reader process's last line: its figures, or RuntimeError with the error it printed."""
+    out = reader.communicate(timeout=120)[0].strip().splitlines()
+    last: dict[str, Any] = json.loads(out[-1]) if out else {"error": "no output"}
+    if "error" in last or "latencies" not in last:
+        raise RuntimeError(f"quote readers: {last.get('error', last)}")
+    return last
+
+
+def run_round(kind: str, targets: list[str], gateway: str, subscribers: int,
+              seconds: float) -> dict[str, Any]:
     per = subscribers // READERS
     readers = [
         subprocess.Popen(
-            [sys.executable, __file__, "--reader", targets[i % len(targets)], str(per),
-             str(seconds)],
+            reader_programs.command(kind, targets[i % len(targets)], per, seconds,
+                                    "--ready-limit", "30", "--latencies"),
             stdout=subprocess.PIPE, text=True,
         )
         for i in range(READERS)
     ]
     time.sleep(min(8.0, 2 + subscribers / 100))  # readers warm up before orders are timed
     acks = asyncio.run(place_during(gateway, seconds))
-    results = [json.loads(r.communicate(timeout=120)[0].strip().splitlines()[-1]) for r in readers]
+    results = [reader_figures(r) for r in readers]
     lat = sorted(x for r in results for x in r["latencies"])
     return {
-        "deliveries_per_s": sum(r["deliveries"] / r["elapsed"] for r in results),
+        "deliveries_per_s": sum(r["deliveries"] / r["seconds"] for r in results),
         "p50_ms": pct(lat, 50), "p99_ms": pct(lat, 99),
         "ack_p50_ms": pct(acks, 50), "ack_p99_ms": pct(acks, 99),
     }  # fmt: skip
@@ -183,15 +160,14 @@ def main() -> int:
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--subscribers", default="100,500")
     p.add_argument("--quick", action="store_true")
-    p.add_argument("--reader", nargs=3, metavar=("TARGET", "N", "SECONDS"), help=argparse.SUPPRESS)
+    reader_programs.add_argument(p)
     args = p.parse_args()
-    if args.reader:
-        return reader_main(args.reader[0], int(args.reader[1]), float(args.reader[2]))
+    reader_programs.prepare(args.readers)
     if args.quick:
         args.seconds, args.subscribers = 3.0, "20"
     load = os.getloadavg()
     print(f"load average before the run: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} "
-          f"({os.cpu_count()} cores)")  # fmt: skip
+          f"({os.cpu_count()} cores), {args.readers} quote readers")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         sim = stack.enter_context(SimulatorThread(host="127.0.0.1", port=0, seed=11,
                                                   tick_interval=0.04))  # fmt: skip
@@ -209,7 +185,7 @@ def main() -> int:
             edges.append(edge)
         for n in [int(x) for x in args.subscribers.split(",")]:
             for mode, targets in (("one process", [gateway]), ("two edges", edges)):
-                r = run_round(targets, gateway, n, args.seconds)
+                r = run_round(args.readers, targets, gateway, n, args.seconds)
                 print(f"{n:>4} subscribers, {mode:<11}: {r['deliveries_per_s']:>9,.0f} quote "
                       f"deliveries/s, latency p50 {r['p50_ms']:.2f} ms p99 {r['p99_ms']:.2f} ms"
                       f" | PlaceOrder ack p50 {r['ack_p50_ms']:.2f} ms p99 "
