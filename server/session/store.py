@@ -64,6 +64,15 @@ class Store:
         # never inside an open transaction.
         self.listeners: list[Callable[[str, str, str], None]] = []
         self._untold: list[tuple[str, str, str]] = []  # changes of the open transaction
+        self._on_commit: list[Callable[[], None]] = []  # after_commit callbacks waiting
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once the open transaction commits (at once when none is open); a
+        rollback or a failed COMMIT drops it: what never became durable never happened."""
+        if self._depth:
+            self._on_commit.append(callback)
+        else:
+            callback()
 
     def _tell(self, kind: str, key: str, value: str) -> None:
         if self._depth:
@@ -93,15 +102,19 @@ class Store:
             self._depth -= 1
             if self._depth == 0:
                 self._untold.clear()  # never happened: nobody hears of it
+                self._on_commit.clear()
                 self._db.execute("ROLLBACK")
                 self._meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
             raise
         self._depth -= 1
         if self._depth == 0:
             told, self._untold = self._untold, []  # a COMMIT that fails tells nothing
+            then, self._on_commit = self._on_commit, []
             self._db.execute("COMMIT")
             for change in told:
                 self._tell_now(*change)
+            for callback in then:
+                callback()
 
     # --- meta ---------------------------------------------------------------------------------
 
