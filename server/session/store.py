@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..domain.decimals import UnboundedDecimal, repaired
+from ..domain.errors import StoreFailed
 from ..domain.model import Order
 from .jsoncodec import load, to_jsonable
 
@@ -98,19 +99,33 @@ class Store:
         self._depth += 1
         try:
             yield
-        except BaseException:
+        except BaseException as exc:
             self._depth -= 1
             if self._depth == 0:
                 self._untold.clear()  # never happened: nobody hears of it
                 self._on_commit.clear()
                 self._db.execute("ROLLBACK")
                 self._meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+            if isinstance(exc, sqlite3.Error):
+                raise StoreFailed(
+                    f"the server's store could not write ({exc}): nothing was recorded or sent; "
+                    "retry with the same request_id"
+                ) from exc
             raise
         self._depth -= 1
         if self._depth == 0:
             told, self._untold = self._untold, []  # a COMMIT that fails tells nothing
             then, self._on_commit = self._on_commit, []
-            self._db.execute("COMMIT")
+            try:
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back itself
+                    self._db.execute("ROLLBACK")
+                self._meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+                raise StoreFailed(
+                    f"the server's store could not commit ({exc}): nothing was recorded or "
+                    "sent; retry with the same request_id"
+                ) from exc
             for change in told:
                 self._tell_now(*change)
             for callback in then:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ibkr_broker.server.domain.errors import StoreFailed
 from ibkr_broker.server.domain.model import Contract, OrderAction, OrderSpec, OrderType
 from ibkr_broker.server.session.broker_session import BrokerSession
 from ibkr_broker.server.session.store import Store
@@ -36,7 +37,26 @@ async def env(tmp_path: Path) -> AsyncIterator[tuple[BrokerSession, Trader, Fake
     await session.stop()
 
 
+class CommitFailsOnce:
+    """The store's connection, whose first COMMIT fails like a full disk."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db, self.failed = db, False
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        if sql == "COMMIT" and not self.failed:
+            self.failed = True
+            raise sqlite3.OperationalError("disk I/O error")
+        return self.db.execute(sql, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.db, name)
+
+
 def fail_once(monkeypatch: pytest.MonkeyPatch, store: Store, method: str) -> None:
+    if method == "COMMIT":
+        monkeypatch.setattr(store, "_db", CommitFailsOnce(store._db))
+        return
     real = getattr(store, method)
     calls = {"n": 0}
 
@@ -49,14 +69,14 @@ def fail_once(monkeypatch: pytest.MonkeyPatch, store: Store, method: str) -> Non
     monkeypatch.setattr(store, method, failing)
 
 
-@pytest.mark.parametrize("method", ["save_request", "save_order"])
+@pytest.mark.parametrize("method", ["save_request", "save_order", "COMMIT"])
 async def test_a_failed_write_while_placing_leaves_no_ghost_order(
     env: tuple[BrokerSession, Trader, FakeGateway], monkeypatch: pytest.MonkeyPatch, method: str
 ) -> None:
     session, trader, gw = env
     events = session.orders.journal.last_sequence
     fail_once(monkeypatch, session.store, method)
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(StoreFailed, match=r"disk I/O error.*retry with the same request_id"):
         await trader.place("r1", STOCK, LIMIT)
     assert gw.count("place_order") == 0
     assert session.orders.all() == [] and session.orders.open_count == 0
