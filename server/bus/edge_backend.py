@@ -30,6 +30,7 @@ from .streams import Clock
 log = logging.getLogger(__name__)
 
 CALL_TIMEOUT = 30.0
+STOP_TIMEOUT = 2.0  # seconds stop() waits for each step of leaving NATS
 
 
 class CallFailed(Exception):
@@ -96,12 +97,15 @@ class EdgeBackend:
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._tasks:
+            # Bounded: a task cancelled inside a nats-py call (the gateway watch being set up
+            # as the edge stops) may swallow its cancellation and never end.
+            _, stuck = await asyncio.wait(self._tasks, timeout=STOP_TIMEOUT)
+            for task in stuck:
+                log.warning("edge task %s did not end when cancelled; left behind", task.get_name())
         if self.nc is not None:
             with contextlib.suppress(Exception):
-                await self.nc.close()
+                await asyncio.wait_for(self.nc.close(), STOP_TIMEOUT)
 
     async def _watch_gateways(self, kv: Any) -> None:
         watcher = await kv.watchall()

@@ -1,9 +1,10 @@
-"""The edge's quote fan-out without NATS: quotes from the bus are kept encoded once, handed to
-the readers in turns, newest only per contract, and a reader's message is exactly the
-StreamQuotesResponse a serializer would have written."""
+"""The edge's backend without NATS: quotes from the bus are kept encoded once, handed to the
+readers in turns, newest only per contract, a reader's message is exactly the
+StreamQuotesResponse a serializer would have written; and stopping is bounded."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import pytest
@@ -87,3 +88,26 @@ async def test_bytes_that_do_not_decode_are_dropped_not_relayed() -> None:
     await wait_until(lambda: reader.wake.is_set(), timeout=5)
     assert [q.bid for q in decoded(reader, 1).quotes.quotes] == ["99"]
     assert backend.fan_out.turns == 1  # the bytes that did not decode made no turn
+
+
+async def test_stop_does_not_wait_forever_for_a_task_that_swallows_its_cancellation(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """nats-py can swallow a cancel while a watch is being set up (seen as an edge that never
+    exited on SIGTERM under load): stop() waits a bounded time and goes on."""
+    release = asyncio.Event()
+
+    async def stubborn() -> None:
+        while not release.is_set():
+            try:
+                await release.wait()
+            except asyncio.CancelledError:
+                continue  # swallowed, like the library did
+
+    backend = EdgeBackend("nats://127.0.0.1:4222")
+    task = asyncio.create_task(stubborn(), name="stubborn")
+    backend._tasks.append(task)
+    await asyncio.wait_for(backend.stop(), timeout=10)
+    assert "stubborn did not end when cancelled" in caplog.text
+    release.set()
+    await task
