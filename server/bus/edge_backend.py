@@ -26,11 +26,11 @@ from . import subjects
 from .calls import Reply
 from .edge_streams import EdgeStreams
 from .streams import Clock
+from .tasks import STOP_TIMEOUT, cancel_and_wait
 
 log = logging.getLogger(__name__)
 
 CALL_TIMEOUT = 30.0
-STOP_TIMEOUT = 2.0  # seconds stop() waits for each step of leaving NATS
 
 
 class CallFailed(Exception):
@@ -95,14 +95,7 @@ class EdgeBackend:
         self._tasks.append(asyncio.create_task(self._watch_gateways(kv), name="edge-gateways"))
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        if self._tasks:
-            # Bounded: a task cancelled inside a nats-py call (the gateway watch being set up
-            # as the edge stops) may swallow its cancellation and never end.
-            _, stuck = await asyncio.wait(self._tasks, timeout=STOP_TIMEOUT)
-            for task in stuck:
-                log.warning("edge task %s did not end when cancelled; left behind", task.get_name())
+        await cancel_and_wait(self._tasks)
         if self.nc is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.nc.close(), STOP_TIMEOUT)

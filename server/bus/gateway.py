@@ -41,6 +41,7 @@ from .lease import Lease, lease_bucket
 from .quote_interest import QuoteInterest
 from .relay import StreamRelay
 from .replica import Replica, state_bucket
+from .tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -169,11 +170,9 @@ class GatewayBus:
             self.session.queries.portfolio_listeners.remove(self._positions.put_nowait)
         if self.relay is not None:
             await self.relay.close()  # streams end (the server drains) and say so to their edges
-        for task in [*self._tasks, *self._answering]:
+        for task in self._answering:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(self._tasks)
         if self._interest is not None:
             await self._interest.close()
         if self.replica is not None:

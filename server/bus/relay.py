@@ -22,6 +22,7 @@ from nats.aio.msg import Msg
 from ..api.auth import Principal, acting_as
 from .calls import RELAYED_STREAMS, BusAbort, BusCall, Reply, request_type
 from .streams import KEEP_EVERY, LAPSE_AFTER, Clock, Leases
+from .tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -124,11 +125,7 @@ class StreamRelay:
         tasks = list(self._tasks.values())
         if tasks:
             await asyncio.wait(tasks, timeout=grace)
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(tasks)
 
     def _forget(self, inbox: str, task: asyncio.Task[None]) -> None:
         if self._tasks.get(inbox) is task:

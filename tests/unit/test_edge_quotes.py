@@ -108,6 +108,6 @@ async def test_stop_does_not_wait_forever_for_a_task_that_swallows_its_cancellat
     task = asyncio.create_task(stubborn(), name="stubborn")
     backend._tasks.append(task)
     await asyncio.wait_for(backend.stop(), timeout=10)
-    assert "stubborn did not end when cancelled" in caplog.text
+    assert "stubborn did not end when cancelled" in caplog.text  # bus/tasks.py
     release.set()
     await task
