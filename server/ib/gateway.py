@@ -34,8 +34,9 @@ from . import bars_convert
 from . import ibapi_convert as convert
 from .connection import Handshake, Link, handshake
 from .decoding import BridgeDecoder
+from .ticks import TickDecoder
 from .versions import OFFERED_MIN, PROVEN_MAX_SERVER_VERSION, check_max_server_version, era_name
-from .wrapper import EventWrapper
+from .wrapper import MAX_HELD, EventWrapper
 
 logger = logging.getLogger(__name__)
 
@@ -163,6 +164,7 @@ class IbGateway:
         wrapper = EventWrapper(loop, functools.partial(self._on_link_event, link), self._tws_tz)
         link.decoder = BridgeDecoder(wrapper, shake.server_version)
         link.bursts = wrapper
+        link.fast = TickDecoder(shake.server_version, wrapper.post_ticks, MAX_HELD)
         client = EClient(self._send_errors)
         client.host, client.port, client.clientId = host, port, cid
         client.conn = link

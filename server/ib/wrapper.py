@@ -62,7 +62,7 @@ from ..session.ib_port import (
     TickStringEvent,
 )
 from . import ibapi_convert as convert
-from . import protobuf_convert
+from . import protobuf_convert, ticks
 from .data_wrapper import DataCallbacks, guarded
 
 logger = logging.getLogger(__name__)
@@ -114,6 +114,19 @@ class EventWrapper(DataCallbacks, EWrapper):  # type: ignore[misc]
             return
         batch, self._held = self._held, []
         self._call_soon(self._deliver, batch)
+
+    def post_ticks(self, events: list[IbEvent]) -> None:
+        """Events of ticks decoded without ibapi (ticks.py), in order, handed over as `_post`
+        hands over ticks: held on the holding thread, the list itself kept (not copied)."""
+        if self._holder != threading.get_ident():
+            self._call_soon(self._deliver, events)
+            return
+        if self._held:
+            self._held.extend(events)
+        else:
+            self._held = events
+        if len(self._held) >= MAX_HELD:
+            self.flush()
 
     def _deliver(self, batch: list[IbEvent]) -> None:
         """On the loop: each event of a burst to the sink, in order."""
@@ -289,19 +302,19 @@ class EventWrapper(DataCallbacks, EWrapper):  # type: ignore[misc]
 
     @_guarded
     def tickPrice(self, reqId: int, tickType: int, price: float, attrib: Any) -> None:
-        value = convert.float_to_decimal(price)
-        if value is not None:
-            self._post(TickPriceEvent(reqId, tickType, value))
+        event = ticks.price_event(reqId, tickType, price)
+        if event is not None:
+            self._post(event)
 
     @_guarded
     def tickSize(self, reqId: int, tickType: int, size: Decimal) -> None:
-        value = convert.decimal_or_none(size)
-        if value is not None:  # tickPrice without a size reports an unset one
-            self._post(TickSizeEvent(reqId, tickType, value))
+        event = ticks.size_event(reqId, tickType, size)
+        if event is not None:  # tickPrice without a size reports an unset one
+            self._post(event)
 
     @_guarded
     def tickString(self, reqId: int, tickType: int, value: str) -> None:
-        self._post(TickStringEvent(int(reqId), int(tickType), value))
+        self._post(ticks.string_event(reqId, tickType, value))
 
     @_guarded
     def tickGeneric(self, reqId: int, tickType: int, value: float) -> None:
