@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, tzinfo
 from typing import Any
 
@@ -161,7 +161,12 @@ class IbGateway:
         except OSError as exc:
             shake.sock.close()
             raise Unavailable(f"cannot set up the TWS socket: {exc}") from exc
-        wrapper = EventWrapper(loop, functools.partial(self._on_link_event, link), self._tws_tz)
+        wrapper = EventWrapper(
+            loop,
+            functools.partial(self._on_link_event, link),
+            self._tws_tz,
+            deliver_burst=functools.partial(self._on_link_events, link),
+        )
         link.decoder = BridgeDecoder(wrapper, shake.server_version)
         link.bursts = wrapper
         link.fast = TickDecoder(shake.server_version, wrapper.post_ticks, MAX_HELD)
@@ -219,16 +224,21 @@ class IbGateway:
     # --- events from the link's threads --------------------------------------------------------
 
     def _on_link_event(self, link: Link, event: IbEvent) -> None:
-        """On the loop: forward an event of `link` unless that link already ended."""
-        if link.end_delivered:
-            return
-        if isinstance(event, ConnectionClosedEvent):  # only ibapi itself would report this
-            link.close(event.reason)
-            return
-        try:
-            self._sink(event)
-        except Exception:
-            logger.exception("event sink failed on %s", type(event).__name__)
+        """On the loop: one event of `link` (from a thread that does not hold its events)."""
+        self._on_link_events(link, (event,))
+
+    def _on_link_events(self, link: Link, events: Sequence[IbEvent]) -> None:
+        """On the loop: forward events of `link`, in order, unless that link already ended."""
+        for event in events:
+            if link.end_delivered:
+                return
+            if isinstance(event, ConnectionClosedEvent):  # only ibapi itself would report this
+                link.close(event.reason)
+                continue
+            try:
+                self._sink(event)
+            except Exception:
+                logger.exception("event sink failed on %s", type(event).__name__)
 
     def _on_link_end(self, link: Link) -> None:
         """On the decoder thread, as its last act."""

@@ -88,6 +88,11 @@ def _text_decimal(text: bytes) -> Decimal:
     return Decimal(text.decode())
 
 
+def _int_value(text: bytes) -> int:
+    """ibapi's decode(int, ...)."""
+    return int(text or 0)
+
+
 def _price_value(text: bytes) -> Decimal | None:
     """decode(float, ...) of a tickPrice's price, then price_event's conversion."""
     return float_to_decimal(float(text or 0))
@@ -141,6 +146,7 @@ class TickDecoder:
         self._encoding = (
             "unicode-escape" if server_version >= MIN_SERVER_VER_ENCODE_MSG_ASCII7 else "UTF-8"
         )
+        self._ints = _Memo(_int_value)
         self._prices = _Memo(_price_value)
         self._sizes = _Memo(_size_value)
         self._proto_prices = _Memo(float_to_decimal)
@@ -217,12 +223,13 @@ class TickDecoder:
         fields = payload.split(b"\0")
         if len(fields) < 8:
             raise IndexError("tickPrice: missing fields")
-        int(fields[1] or 0)  # version
-        req_id = int(fields[2] or 0)
-        tick_type = int(fields[3] or 0)
+        ints = self._ints
+        ints[fields[1]]  # version
+        req_id = ints[fields[2]]
+        tick_type = ints[fields[3]]
         price = self._prices[fields[4]]
         size = self._sizes[fields[5]]
-        int(fields[6] or 0)  # attribute mask: read, and dropped as the wrapper does
+        ints[fields[6]]  # attribute mask: read, and dropped as the wrapper does
         if price is not None:
             events.append(TickPriceEvent(req_id, tick_type, price))
         if size is not None:
@@ -234,9 +241,10 @@ class TickDecoder:
         fields = payload.split(b"\0")
         if len(fields) < 6:
             raise IndexError("tickSize: missing fields")
-        int(fields[1] or 0)  # version
-        req_id = int(fields[2] or 0)
-        tick_type = int(fields[3] or 0)
+        ints = self._ints
+        ints[fields[1]]  # version
+        req_id = ints[fields[2]]
+        tick_type = ints[fields[3]]
         size = self._sizes[fields[4]]
         if size is not None and tick_type != _NOT_SET:
             events.append(TickSizeEvent(req_id, tick_type, size))

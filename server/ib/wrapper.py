@@ -96,10 +96,15 @@ class EventWrapper(DataCallbacks, EWrapper):  # type: ignore[misc]
         loop: asyncio.AbstractEventLoop,
         sink: Callable[[IbEvent], None],
         tws_time_zone: tzinfo = UTC,
+        *,
+        deliver_burst: Callable[[list[IbEvent]], None] | None = None,
     ) -> None:
+        """`sink` takes each event on the loop; `deliver_burst`, if given, takes a held burst
+        whole instead (one call, not one per event) and must guard each event as `sink` is."""
         super().__init__()
         self._loop = loop
         self._sink = sink
+        self._deliver_burst = deliver_burst or self._deliver
         self._tws_tz = tws_time_zone
         self._held: list[IbEvent] = []
         self._holder: int | None = None  # the thread whose events are held per burst
@@ -113,13 +118,13 @@ class EventWrapper(DataCallbacks, EWrapper):  # type: ignore[misc]
         if not self._held:
             return
         batch, self._held = self._held, []
-        self._call_soon(self._deliver, batch)
+        self._call_soon(self._deliver_burst, batch)
 
     def post_ticks(self, events: list[IbEvent]) -> None:
         """Events of ticks decoded without ibapi (ticks.py), in order, handed over as `_post`
         hands over ticks: held on the holding thread, the list itself kept (not copied)."""
         if self._holder != threading.get_ident():
-            self._call_soon(self._deliver, events)
+            self._call_soon(self._deliver_burst, events)
             return
         if self._held:
             self._held.extend(events)
