@@ -32,9 +32,12 @@ lint: $(STAMP) $(GO_STAMP) $(TS_DEPS)  ## ruff, mypy, buf lint and breaking, gof
 	scripts/typecheck.sh
 	$(VENV)/bin/buf lint
 	$(VENV)/bin/buf breaking --against protos/released/v1-0.1.0.binpb
-	test -z "$$(gofmt -l sdk/go)" || (gofmt -l sdk/go; echo "gofmt: the files above need gofmt -w"; exit 1)
+	test -z "$$(gofmt -l sdk/go bench/go)" || \
+		(gofmt -l sdk/go bench/go; echo "gofmt: the files above need gofmt -w"; exit 1)
 	cd build/go/gopath/src/github.com/ibkr-broker/ibkr-broker/sdk/go && \
 		GO111MODULE=off GOPATH=$(CURDIR)/build/go/gopath:/usr/share/gocode go vet ./ibkrbroker ./examples/*
+	cd bench/go/quote_readers && \
+		GO111MODULE=off GOPATH=$(CURDIR)/build/go/gopath:/usr/share/gocode go vet .
 	sdk/ts/node_modules/.bin/tsc -p sdk/ts --noEmit
 
 bench: $(STAMP)                  ## run the benchmarks and print their figures

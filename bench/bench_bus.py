@@ -1,6 +1,7 @@
 """Quote fan-out through one process against through two edges on NATS JetStream (issue 16).
 
 Usage: python bench/bench_bus.py [--seconds S] [--subscribers 100,500] [--quick]
+                                 [--readers python|go]
 
 In the same run, with the same gateway (`ibkr-broker serve --bus`, a subprocess), the same
 simulator (about 1,000 ticks/s over 10 stocks) and the same two reader processes:
@@ -10,7 +11,8 @@ simulator (about 1,000 ticks/s over 10 stocks) and the same two reader processes
 Figures per round: quote deliveries/s summed over all subscribers, latency p50/p99 (from the
 gateway's session taking a tick in, Quote.update_time, to the subscriber), and PlaceOrder
 latency (5 orders/s to the gateway during the round) to show order acknowledgements are
-unaffected. Everything on 127.0.0.1; every loop is bounded in count and time.
+unaffected. The reader processes are quote_readers.py, or its Go twin with --readers go
+(readers.py). Everything on 127.0.0.1; every loop is bounded in count and time.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ from ibkr_broker.v1 import broker_service_pb2 as pb
 from ibkr_broker.v1 import broker_service_pb2_grpc, common_pb2, order_pb2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_gateway import SYMBOLS, Reader, pct, stock
+import readers as reader_programs
+from bench_gateway import pct, stock
 
 READERS = 2  # reader processes, the same in both modes
 
@@ -55,7 +58,7 @@ def nats_server(tmp: str) -> Any:
             if time.monotonic() > deadline:
                 raise RuntimeError("nats-server did not start")
             time.sleep(0.05)  # polling for the ports file, bounded by the deadline
-        yield json.loads(ports.read_text())["nats"][0]
+        yield proc, json.loads(ports.read_text())["nats"][0]
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -97,42 +100,6 @@ def wait_ready(target: str, what: str) -> None:
     raise RuntimeError(f"{what} never became ready")
 
 
-# --- a reader process ---------------------------------------------------------------------------
-
-
-async def read_quotes(target: str, subscribers: int, seconds: float) -> dict[str, Any]:
-    contracts = [stock(s) for s in SYMBOLS]
-    async with grpc.aio.insecure_channel(target) as channel:
-        stub = broker_service_pb2_grpc.BrokerServiceStub(channel)
-        readers = [Reader(stub, contracts, True) for _ in range(subscribers)]
-        stop = asyncio.Event()
-        tasks = [asyncio.create_task(r.run(stop)) for r in readers]
-        deadline = time.monotonic() + 30
-        while any(len(r.latest) < len(contracts) for r in readers):
-            if time.monotonic() > deadline:
-                raise RuntimeError("subscribers did not receive every contract")
-            await asyncio.sleep(0.05)  # warm-up poll, bounded by the deadline
-        for r in readers:
-            r.latencies.clear()
-            r.updates = 0
-        t0 = time.monotonic()
-        await asyncio.sleep(seconds)  # the measurement window
-        elapsed = time.monotonic() - t0
-        updates = sum(r.updates for r in readers)
-        lat = [x for r in readers for x in r.latencies]
-        stop.set()
-        for r in readers:
-            r.call.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-    step = max(1, len(lat) // 20000)
-    return {"deliveries": updates, "elapsed": elapsed, "latencies": sorted(lat)[::step]}
-
-
-def reader_main(target: str, subscribers: int, seconds: float) -> int:
-    print(json.dumps(asyncio.run(read_quotes(target, subscribers, seconds))), flush=True)
-    return 0
-
-
 # --- a round ------------------------------------------------------------------------------------
 
 
@@ -157,25 +124,73 @@ async def place_during(target: str, seconds: float) -> list[float]:
     return out
 
 
-def run_round(targets: list[str], gateway: str, subscribers: int, seconds: float) -> dict[str, Any]:
+def reader_figures(reader: subprocess.Popen[str]) -> dict[str, Any]:
+    """A reader process's last line: its figures, or RuntimeError with the error it printed."""
+    out = reader.communicate(timeout=120)[0].strip().splitlines()
+    last: dict[str, Any] = json.loads(out[-1]) if out else {"error": "no output"}
+    if "error" in last or "latencies" not in last:
+        raise RuntimeError(f"quote readers: {last.get('error', last)}")
+    return last
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """Cores used by named processes (and their readers) between start() and stop()."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self._start: dict[str, float] = {}
+        self._t0 = 0.0
+
+    def start(self, extra: dict[str, int]) -> None:
+        self.pids = {**self.pids, **extra}
+        self._start = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        self._t0 = time.monotonic()
+
+    def stop(self) -> dict[str, float]:
+        elapsed = time.monotonic() - self._t0
+        return {name: (cpu_seconds(pid) - self._start[name]) / elapsed
+                for name, pid in self.pids.items()}  # fmt: skip
+
+
+def run_round(kind: str, targets: list[str], gateway: str, subscribers: int,
+              seconds: float, meter: CpuMeter) -> dict[str, Any]:
     per = subscribers // READERS
     readers = [
         subprocess.Popen(
-            [sys.executable, __file__, "--reader", targets[i % len(targets)], str(per),
-             str(seconds)],
+            reader_programs.command(kind, targets[i % len(targets)], per, seconds,
+                                    "--ready-limit", "30", "--latencies"),
             stdout=subprocess.PIPE, text=True,
         )
         for i in range(READERS)
     ]
     time.sleep(min(8.0, 2 + subscribers / 100))  # readers warm up before orders are timed
+    meter.start({f"readers{i}": r.pid for i, r in enumerate(readers)})
     acks = asyncio.run(place_during(gateway, seconds))
-    results = [json.loads(r.communicate(timeout=120)[0].strip().splitlines()[-1]) for r in readers]
+    cores = meter.stop()
+    results = [reader_figures(r) for r in readers]
     lat = sorted(x for r in results for x in r["latencies"])
     return {
-        "deliveries_per_s": sum(r["deliveries"] / r["elapsed"] for r in results),
+        "deliveries_per_s": sum(r["deliveries"] / r["seconds"] for r in results),
         "p50_ms": pct(lat, 50), "p99_ms": pct(lat, 99),
-        "ack_p50_ms": pct(acks, 50), "ack_p99_ms": pct(acks, 99),
+        "ack_p50_ms": pct(acks, 50), "ack_p99_ms": pct(acks, 99), "cores": cores,
     }  # fmt: skip
+
+
+def cores_line(cores: dict[str, float]) -> str:
+    readers = sum(v for k, v in cores.items() if k.startswith("readers"))
+    named = ", ".join(f"{k} {v:.2f}" for k, v in cores.items() if not k.startswith("readers"))
+    return f"cores used: {named}, readers {readers:.2f}"
+
+
+def per_core(r: dict[str, Any], serving: list[str]) -> float:
+    """Deliveries per second of CPU of the processes that wrote the streams."""
+    return float(r["deliveries_per_s"]) / max(1e-9, sum(r["cores"][k] for k in serving))
 
 
 def main() -> int:
@@ -183,38 +198,50 @@ def main() -> int:
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--subscribers", default="100,500")
     p.add_argument("--quick", action="store_true")
-    p.add_argument("--reader", nargs=3, metavar=("TARGET", "N", "SECONDS"), help=argparse.SUPPRESS)
+    p.add_argument("--tick-interval", type=float, default=0.04,
+                   help="simulator step: 0.04 s is about 1,000 ticks/s over 10 stocks; 0.004 "
+                        "about 8,000, enough to saturate one process")  # fmt: skip
+    reader_programs.add_argument(p)
     args = p.parse_args()
-    if args.reader:
-        return reader_main(args.reader[0], int(args.reader[1]), float(args.reader[2]))
+    reader_programs.prepare(args.readers)
     if args.quick:
         args.seconds, args.subscribers = 3.0, "20"
     load = os.getloadavg()
     print(f"load average before the run: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} "
-          f"({os.cpu_count()} cores)")  # fmt: skip
+          f"({os.cpu_count()} cores), {args.readers} quote readers, simulator step "
+          f"{args.tick_interval} s")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         sim = stack.enter_context(SimulatorThread(host="127.0.0.1", port=0, seed=11,
-                                                  tick_interval=0.04))  # fmt: skip
-        url = stack.enter_context(nats_server(tmp))
-        _, gateway = stack.enter_context(process(
+                                                  tick_interval=args.tick_interval))  # fmt: skip
+        nats, url = stack.enter_context(nats_server(tmp))
+        gateway_proc, gateway = stack.enter_context(process(
             ["serve", "--tws", f"127.0.0.1:{sim.port}", "--bus", url,
              "--data-dir", f"{tmp}/gw"], "serving ibkr_broker.v1.BrokerService"))  # fmt: skip
         wait_ready(gateway, "the gateway")
-        edges = []
+        edges, pids = [], {"gateway": gateway_proc.pid, "nats": nats.pid}
         for i in range(2):
-            _, edge = stack.enter_context(process(
+            edge_proc, edge = stack.enter_context(process(
                 ["edge", "--bus", url, "--data-dir", f"{tmp}/edge{i}"],
                 "edge serving ibkr_broker.v1.BrokerService"))  # fmt: skip
             wait_ready(edge, f"edge {i}")
             edges.append(edge)
+            pids[f"edge{i}"] = edge_proc.pid
         for n in [int(x) for x in args.subscribers.split(",")]:
+            rounds = {}
             for mode, targets in (("one process", [gateway]), ("two edges", edges)):
-                r = run_round(targets, gateway, n, args.seconds)
+                r = rounds[mode] = run_round(args.readers, targets, gateway, n, args.seconds,
+                                             CpuMeter(pids))  # fmt: skip
                 print(f"{n:>4} subscribers, {mode:<11}: {r['deliveries_per_s']:>9,.0f} quote "
                       f"deliveries/s, latency p50 {r['p50_ms']:.2f} ms p99 {r['p99_ms']:.2f} ms"
                       f" | PlaceOrder ack p50 {r['ack_p50_ms']:.2f} ms p99 "
-                      f"{r['ack_p99_ms']:.2f} ms  (load {os.getloadavg()[0]:.2f})",
-                      flush=True)  # fmt: skip
+                      f"{r['ack_p99_ms']:.2f} ms  (load {os.getloadavg()[0]:.2f})\n"
+                      f"      {cores_line(r['cores'])}", flush=True)  # fmt: skip
+            one, two = rounds["one process"], rounds["two edges"]
+            print(f"      two edges / one process: "
+                  f"{two['deliveries_per_s'] / one['deliveries_per_s']:.2f}x measured here; "
+                  f"deliveries per core-second of the processes writing the streams: "
+                  f"gateway {per_core(one, ['gateway']):,.0f}, edges "
+                  f"{per_core(two, ['edge0', 'edge1']):,.0f}", flush=True)  # fmt: skip
     return 0
 
 

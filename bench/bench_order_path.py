@@ -1,7 +1,7 @@
 """The order path under quote load and with a growing book (issue 13), measured in one run.
 
 Usage: python bench/bench_order_path.py [--quick] [--only loaded|store|saturation|memory|storm]
-                                        [--before DIR]
+                                        [--before DIR] [--readers python|go]
 
 1. loaded:     PlaceOrder p50/p99 (resting limit orders at 20/s) with no stream, then with 100
                StreamQuotes subscribers of 10 stocks, the simulator at ~1,000 ticks/s.
@@ -17,7 +17,8 @@ Usage: python bench/bench_order_path.py [--quick] [--only loaded|store|saturatio
                stream has a quote, contract lookups at TWS, PlaceOrder p99 meanwhile.
 
 The ingest flood and PlaceOrder against direct ibapi / a bare gRPC call are bench_ingest.py and
-bench_gateway.py --only place. Subscribers run in a process of their own (quote_readers.py);
+bench_gateway.py --only place. Subscribers run in a process of their own (quote_readers.py, or
+its Go twin with --readers go: readers.py);
 the simulator runs in this process; the server is `ibkr-broker serve` in a subprocess. With
 --before DIR (a tree made by bench/source_tree.sh) every figure is also measured, in the same
 run, for the server code in DIR. Loopback only; every loop is bounded in count and time.
@@ -30,7 +31,6 @@ import json
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -42,12 +42,11 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import readers as reader_programs
 from bench_gateway import far_limit_price, pct, rss_mib, server_process, stock
 from ibkr_broker.simulator.server import SimulatorThread
 from ibkr_broker.v1 import broker_service_pb2 as pb
 from ibkr_broker.v1 import broker_service_pb2_grpc, common_pb2, order_pb2
-
-HERE = Path(__file__).resolve().parent
 
 
 def load() -> str:
@@ -76,12 +75,13 @@ class NotReady(Exception):
 
 
 class Readers:
-    """quote_readers.py in a subprocess: `ready` (seconds) and, at the end, the figures."""
+    """A quote-reader process of `kind` (readers.py): `ready` (seconds) and, at the end, the
+    figures."""
 
-    def __init__(self, target: str, n: int, seconds: float, ready_limit: float = 60.0) -> None:
+    def __init__(self, kind: str, target: str, n: int, seconds: float,
+                 ready_limit: float = 60.0) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, str(HERE / "quote_readers.py"), target, str(n), str(seconds),
-             "--ready-limit", str(ready_limit)],
+            reader_programs.command(kind, target, n, seconds, "--ready-limit", str(ready_limit)),
             stdout=subprocess.PIPE, text=True)
 
     def line(self) -> dict[str, Any]:
@@ -134,12 +134,12 @@ def warm(stub: Any) -> str:
 # --- 1. loaded --------------------------------------------------------------------------------
 
 
-def bench_loaded(sim: SimulatorThread, target: str, n: int) -> dict[str, float]:
+def bench_loaded(sim: SimulatorThread, target: str, n: int, kind: str) -> dict[str, float]:
     with grpc.insecure_channel(target) as channel:
         stub = broker_service_pb2_grpc.BrokerServiceStub(channel)
         price = warm(stub)
         idle = place_orders(stub, price, n, 20.0)
-        readers = Readers(target, 100, n / 20.0 + 30, ready_limit=180)
+        readers = Readers(kind, target, 100, n / 20.0 + 30, ready_limit=180)
         readers.line()  # every stream has quotes
         loaded = place_orders(stub, price, n, 20.0)
         readers.proc.terminate()
@@ -200,10 +200,10 @@ def bench_store(sim: SimulatorThread, tmp: str, n: int, source: str | None,
 
 
 def bench_saturation(sim: SimulatorThread, target: str, counts: list[int],
-                     seconds: float) -> list[dict[str, float]]:
+                     seconds: float, kind: str) -> list[dict[str, float]]:
     rows = []
     for n in counts:
-        readers = Readers(target, n, seconds, ready_limit=240)
+        readers = Readers(kind, target, n, seconds, ready_limit=240)
         try:
             ready = readers.line()["ready"]
         except NotReady as exc:
@@ -222,12 +222,13 @@ def bench_saturation(sim: SimulatorThread, target: str, counts: list[int],
 # --- 4. memory --------------------------------------------------------------------------------
 
 
-def bench_memory(sim: SimulatorThread, pid: int, target: str, n: int) -> dict[str, float]:
+def bench_memory(sim: SimulatorThread, pid: int, target: str, n: int,
+                 kind: str) -> dict[str, float]:
     sim.call(lambda: sim.server.pause_market())
     try:
         time.sleep(1.0)  # settle before the first sample
         before = rss_mib(pid)
-        readers = Readers(target, n, 3.0, ready_limit=240)
+        readers = Readers(kind, target, n, 3.0, ready_limit=240)
         readers.line()  # every stream open and holding a quote of every contract
         time.sleep(2.0)  # idle streams: nothing moves; sample after the set-up's garbage
         after = rss_mib(pid)
@@ -241,7 +242,8 @@ def bench_memory(sim: SimulatorThread, pid: int, target: str, n: int) -> dict[st
 # --- 5. storm ---------------------------------------------------------------------------------
 
 
-def bench_storm(sim: SimulatorThread, tmp: str, source: str | None, n: int) -> dict[str, float]:
+def bench_storm(sim: SimulatorThread, tmp: str, source: str | None, n: int,
+                kind: str) -> dict[str, float]:
     data_dir = os.path.join(tmp, f"storm-{uuid.uuid4().hex[:6]}")
     with server(sim, data_dir, source) as (_proc, target), \
             grpc.insecure_channel(target) as channel:
@@ -256,7 +258,7 @@ def bench_storm(sim: SimulatorThread, tmp: str, source: str | None, n: int) -> d
         placer.start()
         time.sleep(1.0)  # orders flowing before the storm
         before_storm = len(samples)
-        readers = Readers(target, n, 1.0, ready_limit=120)
+        readers = Readers(kind, target, n, 1.0, ready_limit=120)
         ready = readers.line()["ready"]
         stop.set()
         placer.join(30)
@@ -285,14 +287,14 @@ def run_all(args: Any, sim: SimulatorThread, tmp: str, label: str, source: str |
     n = 60 if quick else 300
     if args.only in (None, "loaded"):
         with server(sim, os.path.join(tmp, f"loaded-{label}"), source) as (_proc, target):
-            r = bench_loaded(sim, target, n)
+            r = bench_loaded(sim, target, n, args.readers)
         print(f"[{label}] PlaceOrder {n} at 20/s: idle p50 {r['idle_p50']:.2f} ms p99 "
               f"{r['idle_p99']:.2f} ms | 100 subscribers p50 {r['loaded_p50']:.2f} ms "
               f"p99 {r['loaded_p99']:.2f} ms | loaded/idle p99 {r['p99_ratio']:.2f}x "
               f"(target <= 1.5) | load {load()}", flush=True)
     if args.only in (None, "memory"):
         with server(sim, os.path.join(tmp, f"memory-{label}"), source) as (proc, target):
-            r = bench_memory(sim, proc.pid, target, 200 if quick else 1000)
+            r = bench_memory(sim, proc.pid, target, 200 if quick else 1000, args.readers)
         print(f"[{label}] memory: {r['before_mib']:.1f} -> {r['after_mib']:.1f} MiB, "
               f"{r['kb_per_stream']:.1f} KB per idle stream (target <= 50) | load "
               f"{load()}", flush=True)
@@ -301,7 +303,8 @@ def run_all(args: Any, sim: SimulatorThread, tmp: str, label: str, source: str |
             set_tick_interval(sim, args.fast_tick)
             try:
                 counts = [10, 100] if quick else [10, 100, 500]
-                for row in bench_saturation(sim, target, counts, 3.0 if quick else 10.0):
+                for row in bench_saturation(sim, target, counts, 3.0 if quick else 10.0,
+                                            args.readers):
                     print(f"[{label}] saturation {row['subscribers']:>3} subscribers: "
                           f"simulator {row['ticks_per_s']:,.0f} ticks/s, "
                           f"{row['deliveries_per_s']:,.0f} deliveries/s, latency p50 "
@@ -316,7 +319,7 @@ def run_all(args: Any, sim: SimulatorThread, tmp: str, label: str, source: str |
               f"{r[f'p50_{sizes[0]}']:.2f} ms, with {sizes[1]} {r[f'p50_{sizes[1]}']:.2f} ms: "
               f"ratio {r['ratio']:.2f} (target <= 1.1) | load {load()}", flush=True)
     if args.only in (None, "storm"):
-        r = bench_storm(sim, tmp, source, 100)
+        r = bench_storm(sim, tmp, source, 100, args.readers)
         print(f"[{label}] storm, 100 streams x 10 contracts at once: every stream has a quote "
               f"after {r['ready_s']:.2f} s, {r['lookups']} contract lookups at TWS; PlaceOrder "
               f"meanwhile ({r['orders_during']} orders) p50 {r['p50_during']:.2f} ms p99 "
@@ -333,12 +336,15 @@ def main() -> int:
                    help="simulator step; 0.04 s gives about 1,000 ticks/s over 10 stocks")
     p.add_argument("--fast-tick", type=float, default=0.004,
                    help="simulator step for the saturation bench (~10,000 ticks/s)")
+    reader_programs.add_argument(p)
     args = p.parse_args()
+    reader_programs.prepare(args.readers)
     with tempfile.TemporaryDirectory() as tmp, SimulatorThread(
             host="127.0.0.1", port=0, seed=11, tick_interval=args.tick_interval,
             max_market_data_lines=1000) as sim:
         print(f"simulator 127.0.0.1:{sim.port}, tick interval {args.tick_interval}s, "
-              f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load {load()}", flush=True)
+              f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+              f"{args.readers} quote readers, load {load()}", flush=True)
         if args.before:
             run_all(args, sim, tmp, "before", os.path.abspath(args.before))
         run_all(args, sim, tmp, "after", None)

@@ -5,7 +5,9 @@
 Opens SUBSCRIBERS StreamQuotes streams at once on one channel, each for every symbol, and
 prints JSON lines to stdout: {"ready": seconds until every stream had a quote of every
 contract}, then, after SECONDS of reading, {"deliveries": quotes received, "seconds": ...,
-"p50_ms"/"p99_ms": tick-to-subscriber latency (Quote.update_time is stamped by the server)}.
+"p50_ms"/"p99_ms": tick-to-subscriber latency (Quote.update_time is stamped by the server)};
+with --latencies that line also holds "latencies": about 20,000 evenly spaced samples of the
+sorted latencies (ms). bench/go/quote_readers is its Go twin (same command line, same lines).
 Bounded: at most --ready-limit s (60) to get ready, then SECONDS; loopback only.
 """
 
@@ -58,7 +60,8 @@ class Stream:
 
 
 async def main_async(
-    target: str, n: int, seconds: float, symbols: list[str], ready_limit: float
+    target: str, n: int, seconds: float, symbols: list[str], ready_limit: float,
+    with_samples: bool = False,
 ) -> None:
     contracts = [
         contract_pb2.Contract(security_type=contract_pb2.SECURITY_TYPE_STOCK, symbol=s)
@@ -85,11 +88,14 @@ async def main_async(
         elapsed = time.monotonic() - start
         for s in streams:
             s.measuring = False
-        latencies = [x for s in streams for x in s.latencies]
-        print(json.dumps({
+        latencies = sorted(x for s in streams for x in s.latencies)
+        figures: dict[str, Any] = {
             "deliveries": sum(s.deliveries for s in streams), "seconds": elapsed,
             "p50_ms": pct(latencies, 50), "p99_ms": pct(latencies, 99),
-        }), flush=True)
+        }
+        if with_samples:
+            figures["latencies"] = latencies[::max(1, len(latencies) // 20_000)]
+        print(json.dumps(figures), flush=True)
         for s in streams:
             s.call.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -103,9 +109,12 @@ def main() -> int:
     p.add_argument("--symbols", default="AAPL,MSFT,SPY,QQQ,AMZN,GOOGL,TSLA,NVDA,META,IWM")
     p.add_argument("--ready-limit", type=float, default=60.0,
                    help="seconds the streams may take to have every quote (at most 300)")
+    p.add_argument("--latencies", action="store_true",
+                   help="also print about 20,000 evenly spaced samples of the sorted latencies")
     args = p.parse_args()
     asyncio.run(main_async(args.target, args.subscribers, min(args.seconds, 120.0),
-                           args.symbols.split(","), min(args.ready_limit, 300.0)))
+                           args.symbols.split(","), min(args.ready_limit, 300.0),
+                           args.latencies))
     return 0
 
 

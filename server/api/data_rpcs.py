@@ -18,8 +18,8 @@ from ..domain.history import BarQuery
 from ..domain.model import Contract
 from ..session.broker_session import BrokerSession
 from ..session.depth import DepthKey
+from ..session.fan_out import Signal
 from ..session.feeds import Mailbox
-from ..session.market_data import Signal
 from ..trading.trader import Trader
 from . import data_convert as dc
 from . import proto_convert as cv

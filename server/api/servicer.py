@@ -23,7 +23,8 @@ from ibkr_broker.v1 import (
 from ..domain import errors
 from ..domain.model import ConnectionState, IbError
 from ..session.broker_session import BrokerSession
-from ..session.market_data import Signal, Subscriber, wait_any
+from ..session.fan_out import Signal, wait_any
+from ..session.market_data import Subscriber
 from ..trading.order_terms import Modification
 from ..trading.trader import Trader
 from . import proto_convert as cv

@@ -16,12 +16,14 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from google.rpc import status_pb2
 from grpc_status import rpc_status
 from ibkr_broker.v1 import broker_service_pb2 as pb
-from ibkr_broker.v1 import broker_service_pb2_grpc, common_pb2, market_data_pb2
+from ibkr_broker.v1 import broker_service_pb2_grpc, common_pb2
 
+from ..api import quote_wire
 from ..api import validate as v
 from ..api.auth import current_principal
 from ..api.errors import streaming, unary
 from ..domain import errors
+from ..session.fan_out import Signal, wait_any
 from . import routing
 from .calls import UNARY_METHODS, response_type
 from .edge_backend import CallFailed, EdgeBackend
@@ -65,7 +67,7 @@ class EdgeServicer(broker_service_pb2_grpc.BrokerServiceServicer):
     def __init__(self, backend: EdgeBackend, heartbeat_interval: float = 5.0) -> None:
         self.backend = backend
         self.heartbeat_interval = heartbeat_interval
-        self.draining = asyncio.Event()
+        self.draining = Signal()  # set once, when the edge drains
 
     async def dispatch(self, method: str, request: Message, context: Any) -> Message:
         """Run a unary call on the gateway(s) that routing.py picks."""
@@ -154,7 +156,7 @@ class EdgeServicer(broker_service_pb2_grpc.BrokerServiceServicer):
     @streaming
     async def StreamQuotes(
         self, request: pb.StreamQuotesRequest, context: Any
-    ) -> AsyncIterator[pb.StreamQuotesResponse]:
+    ) -> AsyncIterator[pb.StreamQuotesResponse | bytes]:
         if not request.contracts:
             raise errors.InvalidArgument("contracts", "give at least one contract")
         if len(request.contracts) > MAX_STREAM_CONTRACTS:
@@ -169,17 +171,15 @@ class EdgeServicer(broker_service_pb2_grpc.BrokerServiceServicer):
         sequence = 0
         try:
             while not self.draining.is_set():
-                quotes, coalesced = reader.take()
-                for start in range(0, len(quotes), MAX_BATCH):
+                fields, coalesced = reader.take()
+                for start in range(0, len(fields), MAX_BATCH):
                     sequence += 1
-                    batch = market_data_pb2.QuoteBatch(
-                        quotes=quotes[start : start + MAX_BATCH],
-                        coalesced_updates=coalesced if start == 0 else 0,
+                    yield quote_wire.quotes_response(  # bytes, shared by every reader
+                        sequence, fields[start : start + MAX_BATCH], coalesced if start == 0 else 0
                     )
-                    yield pb.StreamQuotesResponse(sequence=sequence, quotes=batch)
-                try:
-                    await asyncio.wait_for(reader.wake.wait(), self.heartbeat_interval)
-                except TimeoutError:
+                if await wait_any((reader.wake, self.draining), self.heartbeat_interval):
+                    continue  # woken in the backend's fan-out turn
+                if not self.draining.is_set():
                     sequence += 1
                     yield pb.StreamQuotesResponse(
                         sequence=sequence, heartbeat=common_pb2.Heartbeat(server_time=now_ts())

@@ -15,11 +15,13 @@ from typing import Any
 
 import grpc
 import nats
-from google.protobuf.message import Message
+from google.protobuf.message import DecodeError, Message
 from ibkr_broker.v1 import market_data_pb2, order_pb2
 
+from ..api import quote_wire
 from ..api.auth import Principal
 from ..domain import errors
+from ..session.fan_out import FanOutTurns, Signal
 from . import subjects
 from .calls import Reply
 
@@ -38,19 +40,25 @@ class CallFailed(Exception):
 
 @dataclass(eq=False)
 class QuoteReader:
-    """One gRPC stream's mailbox at the edge: the newest Quote of each contract with news."""
+    """One gRPC stream's mailbox at the edge: the newest quote of each contract with news, as
+    the encoded `QuoteBatch.quotes` field (quote_wire), shared by every reader of the edge."""
 
     con_ids: frozenset[int]
-    dirty: dict[int, market_data_pb2.Quote] = field(default_factory=dict)
+    dirty: dict[int, bytes] = field(default_factory=dict)
     coalesced: int = 0
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    wake: Signal = field(default_factory=Signal)
 
-    def take(self) -> tuple[list[market_data_pb2.Quote], int]:
-        quotes, coalesced = list(self.dirty.values()), self.coalesced
+    def put(self, con_id: int, quote_field: bytes) -> None:
+        if con_id in self.dirty:
+            self.coalesced += 1
+        self.dirty[con_id] = quote_field
+
+    def take(self) -> tuple[list[bytes], int]:
+        fields, coalesced = list(self.dirty.values()), self.coalesced
         self.dirty.clear()
         self.coalesced = 0
         self.wake.clear()
-        return quotes, coalesced
+        return fields, coalesced
 
 
 class EdgeBackend:
@@ -60,7 +68,9 @@ class EdgeBackend:
         self.js: Any = None
         self.gateways: dict[str, dict[str, Any]] = {}
         self._readers: dict[int, set[QuoteReader]] = {}
-        self._latest: dict[int, market_data_pb2.Quote] = {}
+        self._latest: dict[int, bytes] = {}  # con_id -> its newest quote, encoded (quote_wire)
+        self._news: dict[int, bytes] = {}  # since the last fan-out turn
+        self.fan_out = FanOutTurns(self._turn)
         self._subs: dict[int, Any] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._changed = asyncio.Event()
@@ -202,7 +212,7 @@ class EdgeBackend:
                 )
             latest = self._latest.get(con_id)
             if latest is not None:
-                reader.dirty[con_id] = latest
+                reader.put(con_id, latest)
                 reader.wake.set()
         return reader
 
@@ -213,20 +223,33 @@ class EdgeBackend:
             if not readers:
                 self._readers.pop(con_id, None)
                 self._latest.pop(con_id, None)
+                self._news.pop(con_id, None)
                 sub = self._subs.pop(con_id, None)
                 if sub is not None:
                     with contextlib.suppress(Exception):
                         await sub.unsubscribe()
 
     async def _on_quote(self, msg: Any) -> None:
-        quote = market_data_pb2.Quote.FromString(msg.data)
+        """A gateway's quote: kept encoded once for every reader; handed out in the next turn."""
         con_id = int(msg.subject.rsplit(".", 1)[1])
-        self._latest[con_id] = quote
-        for reader in self._readers.get(con_id, ()):
-            if con_id in reader.dirty:
-                reader.coalesced += 1
-            reader.dirty[con_id] = quote
-            reader.wake.set()
+        try:
+            market_data_pb2.Quote.FromString(msg.data)  # never relay bytes that do not decode
+        except DecodeError:
+            log.warning("quote of %d on %s does not decode: dropped", con_id, msg.subject)
+            return
+        self._latest[con_id] = self._news[con_id] = quote_wire.field(
+            quote_wire.BATCH_QUOTES, msg.data
+        )
+        self.fan_out.request()
+
+    def _turn(self) -> list[Signal]:
+        news, self._news = self._news, {}
+        ready: dict[QuoteReader, None] = {}
+        for con_id, quote_field in news.items():
+            for reader in self._readers.get(con_id, ()):
+                reader.put(con_id, quote_field)
+                ready[reader] = None
+        return [reader.wake for reader in ready]
 
     # --- order events ---------------------------------------------------------------------------
 

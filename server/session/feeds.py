@@ -20,7 +20,7 @@ from ..domain import errors
 from ..domain.errors import Unavailable
 from ..domain.feeds import FeedStatus
 from ..domain.model import Contract, IbError, SubscriptionState
-from .market_data import Signal
+from .fan_out import Signal
 
 log = logging.getLogger(__name__)
 

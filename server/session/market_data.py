@@ -27,6 +27,7 @@ from ..domain.model import (
     QuoteStatus,
     SubscriptionState,
 )
+from .fan_out import TURN_INTERVAL, WAKE_STEP, FanOutTurns, Signal
 from .ib_port import (
     MarketDataTypeEvent,
     TickOptionComputationEvent,
@@ -70,8 +71,6 @@ log = logging.getLogger(__name__)
 
 Tick = TickPriceEvent | TickSizeEvent | TickStringEvent | TickOptionComputationEvent
 MAX_STATUSES = 64  # per subscriber; older status messages are dropped first
-TURN_INTERVAL = 0.005  # seconds: at most one fan-out turn per interval
-WAKE_STEP = 16  # streams woken per loop iteration within a turn
 
 
 class Subscription:
@@ -131,69 +130,6 @@ class Subscription:
         self.update_time = datetime.now(UTC)
         self.version += 1
         return True
-
-
-class Signal:
-    """An asyncio.Event that a waiter can also watch with a plain future (`watch`), so that a
-    stream waits for its news, a drain or a timeout with one future instead of a task each."""
-
-    def __init__(self) -> None:
-        self._set = False
-        self._watchers: set[asyncio.Future[bool]] = set()
-
-    def is_set(self) -> bool:
-        return self._set
-
-    def set(self) -> None:
-        if self._set:
-            return
-        self._set = True
-        watchers, self._watchers = self._watchers, set()
-        for fut in watchers:
-            if not fut.done():
-                fut.set_result(True)
-
-    def clear(self) -> None:
-        self._set = False
-
-    def watch(self, fut: asyncio.Future[bool]) -> None:
-        """Resolve `fut` with True when the signal is set (at once if it is)."""
-        if self._set:
-            if not fut.done():
-                fut.set_result(True)
-        else:
-            self._watchers.add(fut)
-
-    def unwatch(self, fut: asyncio.Future[bool]) -> None:
-        self._watchers.discard(fut)
-
-    async def wait(self) -> bool:
-        fut: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self.watch(fut)
-        try:
-            return await fut
-        finally:
-            self.unwatch(fut)
-
-
-def _resolve(fut: asyncio.Future[bool], value: bool) -> None:
-    if not fut.done():
-        fut.set_result(value)
-
-
-async def wait_any(signals: tuple[Signal, ...], timeout: float) -> bool:
-    """True when one of `signals` is set within `timeout` seconds, else False."""
-    loop = asyncio.get_running_loop()
-    fut: asyncio.Future[bool] = loop.create_future()
-    for signal in signals:
-        signal.watch(fut)
-    timer = loop.call_later(timeout, _resolve, fut, False)
-    try:
-        return await fut
-    finally:
-        timer.cancel()
-        for signal in signals:
-            signal.unwatch(fut)
 
 
 class Subscriber:
@@ -282,12 +218,8 @@ class MarketDataHub:
         self._by_con_id: dict[int, Subscription] = {}
         self._by_req_id: dict[int, Subscription] = {}
         self.coalesced_total = 0  # updates replaced in a mailbox before they were read, ever
-        self.turn_interval = turn_interval
-        self.wake_step = max(1, wake_step)
         self._changed: dict[int, Subscription] = {}  # since the last turn, by con_id
-        self._turn_pending = False
-        self._last_turn = float("-inf")
-        self.turns = 0
+        self.fan_out = FanOutTurns(self._turn, turn_interval, wake_step)
 
     @property
     def subscriptions(self) -> list[Subscription]:
@@ -357,36 +289,20 @@ class MarketDataHub:
         if sub.state not in (SubscriptionState.SUBSCRIBED, SubscriptionState.DELAYED):
             self._set_state(sub, SubscriptionState.SUBSCRIBED, None)
         self._changed[sub.contract.con_id] = sub
-        if not self._turn_pending:
-            self._turn_pending = True
-            loop = asyncio.get_running_loop()
-            delay = self._last_turn + self.turn_interval - loop.time()
-            if delay > 0:
-                loop.call_later(delay, self._turn)
-            else:
-                loop.call_soon(self._turn)
+        self.fan_out.request()
 
     def _count_coalesced(self, count: int) -> None:
         self.coalesced_total += count
 
-    def _turn(self) -> None:
-        """A fan-out turn: mark what changed in the mailboxes; wake the streams in steps."""
-        self._turn_pending = False
-        self._last_turn = asyncio.get_running_loop().time()
-        self.turns += 1
+    def _turn(self) -> list[Signal]:
+        """A fan-out turn: mark what changed in the mailboxes; the streams to wake."""
         changed, self._changed = self._changed, {}
         ready: dict[Subscriber, None] = {}
         for sub in changed.values():
             for subscriber in sub.subscribers:
                 subscriber.mark(sub)
                 ready[subscriber] = None
-        self._wake(deque(ready))
-
-    def _wake(self, waiting: deque[Subscriber]) -> None:
-        for _ in range(min(self.wake_step, len(waiting))):
-            waiting.popleft().wake.set()
-        if waiting:  # the rest after what is ready now (call_soon queues behind it)
-            asyncio.get_running_loop().call_soon(self._wake, waiting)
+        return [subscriber.wake for subscriber in ready]
 
     def on_market_data_type(self, ev: MarketDataTypeEvent) -> None:
         sub = self._by_req_id.get(ev.req_id)

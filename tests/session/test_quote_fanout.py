@@ -21,7 +21,8 @@ from ibkr_broker.server.api.servicer import BrokerServicer
 from ibkr_broker.server.domain.model import Contract, Quote
 from ibkr_broker.server.session import ib_port as g
 from ibkr_broker.server.session.broker_session import BrokerSession
-from ibkr_broker.server.session.market_data import Signal, Subscriber, wait_any
+from ibkr_broker.server.session.fan_out import Signal, wait_any
+from ibkr_broker.server.session.market_data import Subscriber
 from ibkr_broker.server.session.store import Store
 from ibkr_broker.server.trading.trader import Trader
 from ibkr_broker.v1 import broker_service_pb2 as pb
@@ -114,7 +115,7 @@ async def env(tmp_path: Path) -> AsyncIterator[tuple[BrokerSession, BrokerServic
     session = BrokerSession(gw, FAST, Store(tmp_path / "s.db"))
     await session.start()
     await session.wait_ready(2)
-    session.market_data.wake_step = 2  # several steps per turn even with a few streams
+    session.market_data.fan_out.step = 2  # several steps per turn even with a few streams
     servicer = BrokerServicer(session, Trader(session), 30.0)
     yield session, servicer, gw
     await session.stop()
@@ -198,7 +199,7 @@ async def test_a_turn_wakes_every_stream_with_news_in_bounded_steps(
 ) -> None:
     session, _servicer, gw = env
     hub = session.market_data
-    hub.wake_step = 3
+    hub.fan_out.step = 3
     mailboxes = [Subscriber() for _ in range(10)]
     for mailbox in mailboxes:
         await hub.subscribe(mailbox, [AAPL])
