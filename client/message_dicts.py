@@ -331,6 +331,24 @@ def get_status_response_to_dict(s: broker_service_pb2.GetStatusResponse) -> dict
         "connected_at": time_of(s, "connect_time"),
         "server_software_version": s.server_software_version,
         "kill_switch": kill_switch_to_dict(s.kill_switch),
+        "gateways": [gateway_status_to_dict(g) for g in s.gateways],
+    }
+
+
+def gateway_status_to_dict(g: broker_service_pb2.GatewayStatus) -> dict[str, Any]:
+    """One gateway behind the address (GetStatus lists each): its login and session."""
+    return {
+        "accounts": list(g.accounts),
+        "connection_state": connection_state_name(g.connection_state),
+        "server_version": g.server_version,
+        "tws_host": g.tws_host,
+        "tws_port": g.tws_port,
+        "client_id": g.client_id,
+        "trading_enabled": g.trading_enabled,
+        "trading_disabled_reason": g.trading_disabled_reason,
+        "connected_at": time_of(g, "connect_time"),
+        "server_software_version": g.server_software_version,
+        "paper_trading": g.paper_trading,
     }
 
 

@@ -47,6 +47,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         action="store_true",
         help="with --bus: connect to TWS only when the leader's lease lapses, then take over",
     )
+    add_log_options(p)
+    return p.parse_args(list(argv))
+
+
+def add_log_options(p: argparse.ArgumentParser) -> None:
+    """--log-level and --log-format, the same for `serve` and `edge`."""
     p.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR")
     p.add_argument(
         "--log-format",
@@ -54,7 +60,14 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         help="text (default) or json: one JSON object per line (time, level, logger, message, "
         "fields)",
     )
-    return p.parse_args(list(argv))
+
+
+def apply_log_args(config: Config, args: argparse.Namespace) -> Config:
+    if args.log_level:
+        config = config.with_overrides("server", log_level=args.log_level.upper())
+    if args.log_format:
+        config = config.with_overrides("server", log_format=args.log_format)
+    return config
 
 
 def apply_args(config: Config, args: argparse.Namespace) -> Config:
@@ -62,10 +75,7 @@ def apply_args(config: Config, args: argparse.Namespace) -> Config:
         config = config.with_overrides("server", listen=args.listen)
     if args.data_dir:
         config = config.with_overrides("server", data_dir=args.data_dir)
-    if args.log_level:
-        config = config.with_overrides("server", log_level=args.log_level.upper())
-    if args.log_format:
-        config = config.with_overrides("server", log_format=args.log_format)
+    config = apply_log_args(config, args)
     if args.metrics:
         config = config.with_overrides("metrics", listen=args.metrics)
     if getattr(args, "bus", None):

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import logs
-from .cli import security_summary
+from .cli import add_log_options, apply_log_args, security_summary
 from .config import Config, ConfigError, load, validate
 
 
@@ -24,7 +24,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--bus", metavar="nats://HOST:PORT", help="the NATS server (or [bus] url)")
     p.add_argument("--listen", help="gRPC address HOST:PORT (default 127.0.0.1:50051)")
     p.add_argument("--data-dir", help="where the audit log lives (default ./data)")
-    p.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR")
+    add_log_options(p)
     return p.parse_args(list(argv))
 
 
@@ -35,9 +35,7 @@ def apply_args(config: Config, args: argparse.Namespace) -> Config:
         config = config.with_overrides("server", listen=args.listen)
     if args.data_dir:
         config = config.with_overrides("server", data_dir=args.data_dir)
-    if args.log_level:
-        config = config.with_overrides("server", log_level=args.log_level.upper())
-    return config
+    return apply_log_args(config, args)
 
 
 async def run(config: Config) -> None:

@@ -33,6 +33,14 @@ def cmd_status(client: BrokerClient, args: argparse.Namespace, out: Output) -> i
     shown["halted"] = kill_switch["engaged"]
     if kill_switch["engaged"]:
         shown.update({f"halt_{k}": v for k, v in kill_switch.items() if k != "engaged"})
+    gateways = shown.pop("gateways")
+    if len(gateways) > 1:  # several logins behind one edge: one line each
+        for i, g in enumerate(gateways, 1):
+            shown[f"gateway_{i}"] = (
+                f"{','.join(g['accounts'])} {g['connection_state']} "
+                f"(TWS {g['tws_host']}:{g['tws_port']}, server version {g['server_version']})"
+                + (f": {g['trading_disabled_reason']}" if g["trading_disabled_reason"] else "")
+            )
     out.fields("ibkr-broker status", shown)
     return EXIT_OK
 

@@ -71,21 +71,35 @@ class BrokerServicer(DataRpcs, broker_service_pb2_grpc.BrokerServiceServicer):
     async def GetStatus(self, request: pb.GetStatusRequest, context: Any) -> pb.GetStatusResponse:
         s = self.session
         reason = self.trader.kill_switch.disabled_reason() or s.trading_disabled_reason()
-        return pb.GetStatusResponse(
+        this = pb.GatewayStatus(
+            accounts=list(s.accounts),
             connection_state=CONNECTION_STATES[s.state],
             server_version=s.server_version,
-            accounts=list(s.accounts),
-            paper_trading=s.config.paper_trading,
-            trading_enabled=not reason,
-            trading_disabled_reason=reason,
             tws_host=s.config.host,
             tws_port=s.config.port,
             client_id=s.config.client_id,
+            trading_enabled=not reason,
+            trading_disabled_reason=reason,
             connect_time=cv._ts(s.connect_time) if s.ready else None,
+            server_software_version=__version__,
+            paper_trading=s.config.paper_trading,
+        )
+        return pb.GetStatusResponse(
+            connection_state=this.connection_state,
+            server_version=this.server_version,
+            accounts=this.accounts,
+            paper_trading=this.paper_trading,
+            trading_enabled=this.trading_enabled,
+            trading_disabled_reason=reason,
+            tws_host=this.tws_host,
+            tws_port=this.tws_port,
+            client_id=this.client_id,
+            connect_time=this.connect_time if this.HasField("connect_time") else None,
             server_software_version=__version__,
             kill_switch=cv.kill_switch_to_proto(self.trader.kill_switch.state),
             read_only=self.read_only,
             max_server_version=s.config.max_server_version,
+            gateways=[this],  # the server itself; an edge lists every gateway on the bus
         )
 
     @unary

@@ -1,14 +1,24 @@
-"""One BrokerService call carried over NATS request/reply, in both directions.
+"""One BrokerService call carried over NATS, in both directions.
 
-Request: the serialized request message; headers `method` and the caller (`principal-name`,
-`principal-role`) as the edge authenticated it. Reply: header `code` (a grpc.StatusCode name)
-and, when OK, the serialized response; otherwise `message` and, when the gateway had one, the
-google.rpc.Status (with its ErrorInfo, RetryInfo, BadRequest) as the payload.
+A unary call is a request/reply. Request: the serialized request message; headers `method` and
+the caller (`principal-name`, `principal-role`) as the edge authenticated it. Reply: header
+`code` (a grpc.StatusCode name) and, when OK, the serialized response; otherwise `message` and,
+when the gateway had one, the google.rpc.Status (with its ErrorInfo, RetryInfo, BadRequest) as
+the payload.
+
+A server-streaming call (StreamBars, StreamPnL, StreamMarketDepth) is opened by a request of
+the same form with the header `stream` (an inbox of the edge); the gateway runs the stream and
+publishes to that inbox each response (header `n`: 1, 2, ...) and at the end one message with
+`end`, `n` and the status as a unary reply carries it. streams.py has the liveness rules.
+
+BusCall stands in for the gRPC call context when a gateway runs a call from the bus, so the
+servicer's own handlers serve it (no handler exists twice).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 from google.protobuf.message import Message
@@ -19,20 +29,26 @@ SERVICE = pb.DESCRIPTOR.services_by_name["BrokerService"]
 UNARY_METHODS = {
     m.name: m for m in SERVICE.methods if not m.client_streaming and not m.server_streaming
 }
+# The streams an edge forwards to a gateway (StreamQuotes and StreamOrderEvents it serves from
+# the bus itself: quote lines and the order-event stream are shared by every client).
+RELAYED_STREAMS = {
+    m.name: m for m in SERVICE.methods if m.name in ("StreamBars", "StreamPnL", "StreamMarketDepth")
+}
+_METHODS = {**UNARY_METHODS, **RELAYED_STREAMS}
 
 
 def request_type(method: str) -> type[Message]:
-    """The request class of a unary BrokerService method; KeyError when there is none."""
+    """The request class of a unary or relayed BrokerService method; KeyError when none."""
     from google.protobuf import message_factory
 
-    cls: type[Message] = message_factory.GetMessageClass(UNARY_METHODS[method].input_type)
+    cls: type[Message] = message_factory.GetMessageClass(_METHODS[method].input_type)
     return cls
 
 
 def response_type(method: str) -> type[Message]:
     from google.protobuf import message_factory
 
-    cls: type[Message] = message_factory.GetMessageClass(UNARY_METHODS[method].output_type)
+    cls: type[Message] = message_factory.GetMessageClass(_METHODS[method].output_type)
     return cls
 
 
@@ -64,3 +80,33 @@ def status_of(code: grpc.StatusCode, message: str, trailing: object) -> Reply:
         if key == STATUS_DETAILS_KEY and isinstance(value, bytes):
             details = value
     return Reply(code, details, message)
+
+
+class BusAbort(grpc.aio.AbortError):
+    """A handler ended its call (context.abort*); carries the reply to send back."""
+
+    def __init__(self, reply: Reply) -> None:
+        super().__init__(reply.message)
+        self.reply = reply
+
+
+class BusCall:
+    """The part of grpc.aio.ServicerContext the servicer's handlers use, for a bus call."""
+
+    def __init__(self, peer: str) -> None:
+        self._peer = peer
+
+    def peer(self) -> str:
+        return self._peer
+
+    def invocation_metadata(self) -> tuple[()]:
+        return ()
+
+    def time_remaining(self) -> float | None:
+        return None
+
+    async def abort(self, code: grpc.StatusCode, details: str = "", *_: Any) -> None:
+        raise BusAbort(Reply(code, b"", details))
+
+    async def abort_with_status(self, status: grpc.Status) -> None:
+        raise BusAbort(status_of(status.code, status.details, status.trailing_metadata))

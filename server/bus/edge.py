@@ -1,7 +1,9 @@
 """The BrokerService of an edge: every unary call goes to the gateway that owns the account
-(which runs it through its own BrokerServicer, so no handler is written twice); the two streams
-are served from the bus. Auth, TLS, roles and the audit log are the gRPC server's interceptor,
-the same one the gateway uses (server/edge_app.py)."""
+(which runs it through its own BrokerServicer, so no handler is written twice); StreamQuotes and
+StreamOrderEvents are served from the bus (shared by every client); StreamBars, StreamPnL and
+StreamMarketDepth are run by the gateway's own servicer and relayed (edge_streams.py). Auth,
+TLS, roles and the audit log are the gRPC server's interceptor, the same one the gateway uses
+(server/edge_app.py)."""
 
 from __future__ import annotations
 
@@ -25,12 +27,14 @@ from ..api.errors import streaming, unary
 from ..domain import errors
 from ..session.fan_out import Signal, wait_any
 from . import routing
-from .calls import UNARY_METHODS, response_type
+from .calls import RELAYED_STREAMS, UNARY_METHODS, response_type
 from .edge_backend import CallFailed, EdgeBackend
+from .edge_streams import RemoteStream
 
 MAX_STREAM_CONTRACTS = 500
 MAX_BATCH = 500
 Handler = Callable[[Any, Message, Any], Coroutine[Any, Any, Message]]
+StreamHandler = Callable[[Any, Message, Any], AsyncIterator[Message]]
 
 
 async def pass_on(context: Any, failed: CallFailed) -> None:
@@ -55,6 +59,28 @@ def forwarded(method: str) -> Handler:
 
     handler.__name__ = method
     return unary(handler)
+
+
+def relayed(method: str) -> StreamHandler:
+    """A handler that has the gateway run the stream `method` and relays what it sends."""
+
+    async def handler(self: EdgeServicer, request: Message, context: Any) -> AsyncIterator[Any]:
+        try:
+            async for response in self.relay(method, request, context):
+                yield response
+        except CallFailed as failed:
+            await pass_on(context, failed)
+            raise
+
+    handler.__name__ = method
+    return streaming(handler)
+
+
+def principal_headers() -> dict[str, str]:
+    principal = current_principal()
+    if principal is None:
+        return {}
+    return {"principal-name": principal.name, "principal-role": principal.role}
 
 
 def now_ts() -> Timestamp:
@@ -85,14 +111,32 @@ class EdgeServicer(broker_service_pb2_grpc.BrokerServiceServicer):
         else:
             gateways = [self.backend.route("")]  # refuses: name the account
         answers = [
-            out.FromString(
-                await self.backend.call(
-                    method, gateway, request, current_principal(), context.time_remaining()
-                )
-            )
+            await self._answer(method, gateway, request, context, out, len(gateways) > 1)
             for gateway in gateways
         ]
         return answers[0] if len(answers) == 1 else routing.merge(method, answers)
+
+    async def _answer(
+        self,
+        method: str,
+        gateway: str,
+        request: Message,
+        context: Any,
+        out: type[Message],
+        several: bool,
+    ) -> Message:
+        """One gateway's answer. Asked for the status of several, a gateway that does not
+        answer is listed as disconnected, with why, instead of failing the whole call."""
+        try:
+            data = await self.backend.call(
+                method, gateway, request, current_principal(), context.time_remaining()
+            )
+        except (CallFailed, errors.BrokerError) as exc:
+            if method != "GetStatus" or not several:
+                raise
+            entry = self.backend.live().get(gateway, {})
+            return routing.silent_gateway_status(gateway, entry, str(exc))
+        return out.FromString(data)
 
     async def _owner(self, lookup: pb.GetOrderRequest, live: list[str], context: Any) -> str:
         """The one gateway that knows the order."""
@@ -201,6 +245,72 @@ class EdgeServicer(broker_service_pb2_grpc.BrokerServiceServicer):
                     {"message": "quote interest renewal failed", "exception": exc}
                 )
 
+    async def relay(self, method: str, request: Message, context: Any) -> AsyncIterator[Message]:
+        """The responses of the stream the gateway(s) run, numbered here (with one gateway the
+        numbers are the gateway's own); CallFailed with the gateway's status when it fails."""
+        out = response_type(method)
+        parts = self._stream_parts(method, request, context.invocation_metadata() or ())
+        streams: list[RemoteStream] = []
+        backend = self.backend.streams
+        assert backend is not None, "the edge's backend is not started"
+        try:
+            for gateway, part in parts:
+                streams.append(await backend.open(method, gateway, part, principal_headers()))
+            sequence = 0
+            while not self.draining.is_set():
+                for stream in streams:
+                    for data in stream.take():
+                        sequence += 1
+                        message = out.FromString(data)
+                        message.sequence = sequence  # every stream message has one
+                        yield message
+                failed = [
+                    s.end
+                    for s in streams
+                    if s.done and s.end and s.end.code is not grpc.StatusCode.OK
+                ]
+                if failed:
+                    raise CallFailed(failed[0])
+                if all(s.done for s in streams):
+                    return
+                await wait_any((*(s.wake for s in streams), self.draining), self.heartbeat_interval)
+        finally:
+            for stream in streams:
+                await backend.close(stream)
+
+    def _stream_parts(
+        self, method: str, request: Message, metadata: Any
+    ) -> list[tuple[str, Message]]:
+        """Which gateway runs the stream, with which request. StreamPnL goes to the gateway of
+        each account it names (each gets its own accounts), or to every gateway when it names
+        none; bars and depth go to the account's gateway, else to any (market data is the
+        same for every login)."""
+        account = routing.account_of(request, metadata)
+        live = sorted(self.backend.live())
+        if not isinstance(request, pb.StreamPnLRequest) or len(live) <= 1 or account:
+            return [(self.backend.any_gateway(account), request)]
+        if not request.account_ids:
+            return [(gateway, request) for gateway in live]
+        by_gateway: dict[str, list[str]] = {}
+        for i, name in enumerate(request.account_ids):
+            try:
+                gateway = self.backend.route(name)
+            except errors.Unavailable:
+                raise errors.InvalidArgument(
+                    f"account_ids[{i}]", f"{name} is not managed"
+                ) from None
+            by_gateway.setdefault(gateway, []).append(name)
+        parts: list[tuple[str, Message]] = []
+        for gateway, names in by_gateway.items():
+            part = pb.StreamPnLRequest()
+            part.CopyFrom(request)
+            part.ClearField("account_ids")
+            part.account_ids.extend(names)
+            parts.append((gateway, part))
+        return parts
+
 
 for _name in UNARY_METHODS:
     setattr(EdgeServicer, _name, forwarded(_name))
+for _name in RELAYED_STREAMS:
+    setattr(EdgeServicer, _name, relayed(_name))

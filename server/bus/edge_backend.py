@@ -24,6 +24,8 @@ from ..domain import errors
 from ..session.fan_out import FanOutTurns, Signal
 from . import subjects
 from .calls import Reply
+from .edge_streams import EdgeStreams
+from .streams import Clock
 
 log = logging.getLogger(__name__)
 
@@ -62,11 +64,14 @@ class QuoteReader:
 
 
 class EdgeBackend:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, clock: Clock = time.monotonic) -> None:
         self.url = url
+        self.clock = clock  # monotonic: a wall-clock jump must not declare a gateway dead
         self.nc: Any = None
         self.js: Any = None
+        self.streams: EdgeStreams | None = None
         self.gateways: dict[str, dict[str, Any]] = {}
+        self._seen: dict[str, float] = {}  # when this edge last heard each gateway (clock)
         self._readers: dict[int, set[QuoteReader]] = {}
         self._latest: dict[int, bytes] = {}  # con_id -> its newest quote, encoded (quote_wire)
         self._news: dict[int, bytes] = {}  # since the last fan-out turn
@@ -78,6 +83,8 @@ class EdgeBackend:
     async def start(self) -> None:
         self.nc = await nats.connect(self.url, name="ibkr-broker edge", max_reconnect_attempts=-1)
         self.js = self.nc.jetstream()
+        self.streams = EdgeStreams(self.nc, self._request)
+        self._tasks.append(asyncio.create_task(self.streams.run(), name="edge-stream-keep"))
         from .gateway import ensure_orders_stream
 
         await ensure_orders_stream(self.js)
@@ -101,15 +108,24 @@ class EdgeBackend:
         async for entry in watcher:
             if entry is None:
                 continue
-            before = self.gateways.get(entry.key, {}).get("instance")
-            if entry.operation in ("DEL", "PURGE") or entry.value is None:
-                self.gateways.pop(entry.key, None)
-            else:
-                with contextlib.suppress(ValueError):
-                    self.gateways[entry.key] = json.loads(entry.value)
-            if self.gateways.get(entry.key, {}).get("instance") != before:
-                self._changed.set()  # a gateway came, went or was replaced (a fail-over)
-                self._changed = asyncio.Event()
+            gone = entry.operation in ("DEL", "PURGE") or entry.value is None
+            self.note_gateway(entry.key, None if gone else entry.value)
+
+    def note_gateway(self, key: str, value: bytes | None) -> None:
+        """A gateway's announcement (None: its key was deleted), heard now."""
+        before = self.gateways.get(key, {}).get("instance")
+        if value is None:
+            self.gateways.pop(key, None)
+            self._seen.pop(key, None)
+        else:
+            try:
+                self.gateways[key] = json.loads(value)
+                self._seen[key] = self.clock()
+            except ValueError:
+                log.warning("gateway announcement of %s is not JSON: ignored", key)
+        if self.gateways.get(key, {}).get("instance") != before:
+            self._changed.set()  # a gateway came, went or was replaced (a fail-over)
+            self._changed = asyncio.Event()
 
     # --- routing and calls ----------------------------------------------------------------------
 
@@ -122,12 +138,14 @@ class EdgeBackend:
         return True
 
     def live(self) -> dict[str, dict[str, Any]]:
-        """The gateways whose announcement is fresh, by key (the first account of each)."""
-        now = time.time()
+        """The gateways heard from within GATEWAY_TTL, by key (the first account of each).
+        Judged by when this edge heard them, on its monotonic clock: not by the time the
+        gateway wrote (another machine's wall clock) nor by this machine's wall clock."""
+        now = self.clock()
         return {
             key: entry
             for key, entry in self.gateways.items()
-            if now - float(entry.get("time", 0)) <= subjects.GATEWAY_TTL
+            if now - self._seen.get(key, float("-inf")) <= subjects.GATEWAY_TTL
         }
 
     def route(self, account: str) -> str:

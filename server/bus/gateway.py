@@ -36,9 +36,10 @@ from ..session.ib_port import PortfolioEvent
 from ..session.jsoncodec import to_jsonable
 from ..trading.trader import Trader
 from . import subjects
-from .calls import UNARY_METHODS, Reply, request_type, status_of
+from .calls import UNARY_METHODS, BusAbort, BusCall, Reply, request_type, status_of
 from .lease import Lease, lease_bucket
 from .quote_interest import QuoteInterest
+from .relay import StreamRelay
 from .replica import Replica, state_bucket
 
 log = logging.getLogger(__name__)
@@ -54,36 +55,6 @@ class LeaseSettings:
     name: str
     ttl: float
     on_lost: Callable[[], None]
-
-
-class BusAbort(grpc.aio.AbortError):
-    """A handler ended its call (context.abort*); carries the reply to send back."""
-
-    def __init__(self, reply: Reply) -> None:
-        super().__init__(reply.message)
-        self.reply = reply
-
-
-class BusCall:
-    """The part of grpc.aio.ServicerContext the servicer's handlers use, for a bus call."""
-
-    def __init__(self, peer: str) -> None:
-        self._peer = peer
-
-    def peer(self) -> str:
-        return self._peer
-
-    def invocation_metadata(self) -> tuple[()]:
-        return ()
-
-    def time_remaining(self) -> float | None:
-        return None
-
-    async def abort(self, code: grpc.StatusCode, details: str = "", *_: Any) -> None:
-        raise BusAbort(Reply(code, b"", details))
-
-    async def abort_with_status(self, status: grpc.Status) -> None:
-        raise BusAbort(status_of(status.code, status.details, status.trailing_metadata))
 
 
 class GatewayBus:
@@ -112,6 +83,7 @@ class GatewayBus:
         self._answering: set[asyncio.Task[None]] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._interest: QuoteInterest | None = None
+        self.relay: StreamRelay | None = None
         self._gateways: Any = None
         self._instance = uuid.uuid4().hex  # with the journal sequence: the dedup id of an event
         self.lease_settings = lease
@@ -170,10 +142,15 @@ class GatewayBus:
             await asyncio.sleep(0.05)  # poll interval until TWS names the managed accounts
         self.account = self.session.accounts[0]
         self._interest = QuoteInterest(self.session.market_data, self._publish_quote)
+        self.relay = StreamRelay(self.nc, self.servicer, self._principal)
         await self.nc.subscribe(subjects.rpc(self.account), cb=self._concurrently(self._on_call))
         await self.nc.subscribe(
             subjects.quotes_want(self.account), cb=self._concurrently(self._on_want)
         )
+        await self.nc.subscribe(subjects.stream_open(self.account), cb=self.relay.on_open)
+        await self.nc.subscribe(subjects.stream_keep(self.account), cb=self.relay.on_keep)
+        await self.nc.subscribe(subjects.stream_cancel(self.account), cb=self.relay.on_cancel)
+        self._tasks.append(asyncio.create_task(self.relay.run(), name="bus-relay"))
         self._tasks.append(asyncio.create_task(self._publish_events(), name="bus-events"))
         self.session.queries.portfolio_listeners.append(self._positions.put_nowait)
         self._tasks.append(asyncio.create_task(self._publish_positions(), name="bus-account"))
@@ -190,6 +167,8 @@ class GatewayBus:
             self.session.journal.listeners.remove(self._events.put_nowait)
         with contextlib.suppress(ValueError):
             self.session.queries.portfolio_listeners.remove(self._positions.put_nowait)
+        if self.relay is not None:
+            await self.relay.close()  # streams end (the server drains) and say so to their edges
         for task in [*self._tasks, *self._answering]:
             task.cancel()
         for task in self._tasks:

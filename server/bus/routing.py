@@ -4,7 +4,8 @@
   `ibkr-account` metadata) goes to that account's gateway.
 - With one gateway, everything goes to it.
 - Market data and contracts (ANY_GATEWAY) go to any gateway: they are the same for every login.
-- Calls about the whole house (FAN_OUT) go to every gateway and their answers are merged.
+- Calls about the whole house (FAN_OUT) go to every gateway and their answers are merged;
+  GetStatus lists each gateway (its `gateways` entry), one that did not answer as disconnected.
 - Calls about one order (BY_ORDER) go to the gateway that has that order; an order id two
   gateways both know is refused as ambiguous (name the account).
 - Anything else needs an account, and says so.
@@ -13,6 +14,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from google.protobuf.message import Message
 from ibkr_broker.v1 import broker_service_pb2 as pb
@@ -85,3 +87,23 @@ def merge(method: str, responses: list[Message]) -> Message:
         )
         merged.read_only = any(s.read_only for s in statuses)
     return merged
+
+
+def silent_gateway_status(
+    gateway: str, announced: dict[str, Any], why: str
+) -> pb.GetStatusResponse:
+    """The status of a gateway that did not answer GetStatus: what it last announced on the
+    bus, disconnected, and why."""
+    accounts = [str(a) for a in announced.get("accounts", ())] or [gateway]
+    reason = f"its gateway did not answer: {why}"
+    entry = pb.GatewayStatus(
+        accounts=accounts,
+        connection_state=common_pb2.CONNECTION_STATE_DISCONNECTED,
+        trading_disabled_reason=reason,
+    )
+    return pb.GetStatusResponse(
+        connection_state=entry.connection_state,
+        accounts=accounts,
+        trading_disabled_reason=reason,
+        gateways=[entry],
+    )

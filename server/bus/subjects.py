@@ -2,6 +2,9 @@
 
 ibkr.gw.<account>.rpc             request/reply: a BrokerService unary call (header `method`)
 ibkr.gw.<account>.quotes.want     request/reply: keep quotes of these contracts flowing
+ibkr.gw.<account>.stream.open     request/reply: run a stream, publish it to the edge's inbox
+ibkr.gw.<account>.stream.keep     request/reply: the edge still reads these streams (JSON)
+ibkr.gw.<account>.stream.cancel   the edge's client cancelled this stream (its inbox)
 ibkr.quotes.<account>.<con_id>    a Quote (protobuf) of one contract, as the gateway sees it
 ibkr.orders.<account>             an OrderEvent (protobuf); captured by the IBKR_ORDERS stream
 ibkr.account.<account>.positions  a Position (protobuf) each time TWS updates the portfolio
@@ -30,6 +33,18 @@ def rpc(account: str) -> str:
 
 def quotes_want(account: str) -> str:
     return f"ibkr.gw.{token(account)}.quotes.want"
+
+
+def stream_open(account: str) -> str:
+    return f"ibkr.gw.{token(account)}.stream.open"
+
+
+def stream_keep(account: str) -> str:
+    return f"ibkr.gw.{token(account)}.stream.keep"
+
+
+def stream_cancel(account: str) -> str:
+    return f"ibkr.gw.{token(account)}.stream.cancel"
 
 
 def quotes(account: str, con_id: int) -> str:

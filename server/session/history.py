@@ -27,7 +27,9 @@ from ..domain.history import BarQuery, BarSeries
 IDENTICAL_WINDOW = 15.0
 LINE_WINDOW, LINE_MAX = 2.0, 6
 TOTAL_WINDOW, TOTAL_MAX = 600.0, 60
-MARGIN = 0.25  # seconds added to each window: the trip to TWS is not instant
+MARGIN = 0.5  # seconds added to each window: the trip to TWS, and its receipt there, are not
+# instant; 0.25 s was overrun by scheduling delays on a loaded 2-core machine (a test saw TWS
+# count 7 requests of one line within 2 s)
 
 Fetch = Callable[[BarQuery, float], Awaitable[BarSeries]]  # (query, timeout) -> bars
 

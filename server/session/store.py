@@ -60,9 +60,18 @@ class Store:
         # Told (kind, key, value) of every change worth replicating: "order" (order_id, JSON),
         # "request" (request_id, JSON [method, fingerprint, result]), "forget" (request_id, ""),
         # "high_water" (client_id, mark). The bus replicates them; a listener must not raise.
+        # They are told after the change is committed (a rolled-back change is never told),
+        # never inside an open transaction.
         self.listeners: list[Callable[[str, str, str], None]] = []
+        self._untold: list[tuple[str, str, str]] = []  # changes of the open transaction
 
     def _tell(self, kind: str, key: str, value: str) -> None:
+        if self._depth:
+            self._untold.append((kind, key, value))
+            return
+        self._tell_now(kind, key, value)
+
+    def _tell_now(self, kind: str, key: str, value: str) -> None:
         for listener in self.listeners:
             try:
                 listener(kind, key, value)
@@ -83,12 +92,16 @@ class Store:
         except BaseException:
             self._depth -= 1
             if self._depth == 0:
+                self._untold.clear()  # never happened: nobody hears of it
                 self._db.execute("ROLLBACK")
                 self._meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
             raise
         self._depth -= 1
         if self._depth == 0:
+            told, self._untold = self._untold, []  # a COMMIT that fails tells nothing
             self._db.execute("COMMIT")
+            for change in told:
+                self._tell_now(*change)
 
     # --- meta ---------------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from pathlib import Path
@@ -62,6 +63,16 @@ async def test_tokens_roles_and_audit_apply_at_the_edge(tmp_path: Path) -> None:
             text = audit_path.read_text()
             for token in TOKENS.values():
                 assert token not in text and sha256(token) not in text
+            with pytest.raises(grpc.aio.AioRpcError) as err:  # a relayed stream: the same rules
+                async for _ in client.stub.StreamPnL(pb.StreamPnLRequest(), timeout=10):
+                    pass
+            assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+            pnl = client.stub.StreamPnL(pb.StreamPnLRequest(), metadata=bearer("read"))
+            message = await asyncio.wait_for(pnl.read(), 15)
+            while not message.HasField("pnl"):
+                message = await asyncio.wait_for(pnl.read(), 15)
+            assert message.pnl.account_id == "DU1234567"
+            pnl.cancel()
         finally:
             await client.close()
             await edge.stop()

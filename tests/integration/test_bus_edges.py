@@ -202,6 +202,13 @@ async def test_two_gateways_for_two_accounts_behind_one_edge(tmp_path: Path) -> 
             status = await client.stub.GetStatus(pb.GetStatusRequest(), timeout=10)
             assert sorted(status.accounts) == ["DU1111111", "DU2222222"]
             assert status.connection_state == common_pb2.CONNECTION_STATE_READY
+            listed = sorted(status.gateways, key=lambda g: list(g.accounts))
+            assert [list(g.accounts) for g in listed] == [["DU1111111"], ["DU2222222"]]
+            for entry, sim in zip(listed, sims, strict=True):
+                assert entry.connection_state == common_pb2.CONNECTION_STATE_READY
+                assert (entry.tws_host, entry.tws_port) == ("127.0.0.1", sim.port)
+                assert entry.server_version > 0 and entry.trading_enabled
+                assert entry.server_software_version and entry.HasField("connect_time")
             events = client.stub.StreamOrderEvents(pb.StreamOrderEventsRequest())
             await events.read()
             placed = {}
@@ -240,6 +247,20 @@ async def test_two_gateways_for_two_accounts_behind_one_edge(tmp_path: Path) -> 
                 if message.HasField("event"):
                     accounts_seen.add(message.event.order.account)
             events.cancel()
+            pnl = client.stub.StreamPnL(pb.StreamPnLRequest())  # relayed from both gateways
+            pnl_accounts: set[str] = set()
+            while pnl_accounts != {"DU1111111", "DU2222222"}:
+                message = await asyncio.wait_for(pnl.read(), 15)
+                if message.HasField("pnl"):
+                    pnl_accounts.add(message.pnl.account_id)
+            pnl.cancel()
+            await gateways[1].stop()  # still announced for a few seconds, but gone
+            status = await client.stub.GetStatus(pb.GetStatusRequest(), timeout=10)
+            states = {g.accounts[0]: g.connection_state for g in status.gateways}
+            assert states == {"DU1111111": common_pb2.CONNECTION_STATE_READY,
+                              "DU2222222": common_pb2.CONNECTION_STATE_DISCONNECTED}  # fmt: skip
+            assert status.connection_state == common_pb2.CONNECTION_STATE_DISCONNECTED
+            assert "DU2222222: its gateway did not answer" in status.trading_disabled_reason
         finally:
             await client.close()
             await edge.stop()

@@ -174,3 +174,28 @@ def test_bad_log_format_and_metrics_address_name_the_setting(
 
     with pytest.raises(ConfigError, match=named):
         build({section: values}, env={})
+
+
+async def test_edge_log_format_json_writes_only_json_lines(tmp_path: Path) -> None:
+    from tests.integration.bus_env import NatsServer
+
+    async with NatsServer(tmp_path) as nats_server:
+        err = (tmp_path / "edge.err").open("w")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ibkr_broker", "edge", "--bus", nats_server.url,
+             "--listen", "127.0.0.1:0", "--data-dir", str(tmp_path / "edge"),
+             "--log-format", "json", "--log-level", "info"],
+            stdout=subprocess.PIPE, stderr=err, text=True,
+        )  # fmt: skip
+        try:
+            assert proc.stdout is not None
+            assert "edge serving" in proc.stdout.readline()
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=20) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    entries = [json.loads(line) for line in (tmp_path / "edge.err").read_text().splitlines()]
+    assert entries and all({"time", "level", "logger", "message"} <= e.keys() for e in entries)
+    assert any("edge serving" in e["message"] for e in entries)

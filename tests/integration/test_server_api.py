@@ -57,6 +57,10 @@ async def test_status_health_and_reflection(env: ServerEnv, tws_era: int) -> Non
     assert status.server_version == tws_era and status.paper_trading and status.trading_enabled
     assert status.max_server_version == PROVEN_MAX_SERVER_VERSION  # the default ceiling
     assert list(status.accounts) == ["DU1234567"]
+    (itself,) = status.gateways  # serving alone, the server lists itself as the one gateway
+    assert list(itself.accounts) == ["DU1234567"] and itself.server_version == tws_era
+    assert itself.connection_state == status.connection_state and itself.trading_enabled
+    assert (itself.tws_port, itself.connect_time) == (status.tws_port, status.connect_time)
     health = health_pb2_grpc.HealthStub(env.channel)
     for service in ("", "ibkr_broker.v1.BrokerService"):
         reply = await health.Check(health_pb2.HealthCheckRequest(service=service), timeout=5)

@@ -65,3 +65,41 @@ async def test_before_send_is_awaited_and_its_failure_sends_nothing(tmp_path: Pa
     refused = session.orders.by_request("not-sent")
     assert refused is not None and refused.status is OrderStatus.REJECTED
     await session.stop()
+
+
+def test_listeners_hear_of_a_change_after_its_commit_and_never_of_a_rollback(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    store = Store(tmp_path / "s.db")
+    told: list[tuple[str, str, str, str]] = []
+
+    def listener(kind: str, key: str, value: str) -> None:
+        # What another connection reads at the moment the listener is told: committed state.
+        with sqlite3.connect(tmp_path / "s.db") as reader:
+            row = reader.execute(
+                "SELECT value FROM meta WHERE key = 'ib_order_id_high_water:7'"
+            ).fetchone()
+        told.append((kind, key, value, row[0] if row else ""))
+
+    store.listeners.append(listener)
+    with pytest.raises(RuntimeError), store.transaction():
+        store.set_ib_order_id_high_water(7, 100)
+        with store.transaction():  # a nested write joins the outer transaction
+            store.save_request("r-1", "PlaceOrder", "print", "o1")
+        assert told == []  # not while the transaction is open
+        raise RuntimeError("something failed before the commit")
+    assert told == []  # rolled back: nothing to replicate
+    assert store.ib_order_id_high_water(7) == 0
+    with store.transaction():
+        store.set_ib_order_id_high_water(7, 101)
+        store.save_request("r-2", "PlaceOrder", "print", "o2")
+        assert told == []
+    assert [(kind, key, seen) for kind, key, _, seen in told] == [
+        ("high_water", "7", "101"),  # told once committed: another connection sees it
+        ("request", "r-2", "101"),
+    ]
+    store.set_ib_order_id_high_water(7, 102)  # outside a transaction: committed at once
+    assert told[-1][0::3] == ("high_water", "102")
+    store.close()

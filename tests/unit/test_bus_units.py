@@ -55,7 +55,10 @@ def test_the_account_comes_from_the_request_its_order_or_the_metadata() -> None:
 
 def test_merged_status_lists_every_gateway_and_the_worst_state() -> None:
     ready = pb.GetStatusResponse(
-        connection_state=common_pb2.CONNECTION_STATE_READY, accounts=["DU1"], trading_enabled=True
+        connection_state=common_pb2.CONNECTION_STATE_READY,
+        accounts=["DU1"],
+        trading_enabled=True,
+        gateways=[pb.GatewayStatus(accounts=["DU1"], server_version=178, tws_port=7497)],
     )
     down = pb.GetStatusResponse(
         connection_state=common_pb2.CONNECTION_STATE_RECONNECTING,
@@ -67,6 +70,14 @@ def test_merged_status_lists_every_gateway_and_the_worst_state() -> None:
     assert list(merged.accounts) == ["DU1", "DU2"]
     assert merged.connection_state == common_pb2.CONNECTION_STATE_RECONNECTING
     assert not merged.trading_enabled and "DU2: not connected" in merged.trading_disabled_reason
+    silent = routing.silent_gateway_status("DU3", {"accounts": ["DU3", "DU4"]}, "no responders")
+    merged = routing.merge("GetStatus", [ready, silent])
+    assert isinstance(merged, pb.GetStatusResponse)
+    assert [list(g.accounts) for g in merged.gateways] == [["DU1"], ["DU3", "DU4"]]
+    assert merged.gateways[0].server_version == 178 and merged.gateways[0].tws_port == 7497
+    assert merged.gateways[1].connection_state == common_pb2.CONNECTION_STATE_DISCONNECTED
+    assert "DU3,DU4: its gateway did not answer: no responders" in merged.trading_disabled_reason
+    assert merged.connection_state == common_pb2.CONNECTION_STATE_DISCONNECTED
     cancelled = routing.merge(
         "CancelAllOrders",
         [

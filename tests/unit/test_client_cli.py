@@ -70,6 +70,25 @@ def test_status(run: Any, style: str) -> None:
     assert data["paper_trading"] is True
 
 
+def test_status_shows_each_gateway_behind_an_edge(run: Any, server: FakeServer) -> None:
+    from ibkr_broker.v1 import broker_service_pb2 as bs
+    from ibkr_broker.v1 import common_pb2
+
+    server.broker.status.gateways.extend([
+        bs.GatewayStatus(accounts=["DU1"], connection_state=common_pb2.CONNECTION_STATE_READY,
+                         tws_host="10.0.0.1", tws_port=7497, server_version=178),
+        bs.GatewayStatus(accounts=["DU2"],
+                         connection_state=common_pb2.CONNECTION_STATE_DISCONNECTED,
+                         trading_disabled_reason="its gateway did not answer"),
+    ])  # fmt: skip
+    text = run("status", "--plain").out
+    assert "DU1 ready (TWS 10.0.0.1:7497, server version 178)" in text
+    assert "DU2 disconnected" in text and "its gateway did not answer" in text
+    data = run("status", "--json").json()
+    assert [g["accounts"] for g in data["gateways"]] == [["DU1"], ["DU2"]]
+    assert data["gateways"][1]["connection_state"] == "disconnected"
+
+
 def test_contract(run: Any, server: FakeServer) -> None:
     table = run("contract", "aapl", "--plain")
     assert table.code == 0 and "265598" in table.out and "APPLE INC" in table.out

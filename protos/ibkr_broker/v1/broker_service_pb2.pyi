@@ -21,7 +21,7 @@ class GetStatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetStatusResponse(_message.Message):
-    __slots__ = ("connection_state", "server_version", "accounts", "paper_trading", "trading_enabled", "trading_disabled_reason", "tws_host", "tws_port", "client_id", "connect_time", "server_software_version", "kill_switch", "read_only", "max_server_version")
+    __slots__ = ("connection_state", "server_version", "accounts", "paper_trading", "trading_enabled", "trading_disabled_reason", "tws_host", "tws_port", "client_id", "connect_time", "server_software_version", "kill_switch", "read_only", "max_server_version", "gateways")
     CONNECTION_STATE_FIELD_NUMBER: _ClassVar[int]
     SERVER_VERSION_FIELD_NUMBER: _ClassVar[int]
     ACCOUNTS_FIELD_NUMBER: _ClassVar[int]
@@ -36,6 +36,7 @@ class GetStatusResponse(_message.Message):
     KILL_SWITCH_FIELD_NUMBER: _ClassVar[int]
     READ_ONLY_FIELD_NUMBER: _ClassVar[int]
     MAX_SERVER_VERSION_FIELD_NUMBER: _ClassVar[int]
+    GATEWAYS_FIELD_NUMBER: _ClassVar[int]
     connection_state: _common_pb2.ConnectionState
     server_version: int
     accounts: _containers.RepeatedScalarFieldContainer[str]
@@ -50,7 +51,34 @@ class GetStatusResponse(_message.Message):
     kill_switch: KillSwitch
     read_only: bool
     max_server_version: int
-    def __init__(self, connection_state: _Optional[_Union[_common_pb2.ConnectionState, str]] = ..., server_version: _Optional[int] = ..., accounts: _Optional[_Iterable[str]] = ..., paper_trading: _Optional[bool] = ..., trading_enabled: _Optional[bool] = ..., trading_disabled_reason: _Optional[str] = ..., tws_host: _Optional[str] = ..., tws_port: _Optional[int] = ..., client_id: _Optional[int] = ..., connect_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., server_software_version: _Optional[str] = ..., kill_switch: _Optional[_Union[KillSwitch, _Mapping]] = ..., read_only: _Optional[bool] = ..., max_server_version: _Optional[int] = ...) -> None: ...
+    gateways: _containers.RepeatedCompositeFieldContainer[GatewayStatus]
+    def __init__(self, connection_state: _Optional[_Union[_common_pb2.ConnectionState, str]] = ..., server_version: _Optional[int] = ..., accounts: _Optional[_Iterable[str]] = ..., paper_trading: _Optional[bool] = ..., trading_enabled: _Optional[bool] = ..., trading_disabled_reason: _Optional[str] = ..., tws_host: _Optional[str] = ..., tws_port: _Optional[int] = ..., client_id: _Optional[int] = ..., connect_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., server_software_version: _Optional[str] = ..., kill_switch: _Optional[_Union[KillSwitch, _Mapping]] = ..., read_only: _Optional[bool] = ..., max_server_version: _Optional[int] = ..., gateways: _Optional[_Iterable[_Union[GatewayStatus, _Mapping]]] = ...) -> None: ...
+
+class GatewayStatus(_message.Message):
+    __slots__ = ("accounts", "connection_state", "server_version", "tws_host", "tws_port", "client_id", "trading_enabled", "trading_disabled_reason", "connect_time", "server_software_version", "paper_trading")
+    ACCOUNTS_FIELD_NUMBER: _ClassVar[int]
+    CONNECTION_STATE_FIELD_NUMBER: _ClassVar[int]
+    SERVER_VERSION_FIELD_NUMBER: _ClassVar[int]
+    TWS_HOST_FIELD_NUMBER: _ClassVar[int]
+    TWS_PORT_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    TRADING_ENABLED_FIELD_NUMBER: _ClassVar[int]
+    TRADING_DISABLED_REASON_FIELD_NUMBER: _ClassVar[int]
+    CONNECT_TIME_FIELD_NUMBER: _ClassVar[int]
+    SERVER_SOFTWARE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    PAPER_TRADING_FIELD_NUMBER: _ClassVar[int]
+    accounts: _containers.RepeatedScalarFieldContainer[str]
+    connection_state: _common_pb2.ConnectionState
+    server_version: int
+    tws_host: str
+    tws_port: int
+    client_id: int
+    trading_enabled: bool
+    trading_disabled_reason: str
+    connect_time: _timestamp_pb2.Timestamp
+    server_software_version: str
+    paper_trading: bool
+    def __init__(self, accounts: _Optional[_Iterable[str]] = ..., connection_state: _Optional[_Union[_common_pb2.ConnectionState, str]] = ..., server_version: _Optional[int] = ..., tws_host: _Optional[str] = ..., tws_port: _Optional[int] = ..., client_id: _Optional[int] = ..., trading_enabled: _Optional[bool] = ..., trading_disabled_reason: _Optional[str] = ..., connect_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., server_software_version: _Optional[str] = ..., paper_trading: _Optional[bool] = ...) -> None: ...
 
 class KillSwitch(_message.Message):
     __slots__ = ("engaged", "reason", "engaged_by", "engage_time")

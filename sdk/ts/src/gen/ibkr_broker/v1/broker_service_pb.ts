@@ -26,7 +26,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file ibkr_broker/v1/broker_service.proto.
  */
 export const file_ibkr_broker_v1_broker_service: GenFile = /*@__PURE__*/
-  fileDesc("CiNpYmtyX2Jyb2tlci92MS9icm9rZXJfc2VydmljZS5wcm90bxIOaWJrcl9icm9rZXIudjEiEgoQR2V0U3RhdHVzUmVxdWVzdCKzAwoRR2V0U3RhdHVzUmVzcG9uc2USOQoQY29ubmVjdGlvbl9zdGF0ZRgBIAEoDjIfLmlia3JfYnJva2VyLnYxLkNvbm5lY3Rpb25TdGF0ZRIWCg5zZXJ2ZXJfdmVyc2lvbhgCIAEoBRIQCghhY2NvdW50cxgDIAMoCRIVCg1wYXBlcl90cmFkaW5nGAQgASgIEhcKD3RyYWRpbmdfZW5hYmxlZBgFIAEoCBIfChd0cmFkaW5nX2Rpc2FibGVkX3JlYXNvbhgGIAEoCRIQCgh0d3NfaG9zdBgHIAEoCRIQCgh0d3NfcG9ydBgIIAEoBRIRCgljbGllbnRfaWQYCSABKAUSMAoMY29ubmVjdF90aW1lGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIfChdzZXJ2ZXJfc29mdHdhcmVfdmVyc2lvbhgLIAEoCRIvCgtraWxsX3N3aXRjaBgMIAEoCzIaLmlia3JfYnJva2VyLnYxLktpbGxTd2l0Y2gSEQoJcmVhZF9vbmx5GA0gASgIEhoKEm1heF9zZXJ2ZXJfdmVyc2lvbhgOIAEoBSJyCgpLaWxsU3dpdGNoEg8KB2VuZ2FnZWQYASABKAgSDgoGcmVhc29uGAIgASgJEhIKCmVuZ2FnZWRfYnkYAyABKAkSLwoLZW5nYWdlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkQKFlJlc29sdmVDb250cmFjdFJlcXVlc3QSKgoIY29udHJhY3QYASABKAsyGC5pYmtyX2Jyb2tlci52MS5Db250cmFjdCJLChdSZXNvbHZlQ29udHJhY3RSZXNwb25zZRIwCgdtYXRjaGVzGAEgAygLMh8uaWJrcl9icm9rZXIudjEuQ29udHJhY3REZXRhaWxzIkUKFUdldE9wdGlvbkNoYWluUmVxdWVzdBIsCgp1bmRlcmx5aW5nGAEgASgLMhguaWJrcl9icm9rZXIudjEuQ29udHJhY3QicwoWR2V0T3B0aW9uQ2hhaW5SZXNwb25zZRIsCgp1bmRlcmx5aW5nGAEgASgLMhguaWJrcl9icm9rZXIudjEuQ29udHJhY3QSKwoGY2hhaW5zGAIgAygLMhsuaWJrcl9icm9rZXIudjEuT3B0aW9uQ2hhaW4ivAEKEVBsYWNlT3JkZXJSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSKgoIY29udHJhY3QYAiABKAsyGC5pYmtyX2Jyb2tlci52MS5Db250cmFjdBIoCgVvcmRlchgDIAEoCzIZLmlia3JfYnJva2VyLnYxLk9yZGVyU3BlYxIsCgdicmFja2V0GAQgASgLMhsuaWJrcl9icm9rZXIudjEuQnJhY2tldFNwZWMSDwoHd2hhdF9pZhgFIAEoCCKYAQoSUGxhY2VPcmRlclJlc3BvbnNlEiQKBW9yZGVyGAEgASgLMhUuaWJrcl9icm9rZXIudjEuT3JkZXISLQoOYnJhY2tldF9vcmRlcnMYAiADKAsyFS5pYmtyX2Jyb2tlci52MS5PcmRlchItCgdwcmV2aWV3GAMgASgLMhwuaWJrcl9icm9rZXIudjEuT3JkZXJQcmV2aWV3ItwBChJNb2RpZnlPcmRlclJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIQCghvcmRlcl9pZBgCIAEoCRIQCghxdWFudGl0eRgDIAEoCRITCgtsaW1pdF9wcmljZRgEIAEoCRISCgpzdG9wX3ByaWNlGAUgASgJEhcKD3RyYWlsaW5nX2Ftb3VudBgGIAEoCRIYChB0cmFpbGluZ19wZXJjZW50GAcgASgJEjIKDXRpbWVfaW5fZm9yY2UYCCABKA4yGy5pYmtyX2Jyb2tlci52MS5UaW1lSW5Gb3JjZSI7ChNNb2RpZnlPcmRlclJlc3BvbnNlEiQKBW9yZGVyGAEgASgLMhUuaWJrcl9icm9rZXIudjEuT3JkZXIiOgoSQ2FuY2VsT3JkZXJSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSEAoIb3JkZXJfaWQYAiABKAkiOwoTQ2FuY2VsT3JkZXJSZXNwb25zZRIkCgVvcmRlchgBIAEoCzIVLmlia3JfYnJva2VyLnYxLk9yZGVyIiwKFkNhbmNlbEFsbE9yZGVyc1JlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCSIsChdDYW5jZWxBbGxPcmRlcnNSZXNwb25zZRIRCglvcmRlcl9pZHMYASADKAkiNwoPR2V0T3JkZXJSZXF1ZXN0EhAKCG9yZGVyX2lkGAEgASgJEhIKCnJlcXVlc3RfaWQYAiABKAkiOAoQR2V0T3JkZXJSZXNwb25zZRIkCgVvcmRlchgBIAEoCzIVLmlia3JfYnJva2VyLnYxLk9yZGVyIngKEUxpc3RPcmRlcnNSZXF1ZXN0EisKBmZpbHRlchgBIAEoDjIbLmlia3JfYnJva2VyLnYxLk9yZGVyRmlsdGVyEg8KB2FjY291bnQYAiABKAkSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkiVAoSTGlzdE9yZGVyc1Jlc3BvbnNlEiUKBm9yZGVycxgBIAMoCzIVLmlia3JfYnJva2VyLnYxLk9yZGVyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJKChhTdHJlYW1PcmRlckV2ZW50c1JlcXVlc3QSHQoVcmVzdW1lX2FmdGVyX3NlcXVlbmNlGAEgASgEEg8KB2FjY291bnQYAiABKAkixgEKGVN0cmVhbU9yZGVyRXZlbnRzUmVzcG9uc2USEAoIc2VxdWVuY2UYASABKAQSKwoFZXZlbnQYAiABKAsyGi5pYmtyX2Jyb2tlci52MS5PcmRlckV2ZW50SAASLwoGc3RhdHVzGAMgASgLMh0uaWJrcl9icm9rZXIudjEuU2Vzc2lvblN0YXR1c0gAEi4KCWhlYXJ0YmVhdBgEIAEoCzIZLmlia3JfYnJva2VyLnYxLkhlYXJ0YmVhdEgAQgkKB3BheWxvYWQiJwoRR2V0QWNjb3VudFJlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCSJGChJHZXRBY2NvdW50UmVzcG9uc2USMAoIYWNjb3VudHMYASADKAsyHi5pYmtyX2Jyb2tlci52MS5BY2NvdW50U3VtbWFyeSIqChRMaXN0UG9zaXRpb25zUmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgJIkQKFUxpc3RQb3NpdGlvbnNSZXNwb25zZRIrCglwb3NpdGlvbnMYASADKAsyGC5pYmtyX2Jyb2tlci52MS5Qb3NpdGlvbiI9Cg9HZXRRdW90ZVJlcXVlc3QSKgoIY29udHJhY3QYASABKAsyGC5pYmtyX2Jyb2tlci52MS5Db250cmFjdCI4ChBHZXRRdW90ZVJlc3BvbnNlEiQKBXF1b3RlGAEgASgLMhUuaWJrcl9icm9rZXIudjEuUXVvdGUiQgoTU3RyZWFtUXVvdGVzUmVxdWVzdBIrCgljb250cmFjdHMYASADKAsyGC5pYmtyX2Jyb2tlci52MS5Db250cmFjdCLAAQoUU3RyZWFtUXVvdGVzUmVzcG9uc2USEAoIc2VxdWVuY2UYASABKAQSLAoGcXVvdGVzGAIgASgLMhouaWJrcl9icm9rZXIudjEuUXVvdGVCYXRjaEgAEi0KBnN0YXR1cxgDIAEoCzIbLmlia3JfYnJva2VyLnYxLlF1b3RlU3RhdHVzSAASLgoJaGVhcnRiZWF0GAQgASgLMhkuaWJrcl9icm9rZXIudjEuSGVhcnRiZWF0SABCCQoHcGF5bG9hZCI4ChJIYWx0VHJhZGluZ1JlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiYwoTSGFsdFRyYWRpbmdSZXNwb25zZRIvCgtraWxsX3N3aXRjaBgBIAEoCzIaLmlia3JfYnJva2VyLnYxLktpbGxTd2l0Y2gSGwoTY2FuY2VsbGVkX29yZGVyX2lkcxgCIAMoCSIqChRSZXN1bWVUcmFkaW5nUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJIkgKFVJlc3VtZVRyYWRpbmdSZXNwb25zZRIvCgtraWxsX3N3aXRjaBgBIAEoCzIaLmlia3JfYnJva2VyLnYxLktpbGxTd2l0Y2gi6gEKGEdldEhpc3RvcmljYWxCYXJzUmVxdWVzdBIqCghjb250cmFjdBgBIAEoCzIYLmlia3JfYnJva2VyLnYxLkNvbnRyYWN0EiwKCGVuZF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghkdXJhdGlvbhgDIAEoCRIQCghiYXJfc2l6ZRgEIAEoCRIpCgZzb3VyY2UYBSABKA4yGS5pYmtyX2Jyb2tlci52MS5CYXJTb3VyY2USJQodaW5jbHVkZV9vdXRzaWRlX3JlZ3VsYXJfaG91cnMYBiABKAgiegoZR2V0SGlzdG9yaWNhbEJhcnNSZXNwb25zZRIqCghjb250cmFjdBgBIAEoCzIYLmlia3JfYnJva2VyLnYxLkNvbnRyYWN0EiEKBGJhcnMYAiADKAsyEy5pYmtyX2Jyb2tlci52MS5CYXISDgoGc2hhcmVkGAMgASgIIs4BChFTdHJlYW1CYXJzUmVxdWVzdBIqCghjb250cmFjdBgBIAEoCzIYLmlia3JfYnJva2VyLnYxLkNvbnRyYWN0EikKBGtpbmQYAiABKA4yGy5pYmtyX2Jyb2tlci52MS5MaXZlQmFyS2luZBIQCghiYXJfc2l6ZRgDIAEoCRIpCgZzb3VyY2UYBCABKA4yGS5pYmtyX2Jyb2tlci52MS5CYXJTb3VyY2USJQodaW5jbHVkZV9vdXRzaWRlX3JlZ3VsYXJfaG91cnMYBSABKAgitwEKElN0cmVhbUJhcnNSZXNwb25zZRIQCghzZXF1ZW5jZRgBIAEoBBImCgNiYXIYAiABKAsyFy5pYmtyX2Jyb2tlci52MS5MaXZlQmFySAASLAoGc3RhdHVzGAMgASgLMhouaWJrcl9icm9rZXIudjEuRmVlZFN0YXR1c0gAEi4KCWhlYXJ0YmVhdBgEIAEoCzIZLmlia3JfYnJva2VyLnYxLkhlYXJ0YmVhdEgAQgkKB3BheWxvYWQiQgoQU3RyZWFtUG5MUmVxdWVzdBITCgthY2NvdW50X2lkcxgBIAMoCRIZChFpbmNsdWRlX3Bvc2l0aW9ucxgCIAEoCCK8AQoRU3RyZWFtUG5MUmVzcG9uc2USEAoIc2VxdWVuY2UYASABKAQSLAoDcG5sGAIgASgLMh0uaWJrcl9icm9rZXIudjEuUHJvZml0QW5kTG9zc0gAEiwKBnN0YXR1cxgDIAEoCzIaLmlia3JfYnJva2VyLnYxLkZlZWRTdGF0dXNIABIuCgloZWFydGJlYXQYBCABKAsyGS5pYmtyX2Jyb2tlci52MS5IZWFydGJlYXRIAEIJCgdwYXlsb2FkIlQKGFN0cmVhbU1hcmtldERlcHRoUmVxdWVzdBIqCghjb250cmFjdBgBIAEoCzIYLmlia3JfYnJva2VyLnYxLkNvbnRyYWN0EgwKBHJvd3MYAiABKAUi8gEKGVN0cmVhbU1hcmtldERlcHRoUmVzcG9uc2USEAoIc2VxdWVuY2UYASABKAQSKQoEYm9vaxgCIAEoCzIZLmlia3JfYnJva2VyLnYxLkRlcHRoQm9va0gAEi8KB3VwZGF0ZXMYAyABKAsyHC5pYmtyX2Jyb2tlci52MS5EZXB0aFVwZGF0ZXNIABIsCgZzdGF0dXMYBCABKAsyGi5pYmtyX2Jyb2tlci52MS5GZWVkU3RhdHVzSAASLgoJaGVhcnRiZWF0GAUgASgLMhkuaWJrcl9icm9rZXIudjEuSGVhcnRiZWF0SABCCQoHcGF5bG9hZDK1DgoNQnJva2VyU2VydmljZRJQCglHZXRTdGF0dXMSIC5pYmtyX2Jyb2tlci52MS5HZXRTdGF0dXNSZXF1ZXN0GiEuaWJrcl9icm9rZXIudjEuR2V0U3RhdHVzUmVzcG9uc2USYgoPUmVzb2x2ZUNvbnRyYWN0EiYuaWJrcl9icm9rZXIudjEuUmVzb2x2ZUNvbnRyYWN0UmVxdWVzdBonLmlia3JfYnJva2VyLnYxLlJlc29sdmVDb250cmFjdFJlc3BvbnNlEl8KDkdldE9wdGlvbkNoYWluEiUuaWJrcl9icm9rZXIudjEuR2V0T3B0aW9uQ2hhaW5SZXF1ZXN0GiYuaWJrcl9icm9rZXIudjEuR2V0T3B0aW9uQ2hhaW5SZXNwb25zZRJTCgpQbGFjZU9yZGVyEiEuaWJrcl9icm9rZXIudjEuUGxhY2VPcmRlclJlcXVlc3QaIi5pYmtyX2Jyb2tlci52MS5QbGFjZU9yZGVyUmVzcG9uc2USVgoLTW9kaWZ5T3JkZXISIi5pYmtyX2Jyb2tlci52MS5Nb2RpZnlPcmRlclJlcXVlc3QaIy5pYmtyX2Jyb2tlci52MS5Nb2RpZnlPcmRlclJlc3BvbnNlElYKC0NhbmNlbE9yZGVyEiIuaWJrcl9icm9rZXIudjEuQ2FuY2VsT3JkZXJSZXF1ZXN0GiMuaWJrcl9icm9rZXIudjEuQ2FuY2VsT3JkZXJSZXNwb25zZRJiCg9DYW5jZWxBbGxPcmRlcnMSJi5pYmtyX2Jyb2tlci52MS5DYW5jZWxBbGxPcmRlcnNSZXF1ZXN0GicuaWJrcl9icm9rZXIudjEuQ2FuY2VsQWxsT3JkZXJzUmVzcG9uc2USTQoIR2V0T3JkZXISHy5pYmtyX2Jyb2tlci52MS5HZXRPcmRlclJlcXVlc3QaIC5pYmtyX2Jyb2tlci52MS5HZXRPcmRlclJlc3BvbnNlElMKCkxpc3RPcmRlcnMSIS5pYmtyX2Jyb2tlci52MS5MaXN0T3JkZXJzUmVxdWVzdBoiLmlia3JfYnJva2VyLnYxLkxpc3RPcmRlcnNSZXNwb25zZRJqChFTdHJlYW1PcmRlckV2ZW50cxIoLmlia3JfYnJva2VyLnYxLlN0cmVhbU9yZGVyRXZlbnRzUmVxdWVzdBopLmlia3JfYnJva2VyLnYxLlN0cmVhbU9yZGVyRXZlbnRzUmVzcG9uc2UwARJTCgpHZXRBY2NvdW50EiEuaWJrcl9icm9rZXIudjEuR2V0QWNjb3VudFJlcXVlc3QaIi5pYmtyX2Jyb2tlci52MS5HZXRBY2NvdW50UmVzcG9uc2USXAoNTGlzdFBvc2l0aW9ucxIkLmlia3JfYnJva2VyLnYxLkxpc3RQb3NpdGlvbnNSZXF1ZXN0GiUuaWJrcl9icm9rZXIudjEuTGlzdFBvc2l0aW9uc1Jlc3BvbnNlEk0KCEdldFF1b3RlEh8uaWJrcl9icm9rZXIudjEuR2V0UXVvdGVSZXF1ZXN0GiAuaWJrcl9icm9rZXIudjEuR2V0UXVvdGVSZXNwb25zZRJbCgxTdHJlYW1RdW90ZXMSIy5pYmtyX2Jyb2tlci52MS5TdHJlYW1RdW90ZXNSZXF1ZXN0GiQuaWJrcl9icm9rZXIudjEuU3RyZWFtUXVvdGVzUmVzcG9uc2UwARJWCgtIYWx0VHJhZGluZxIiLmlia3JfYnJva2VyLnYxLkhhbHRUcmFkaW5nUmVxdWVzdBojLmlia3JfYnJva2VyLnYxLkhhbHRUcmFkaW5nUmVzcG9uc2USXAoNUmVzdW1lVHJhZGluZxIkLmlia3JfYnJva2VyLnYxLlJlc3VtZVRyYWRpbmdSZXF1ZXN0GiUuaWJrcl9icm9rZXIudjEuUmVzdW1lVHJhZGluZ1Jlc3BvbnNlEmgKEUdldEhpc3RvcmljYWxCYXJzEiguaWJrcl9icm9rZXIudjEuR2V0SGlzdG9yaWNhbEJhcnNSZXF1ZXN0GikuaWJrcl9icm9rZXIudjEuR2V0SGlzdG9yaWNhbEJhcnNSZXNwb25zZRJVCgpTdHJlYW1CYXJzEiEuaWJrcl9icm9rZXIudjEuU3RyZWFtQmFyc1JlcXVlc3QaIi5pYmtyX2Jyb2tlci52MS5TdHJlYW1CYXJzUmVzcG9uc2UwARJSCglTdHJlYW1QbkwSIC5pYmtyX2Jyb2tlci52MS5TdHJlYW1QbkxSZXF1ZXN0GiEuaWJrcl9icm9rZXIudjEuU3RyZWFtUG5MUmVzcG9uc2UwARJqChFTdHJlYW1NYXJrZXREZXB0aBIoLmlia3JfYnJva2VyLnYxLlN0cmVhbU1hcmtldERlcHRoUmVxdWVzdBopLmlia3JfYnJva2VyLnYxLlN0cmVhbU1hcmtldERlcHRoUmVzcG9uc2UwAUKnAQoRY29tLmlia3Jicm9rZXIudjFCEkJyb2tlclNlcnZpY2VQcm90b1ABWkVnaXRodWIuY29tL2lia3ItYnJva2VyL2lia3ItYnJva2VyL3Nkay9nby9pYmtyX2Jyb2tlci92MTtpYmtyYnJva2VydjGiAgNJQliqAg1JYmtyQnJva2VyLlYxygINSWJrckJyb2tlclxWMeoCDklia3JCcm9rZXI6OlYxYgZwcm90bzM", [file_google_protobuf_timestamp, file_ibkr_broker_v1_account, file_ibkr_broker_v1_bars, file_ibkr_broker_v1_common, file_ibkr_broker_v1_contract, file_ibkr_broker_v1_feeds, file_ibkr_broker_v1_market_data, file_ibkr_broker_v1_order]);
+  fileDesc("CiNpYmtyX2Jyb2tlci92MS9icm9rZXJfc2VydmljZS5wcm90bxIOaWJrcl9icm9rZXIudjEiEgoQR2V0U3RhdHVzUmVxdWVzdCLkAwoRR2V0U3RhdHVzUmVzcG9uc2USOQoQY29ubmVjdGlvbl9zdGF0ZRgBIAEoDjIfLmlia3JfYnJva2VyLnYxLkNvbm5lY3Rpb25TdGF0ZRIWCg5zZXJ2ZXJfdmVyc2lvbhgCIAEoBRIQCghhY2NvdW50cxgDIAMoCRIVCg1wYXBlcl90cmFkaW5nGAQgASgIEhcKD3RyYWRpbmdfZW5hYmxlZBgFIAEoCBIfChd0cmFkaW5nX2Rpc2FibGVkX3JlYXNvbhgGIAEoCRIQCgh0d3NfaG9zdBgHIAEoCRIQCgh0d3NfcG9ydBgIIAEoBRIRCgljbGllbnRfaWQYCSABKAUSMAoMY29ubmVjdF90aW1lGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIfChdzZXJ2ZXJfc29mdHdhcmVfdmVyc2lvbhgLIAEoCRIvCgtraWxsX3N3aXRjaBgMIAEoCzIaLmlia3JfYnJva2VyLnYxLktpbGxTd2l0Y2gSEQoJcmVhZF9vbmx5GA0gASgIEhoKEm1heF9zZXJ2ZXJfdmVyc2lvbhgOIAEoBRIvCghnYXRld2F5cxgPIAMoCzIdLmlia3JfYnJva2VyLnYxLkdhdGV3YXlTdGF0dXMizwIKDUdhdGV3YXlTdGF0dXMSEAoIYWNjb3VudHMYASADKAkSOQoQY29ubmVjdGlvbl9zdGF0ZRgCIAEoDjIfLmlia3JfYnJva2VyLnYxLkNvbm5lY3Rpb25TdGF0ZRIWCg5zZXJ2ZXJfdmVyc2lvbhgDIAEoBRIQCgh0d3NfaG9zdBgEIAEoCRIQCgh0d3NfcG9ydBgFIAEoBRIRCgljbGllbnRfaWQYBiABKAUSFwoPdHJhZGluZ19lbmFibGVkGAcgASgIEh8KF3RyYWRpbmdfZGlzYWJsZWRfcmVhc29uGAggASgJEjAKDGNvbm5lY3RfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASHwoXc2VydmVyX3NvZnR3YXJlX3ZlcnNpb24YCiABKAkSFQoNcGFwZXJfdHJhZGluZxgLIAEoCCJyCgpLaWxsU3dpdGNoEg8KB2VuZ2FnZWQYASABKAgSDgoGcmVhc29uGAIgASgJEhIKCmVuZ2FnZWRfYnkYAyABKAkSLwoLZW5nYWdlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkQKFlJlc29sdmVDb250cmFjdFJlcXVlc3QSKgoIY29udHJhY3QYASABKAsyGC5pYmtyX2Jyb2tlci52MS5Db250cmFjdCJLChdSZXNvbHZlQ29udHJhY3RSZXNwb25zZRIwCgdtYXRjaGVzGAEgAygLMh8uaWJrcl9icm9rZXIudjEuQ29udHJhY3REZXRhaWxzIkUKFUdldE9wdGlvbkNoYWluUmVxdWVzdBIsCgp1bmRlcmx5aW5nGAEgASgLMhguaWJrcl9icm9rZXIudjEuQ29udHJhY3QicwoWR2V0T3B0aW9uQ2hhaW5SZXNwb25zZRIsCgp1bmRlcmx5aW5nGAEgASgLMhguaWJrcl9icm9rZXIudjEuQ29udHJhY3QSKwoGY2hhaW5zGAIgAygLMhsuaWJrcl9icm9rZXIudjEuT3B0aW9uQ2hhaW4ivAEKEVBsYWNlT3JkZXJSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSKgoIY29udHJhY3QYAiABKAsyGC5pYmtyX2Jyb2tlci52MS5Db250cmFjdBIoCgVvcmRlchgDIAEoCzIZLmlia3JfYnJva2VyLnYxLk9yZGVyU3BlYxIsCgdicmFja2V0GAQgASgLMhsuaWJrcl9icm9rZXIudjEuQnJhY2tldFNwZWMSDwoHd2hhdF9pZhgFIAEoCCKYAQoSUGxhY2VPcmRlclJlc3BvbnNlEiQKBW9yZGVyGAEgASgLMhUuaWJrcl9icm9rZXIudjEuT3JkZXISLQoOYnJhY2tldF9vcmRlcnMYAiADKAsyFS5pYmtyX2Jyb2tlci52MS5PcmRlchItCgdwcmV2aWV3GAMgASgLMhwuaWJrcl9icm9rZXIudjEuT3JkZXJQcmV2aWV3ItwBChJNb2RpZnlPcmRlclJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIQCghvcmRlcl9pZBgCIAEoCRIQCghxdWFudGl0eRgDIAEoCRITCgtsaW1pdF9wcmljZRgEIAEoCRISCgpzdG9wX3ByaWNlGAUgASgJEhcKD3RyYWlsaW5nX2Ftb3VudBgGIAEoCRIYChB0cmFpbGluZ19wZXJjZW50GAcgASgJEjIKDXRpbWVfaW5fZm9yY2UYCCABKA4yGy5pYmtyX2Jyb2tlci52MS5UaW1lSW5Gb3JjZSI7ChNNb2RpZnlPcmRlclJlc3BvbnNlEiQKBW9yZGVyGAEgASgLMhUuaWJrcl9icm9rZXIudjEuT3JkZXIiOgoSQ2FuY2VsT3JkZXJSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSEAoIb3JkZXJfaWQYAiABKAkiOwoTQ2FuY2VsT3JkZXJSZXNwb25zZRIkCgVvcmRlchgBIAEoCzIVLmlia3JfYnJva2VyLnYxLk9yZGVyIiwKFkNhbmNlbEFsbE9yZGVyc1JlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCSIsChdDYW5jZWxBbGxPcmRlcnNSZXNwb25zZRIRCglvcmRlcl9pZHMYASADKAkiNwoPR2V0T3JkZXJSZXF1ZXN0EhAKCG9yZGVyX2lkGAEgASgJEhIKCnJlcXVlc3RfaWQYAiABKAkiOAoQR2V0T3JkZXJSZXNwb25zZRIkCgVvcmRlchgBIAEoCzIVLmlia3JfYnJva2VyLnYxLk9yZGVyIngKEUxpc3RPcmRlcnNSZXF1ZXN0EisKBmZpbHRlchgBIAEoDjIbLmlia3JfYnJva2VyLnYxLk9yZGVyRmlsdGVyEg8KB2FjY291bnQYAiABKAkSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkiVAoSTGlzdE9yZGVyc1Jlc3BvbnNlEiUKBm9yZGVycxgBIAMoCzIVLmlia3JfYnJva2VyLnYxLk9yZGVyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJKChhTdHJlYW1PcmRlckV2ZW50c1JlcXVlc3QSHQoVcmVzdW1lX2FmdGVyX3NlcXVlbmNlGAEgASgEEg8KB2FjY291bnQYAiABKAkixgEKGVN0cmVhbU9yZGVyRXZlbnRzUmVzcG9uc2USEAoIc2VxdWVuY2UYASABKAQSKwoFZXZlbnQYAiABKAsyGi5pYmtyX2Jyb2tlci52MS5PcmRlckV2ZW50SAASLwoGc3RhdHVzGAMgASgLMh0uaWJrcl9icm9rZXIudjEuU2Vzc2lvblN0YXR1c0gAEi4KCWhlYXJ0YmVhdBgEIAEoCzIZLmlia3JfYnJva2VyLnYxLkhlYXJ0YmVhdEgAQgkKB3BheWxvYWQiJwoRR2V0QWNjb3VudFJlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCSJGChJHZXRBY2NvdW50UmVzcG9uc2USMAoIYWNjb3VudHMYASADKAsyHi5pYmtyX2Jyb2tlci52MS5BY2NvdW50U3VtbWFyeSIqChRMaXN0UG9zaXRpb25zUmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgJIkQKFUxpc3RQb3NpdGlvbnNSZXNwb25zZRIrCglwb3NpdGlvbnMYASADKAsyGC5pYmtyX2Jyb2tlci52MS5Qb3NpdGlvbiI9Cg9HZXRRdW90ZVJlcXVlc3QSKgoIY29udHJhY3QYASABKAsyGC5pYmtyX2Jyb2tlci52MS5Db250cmFjdCI4ChBHZXRRdW90ZVJlc3BvbnNlEiQKBXF1b3RlGAEgASgLMhUuaWJrcl9icm9rZXIudjEuUXVvdGUiQgoTU3RyZWFtUXVvdGVzUmVxdWVzdBIrCgljb250cmFjdHMYASADKAsyGC5pYmtyX2Jyb2tlci52MS5Db250cmFjdCLAAQoUU3RyZWFtUXVvdGVzUmVzcG9uc2USEAoIc2VxdWVuY2UYASABKAQSLAoGcXVvdGVzGAIgASgLMhouaWJrcl9icm9rZXIudjEuUXVvdGVCYXRjaEgAEi0KBnN0YXR1cxgDIAEoCzIbLmlia3JfYnJva2VyLnYxLlF1b3RlU3RhdHVzSAASLgoJaGVhcnRiZWF0GAQgASgLMhkuaWJrcl9icm9rZXIudjEuSGVhcnRiZWF0SABCCQoHcGF5bG9hZCI4ChJIYWx0VHJhZGluZ1JlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiYwoTSGFsdFRyYWRpbmdSZXNwb25zZRIvCgtraWxsX3N3aXRjaBgBIAEoCzIaLmlia3JfYnJva2VyLnYxLktpbGxTd2l0Y2gSGwoTY2FuY2VsbGVkX29yZGVyX2lkcxgCIAMoCSIqChRSZXN1bWVUcmFkaW5nUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJIkgKFVJlc3VtZVRyYWRpbmdSZXNwb25zZRIvCgtraWxsX3N3aXRjaBgBIAEoCzIaLmlia3JfYnJva2VyLnYxLktpbGxTd2l0Y2gi6gEKGEdldEhpc3RvcmljYWxCYXJzUmVxdWVzdBIqCghjb250cmFjdBgBIAEoCzIYLmlia3JfYnJva2VyLnYxLkNvbnRyYWN0EiwKCGVuZF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghkdXJhdGlvbhgDIAEoCRIQCghiYXJfc2l6ZRgEIAEoCRIpCgZzb3VyY2UYBSABKA4yGS5pYmtyX2Jyb2tlci52MS5CYXJTb3VyY2USJQodaW5jbHVkZV9vdXRzaWRlX3JlZ3VsYXJfaG91cnMYBiABKAgiegoZR2V0SGlzdG9yaWNhbEJhcnNSZXNwb25zZRIqCghjb250cmFjdBgBIAEoCzIYLmlia3JfYnJva2VyLnYxLkNvbnRyYWN0EiEKBGJhcnMYAiADKAsyEy5pYmtyX2Jyb2tlci52MS5CYXISDgoGc2hhcmVkGAMgASgIIs4BChFTdHJlYW1CYXJzUmVxdWVzdBIqCghjb250cmFjdBgBIAEoCzIYLmlia3JfYnJva2VyLnYxLkNvbnRyYWN0EikKBGtpbmQYAiABKA4yGy5pYmtyX2Jyb2tlci52MS5MaXZlQmFyS2luZBIQCghiYXJfc2l6ZRgDIAEoCRIpCgZzb3VyY2UYBCABKA4yGS5pYmtyX2Jyb2tlci52MS5CYXJTb3VyY2USJQodaW5jbHVkZV9vdXRzaWRlX3JlZ3VsYXJfaG91cnMYBSABKAgitwEKElN0cmVhbUJhcnNSZXNwb25zZRIQCghzZXF1ZW5jZRgBIAEoBBImCgNiYXIYAiABKAsyFy5pYmtyX2Jyb2tlci52MS5MaXZlQmFySAASLAoGc3RhdHVzGAMgASgLMhouaWJrcl9icm9rZXIudjEuRmVlZFN0YXR1c0gAEi4KCWhlYXJ0YmVhdBgEIAEoCzIZLmlia3JfYnJva2VyLnYxLkhlYXJ0YmVhdEgAQgkKB3BheWxvYWQiQgoQU3RyZWFtUG5MUmVxdWVzdBITCgthY2NvdW50X2lkcxgBIAMoCRIZChFpbmNsdWRlX3Bvc2l0aW9ucxgCIAEoCCK8AQoRU3RyZWFtUG5MUmVzcG9uc2USEAoIc2VxdWVuY2UYASABKAQSLAoDcG5sGAIgASgLMh0uaWJrcl9icm9rZXIudjEuUHJvZml0QW5kTG9zc0gAEiwKBnN0YXR1cxgDIAEoCzIaLmlia3JfYnJva2VyLnYxLkZlZWRTdGF0dXNIABIuCgloZWFydGJlYXQYBCABKAsyGS5pYmtyX2Jyb2tlci52MS5IZWFydGJlYXRIAEIJCgdwYXlsb2FkIlQKGFN0cmVhbU1hcmtldERlcHRoUmVxdWVzdBIqCghjb250cmFjdBgBIAEoCzIYLmlia3JfYnJva2VyLnYxLkNvbnRyYWN0EgwKBHJvd3MYAiABKAUi8gEKGVN0cmVhbU1hcmtldERlcHRoUmVzcG9uc2USEAoIc2VxdWVuY2UYASABKAQSKQoEYm9vaxgCIAEoCzIZLmlia3JfYnJva2VyLnYxLkRlcHRoQm9va0gAEi8KB3VwZGF0ZXMYAyABKAsyHC5pYmtyX2Jyb2tlci52MS5EZXB0aFVwZGF0ZXNIABIsCgZzdGF0dXMYBCABKAsyGi5pYmtyX2Jyb2tlci52MS5GZWVkU3RhdHVzSAASLgoJaGVhcnRiZWF0GAUgASgLMhkuaWJrcl9icm9rZXIudjEuSGVhcnRiZWF0SABCCQoHcGF5bG9hZDK1DgoNQnJva2VyU2VydmljZRJQCglHZXRTdGF0dXMSIC5pYmtyX2Jyb2tlci52MS5HZXRTdGF0dXNSZXF1ZXN0GiEuaWJrcl9icm9rZXIudjEuR2V0U3RhdHVzUmVzcG9uc2USYgoPUmVzb2x2ZUNvbnRyYWN0EiYuaWJrcl9icm9rZXIudjEuUmVzb2x2ZUNvbnRyYWN0UmVxdWVzdBonLmlia3JfYnJva2VyLnYxLlJlc29sdmVDb250cmFjdFJlc3BvbnNlEl8KDkdldE9wdGlvbkNoYWluEiUuaWJrcl9icm9rZXIudjEuR2V0T3B0aW9uQ2hhaW5SZXF1ZXN0GiYuaWJrcl9icm9rZXIudjEuR2V0T3B0aW9uQ2hhaW5SZXNwb25zZRJTCgpQbGFjZU9yZGVyEiEuaWJrcl9icm9rZXIudjEuUGxhY2VPcmRlclJlcXVlc3QaIi5pYmtyX2Jyb2tlci52MS5QbGFjZU9yZGVyUmVzcG9uc2USVgoLTW9kaWZ5T3JkZXISIi5pYmtyX2Jyb2tlci52MS5Nb2RpZnlPcmRlclJlcXVlc3QaIy5pYmtyX2Jyb2tlci52MS5Nb2RpZnlPcmRlclJlc3BvbnNlElYKC0NhbmNlbE9yZGVyEiIuaWJrcl9icm9rZXIudjEuQ2FuY2VsT3JkZXJSZXF1ZXN0GiMuaWJrcl9icm9rZXIudjEuQ2FuY2VsT3JkZXJSZXNwb25zZRJiCg9DYW5jZWxBbGxPcmRlcnMSJi5pYmtyX2Jyb2tlci52MS5DYW5jZWxBbGxPcmRlcnNSZXF1ZXN0GicuaWJrcl9icm9rZXIudjEuQ2FuY2VsQWxsT3JkZXJzUmVzcG9uc2USTQoIR2V0T3JkZXISHy5pYmtyX2Jyb2tlci52MS5HZXRPcmRlclJlcXVlc3QaIC5pYmtyX2Jyb2tlci52MS5HZXRPcmRlclJlc3BvbnNlElMKCkxpc3RPcmRlcnMSIS5pYmtyX2Jyb2tlci52MS5MaXN0T3JkZXJzUmVxdWVzdBoiLmlia3JfYnJva2VyLnYxLkxpc3RPcmRlcnNSZXNwb25zZRJqChFTdHJlYW1PcmRlckV2ZW50cxIoLmlia3JfYnJva2VyLnYxLlN0cmVhbU9yZGVyRXZlbnRzUmVxdWVzdBopLmlia3JfYnJva2VyLnYxLlN0cmVhbU9yZGVyRXZlbnRzUmVzcG9uc2UwARJTCgpHZXRBY2NvdW50EiEuaWJrcl9icm9rZXIudjEuR2V0QWNjb3VudFJlcXVlc3QaIi5pYmtyX2Jyb2tlci52MS5HZXRBY2NvdW50UmVzcG9uc2USXAoNTGlzdFBvc2l0aW9ucxIkLmlia3JfYnJva2VyLnYxLkxpc3RQb3NpdGlvbnNSZXF1ZXN0GiUuaWJrcl9icm9rZXIudjEuTGlzdFBvc2l0aW9uc1Jlc3BvbnNlEk0KCEdldFF1b3RlEh8uaWJrcl9icm9rZXIudjEuR2V0UXVvdGVSZXF1ZXN0GiAuaWJrcl9icm9rZXIudjEuR2V0UXVvdGVSZXNwb25zZRJbCgxTdHJlYW1RdW90ZXMSIy5pYmtyX2Jyb2tlci52MS5TdHJlYW1RdW90ZXNSZXF1ZXN0GiQuaWJrcl9icm9rZXIudjEuU3RyZWFtUXVvdGVzUmVzcG9uc2UwARJWCgtIYWx0VHJhZGluZxIiLmlia3JfYnJva2VyLnYxLkhhbHRUcmFkaW5nUmVxdWVzdBojLmlia3JfYnJva2VyLnYxLkhhbHRUcmFkaW5nUmVzcG9uc2USXAoNUmVzdW1lVHJhZGluZxIkLmlia3JfYnJva2VyLnYxLlJlc3VtZVRyYWRpbmdSZXF1ZXN0GiUuaWJrcl9icm9rZXIudjEuUmVzdW1lVHJhZGluZ1Jlc3BvbnNlEmgKEUdldEhpc3RvcmljYWxCYXJzEiguaWJrcl9icm9rZXIudjEuR2V0SGlzdG9yaWNhbEJhcnNSZXF1ZXN0GikuaWJrcl9icm9rZXIudjEuR2V0SGlzdG9yaWNhbEJhcnNSZXNwb25zZRJVCgpTdHJlYW1CYXJzEiEuaWJrcl9icm9rZXIudjEuU3RyZWFtQmFyc1JlcXVlc3QaIi5pYmtyX2Jyb2tlci52MS5TdHJlYW1CYXJzUmVzcG9uc2UwARJSCglTdHJlYW1QbkwSIC5pYmtyX2Jyb2tlci52MS5TdHJlYW1QbkxSZXF1ZXN0GiEuaWJrcl9icm9rZXIudjEuU3RyZWFtUG5MUmVzcG9uc2UwARJqChFTdHJlYW1NYXJrZXREZXB0aBIoLmlia3JfYnJva2VyLnYxLlN0cmVhbU1hcmtldERlcHRoUmVxdWVzdBopLmlia3JfYnJva2VyLnYxLlN0cmVhbU1hcmtldERlcHRoUmVzcG9uc2UwAUKnAQoRY29tLmlia3Jicm9rZXIudjFCEkJyb2tlclNlcnZpY2VQcm90b1ABWkVnaXRodWIuY29tL2lia3ItYnJva2VyL2lia3ItYnJva2VyL3Nkay9nby9pYmtyX2Jyb2tlci92MTtpYmtyYnJva2VydjGiAgNJQliqAg1JYmtyQnJva2VyLlYxygINSWJrckJyb2tlclxWMeoCDklia3JCcm9rZXI6OlYxYgZwcm90bzM", [file_google_protobuf_timestamp, file_ibkr_broker_v1_account, file_ibkr_broker_v1_bars, file_ibkr_broker_v1_common, file_ibkr_broker_v1_contract, file_ibkr_broker_v1_feeds, file_ibkr_broker_v1_market_data, file_ibkr_broker_v1_order]);
 
 /**
  * Request of GetStatus.
@@ -147,6 +147,15 @@ export type GetStatusResponse = Message<"ibkr_broker.v1.GetStatusResponse"> & {
    * @generated from field: int32 max_server_version = 14;
    */
   maxServerVersion: number;
+
+  /**
+   * Every gateway (one per TWS login) behind this address, one entry each: the server itself
+   * when it serves alone; each gateway on the bus when an edge answers. Empty from a server
+   * older than this field.
+   *
+   * @generated from field: repeated ibkr_broker.v1.GatewayStatus gateways = 15;
+   */
+  gateways: GatewayStatus[];
 };
 
 /**
@@ -155,6 +164,97 @@ export type GetStatusResponse = Message<"ibkr_broker.v1.GetStatusResponse"> & {
  */
 export const GetStatusResponseSchema: GenMessage<GetStatusResponse> = /*@__PURE__*/
   messageDesc(file_ibkr_broker_v1_broker_service, 1);
+
+/**
+ * One gateway's own state: its TWS login and session, as GetStatus reports it.
+ *
+ * @generated from message ibkr_broker.v1.GatewayStatus
+ */
+export type GatewayStatus = Message<"ibkr_broker.v1.GatewayStatus"> & {
+  /**
+   * Managed accounts of the gateway's TWS login; empty before its first connection.
+   *
+   * @generated from field: repeated string accounts = 1;
+   */
+  accounts: string[];
+
+  /**
+   * State of the gateway's session with TWS / IB Gateway.
+   *
+   * @generated from field: ibkr_broker.v1.ConnectionState connection_state = 2;
+   */
+  connectionState: ConnectionState;
+
+  /**
+   * TWS API server version the gateway negotiated; 0 when never connected.
+   *
+   * @generated from field: int32 server_version = 3;
+   */
+  serverVersion: number;
+
+  /**
+   * TWS host the gateway connects to.
+   *
+   * @generated from field: string tws_host = 4;
+   */
+  twsHost: string;
+
+  /**
+   * TWS API port the gateway connects to.
+   *
+   * @generated from field: int32 tws_port = 5;
+   */
+  twsPort: number;
+
+  /**
+   * API client id the gateway uses.
+   *
+   * @generated from field: int32 client_id = 6;
+   */
+  clientId: number;
+
+  /**
+   * True when the gateway accepts orders now.
+   *
+   * @generated from field: bool trading_enabled = 7;
+   */
+  tradingEnabled: boolean;
+
+  /**
+   * Why the gateway does not accept orders (or did not answer); empty when trading_enabled.
+   *
+   * @generated from field: string trading_disabled_reason = 8;
+   */
+  tradingDisabledReason: string;
+
+  /**
+   * When the gateway's TWS session became ready; unset when not connected.
+   *
+   * @generated from field: google.protobuf.Timestamp connect_time = 9;
+   */
+  connectTime?: Timestamp;
+
+  /**
+   * ibkr-broker version the gateway runs, e.g. "0.1.0"; empty when it did not answer.
+   *
+   * @generated from field: string server_software_version = 10;
+   */
+  serverSoftwareVersion: string;
+
+  /**
+   * True when the gateway is configured for paper trading.
+   *
+   * @generated from field: bool paper_trading = 11;
+   */
+  paperTrading: boolean;
+};
+
+/**
+ * Describes the message ibkr_broker.v1.GatewayStatus.
+ * Use `create(GatewayStatusSchema)` to create a new message.
+ */
+export const GatewayStatusSchema: GenMessage<GatewayStatus> = /*@__PURE__*/
+  messageDesc(file_ibkr_broker_v1_broker_service, 2);
 
 /**
  * State of the kill switch.
@@ -196,7 +296,7 @@ export type KillSwitch = Message<"ibkr_broker.v1.KillSwitch"> & {
  * Use `create(KillSwitchSchema)` to create a new message.
  */
 export const KillSwitchSchema: GenMessage<KillSwitch> = /*@__PURE__*/
-  messageDesc(file_ibkr_broker_v1_broker_service, 2);
+  messageDesc(file_ibkr_broker_v1_broker_service, 3);
 
 /**
  * Request of ResolveContract.
@@ -217,7 +317,7 @@ export type ResolveContractRequest = Message<"ibkr_broker.v1.ResolveContractRequ
  * Use `create(ResolveContractRequestSchema)` to create a new message.
  */
 export const ResolveContractRequestSchema: GenMessage<ResolveContractRequest> = /*@__PURE__*/
-  messageDesc(file_ibkr_broker_v1_broker_service, 3);
+  messageDesc(file_ibkr_broker_v1_broker_service, 4);
 
 /**
  * Response of ResolveContract.
@@ -238,7 +338,7 @@ export type ResolveContractResponse = Message<"ibkr_broker.v1.ResolveContractRes
  * Use `create(ResolveContractResponseSchema)` to create a new message.
  */
 export const ResolveContractResponseSchema: GenMessage<ResolveContractResponse> = /*@__PURE__*/
-  messageDesc(file_ibkr_broker_v1_broker_service, 4);
+  messageDesc(file_ibkr_broker_v1_broker_service, 5);
 
 /**
  * Request of GetOptionChain.
@@ -259,7 +359,7 @@ export type GetOptionChainRequest = Message<"ibkr_broker.v1.GetOptionChainReques
  * Use `create(GetOptionChainRequestSchema)` to create a new message.
  */
 export const GetOptionChainRequestSchema: GenMessage<GetOptionChainRequest> = /*@__PURE__*/
-  messageDesc(file_ibkr_broker_v1_broker_service, 5);
+  messageDesc(file_ibkr_broker_v1_broker_service, 6);
 
 /**
  * Response of GetOptionChain.
@@ -287,7 +387,7 @@ export type GetOptionChainResponse = Message<"ibkr_broker.v1.GetOptionChainRespo
  * Use `create(GetOptionChainResponseSchema)` to create a new message.
  */
 export const GetOptionChainResponseSchema: GenMessage<GetOptionChainResponse> = /*@__PURE__*/
-  messageDesc(file_ibkr_broker_v1_broker_service, 6);
+  messageDesc(file_ibkr_broker_v1_broker_service, 7);
 
 /**
  * Request of PlaceOrder.
@@ -337,7 +437,7 @@ export type PlaceOrderRequest = Message<"ibkr_broker.v1.PlaceOrderRequest"> & {
  * Use `create(PlaceOrderRequestSchema)` to create a new message.
  */
 export const PlaceOrderRequestSchema: GenMessage<PlaceOrderRequest> = /*@__PURE__*/
-  messageDesc(file_ibkr_broker_v1_broker_service, 7);
+  messageDesc(file_ibkr_broker_v1_broker_service, 8);
 
 /**
  * Response of PlaceOrder.
@@ -372,7 +472,7 @@ export type PlaceOrderResponse = Message<"ibkr_broker.v1.PlaceOrderResponse"> & 
  * Use `create(PlaceOrderResponseSchema)` to create a new message.
  */
 export const PlaceOrderResponseSchema: GenMessage<PlaceOrderResponse> = /*@__PURE__*/
-  messageDesc(file_ibkr_broker_v1_broker_service, 8);
+  messageDesc(file_ibkr_broker_v1_broker_service, 9);
 
 /**
  * Request of ModifyOrder. Empty fields keep their current value.
@@ -442,7 +542,7 @@ export type ModifyOrderRequest = Message<"ibkr_broker.v1.ModifyOrderRequest"> & 
  * Use `create(ModifyOrderRequestSchema)` to create a new message.
  */
 export const ModifyOrderRequestSchema: GenMessage<ModifyOrderRequest> = /*@__PURE__*/
-  messageDesc(file_ibkr_broker_v1_broker_service, 9);
+  messageDesc(file_ibkr_broker_v1_broker_service, 10);
 
 /**
  * Response of ModifyOrder.
@@ -463,7 +563,7 @@ export type ModifyOrderResponse = Message<"ibkr_broker.v1.ModifyOrderResponse"> 
  * Use `create(ModifyOrderResponseSchema)` to create a new message.
  */
 export const ModifyOrderResponseSchema: GenMessage<ModifyOrderResponse> = /*@__PURE__*/
-  messageDesc(file_ibkr_broker_v1_broker_service, 10);
+  messageDesc(file_ibkr_broker_v1_broker_service, 11);
 
 /**
  * Request of CancelOrder.
@@ -491,7 +591,7 @@ export type CancelOrderRequest = Message<"ibkr_broker.v1.CancelOrderRequest"> & 
  * Use `create(CancelOrderRequestSchema)` to create a new message.
  */
 export const CancelOrderRequestSchema: GenMessage<CancelOrderRequest> = /*@__PURE__*/
-  messageDesc(file_ibkr_broker_v1_broker_service, 11);
+  messageDesc(file_ibkr_broker_v1_broker_service, 12);
 
 /**
  * Response of CancelOrder.
@@ -512,7 +612,7 @@ export type CancelOrderResponse = Message<"ibkr_broker.v1.CancelOrderResponse"> 
  * Use `create(CancelOrderResponseSchema)` to create a new message.
  */
 export const CancelOrderResponseSchema: GenMessage<CancelOrderResponse> = /*@__PURE__*/
-  messageDesc(file_ibkr_broker_v1_broker_service, 12);
+  messageDesc(file_ibkr_broker_v1_broker_service, 13);
 
 /**
  * Request of CancelAllOrders.
@@ -533,7 +633,7 @@ export type CancelAllOrdersRequest = Message<"ibkr_broker.v1.CancelAllOrdersRequ
  * Use `create(CancelAllOrdersRequestSchema)` to create a new message.
  */
 export const CancelAllOrdersRequestSchema: GenMessage<CancelAllOrdersRequest> = /*@__PURE__*/
-  messageDesc(file_ibkr_broker_v1_broker_service, 13);
+  messageDesc(file_ibkr_broker_v1_broker_service, 14);
 
 /**
  * Response of CancelAllOrders.
@@ -554,7 +654,7 @@ export type CancelAllOrdersResponse = Message<"ibkr_broker.v1.CancelAllOrdersRes
  * Use `create(CancelAllOrdersResponseSchema)` to create a new message.
  */
 export const CancelAllOrdersResponseSchema: GenMessage<CancelAllOrdersResponse> = /*@__PURE__*/
-  messageDesc(file_ibkr_broker_v1_broker_service, 14);
+  messageDesc(file_ibkr_broker_v1_broker_service, 15);
 
 /**
  * Request of GetOrder. Give order_id or request_id.
@@ -582,7 +682,7 @@ export type GetOrderRequest = Message<"ibkr_broker.v1.GetOrderRequest"> & {
  * Use `create(GetOrderRequestSchema)` to create a new message.
  */
 export const GetOrderRequestSchema: GenMessage<GetOrderRequest> = /*@__PURE__*/
-  messageDesc(file_ibkr_broker_v1_broker_service, 15);
+  messageDesc(file_ibkr_broker_v1_broker_service, 16);
 
 /**
  * Response of GetOrder.
@@ -603,7 +703,7 @@ export type GetOrderResponse = Message<"ibkr_broker.v1.GetOrderResponse"> & {
  * Use `create(GetOrderResponseSchema)` to create a new message.
  */
 export const GetOrderResponseSchema: GenMessage<GetOrderResponse> = /*@__PURE__*/
-  messageDesc(file_ibkr_broker_v1_broker_service, 16);
+  messageDesc(file_ibkr_broker_v1_broker_service, 17);
 
 /**
  * Request of ListOrders.
@@ -645,7 +745,7 @@ export type ListOrdersRequest = Message<"ibkr_broker.v1.ListOrdersRequest"> & {
  * Use `create(ListOrdersRequestSchema)` to create a new message.
  */
 export const ListOrdersRequestSchema: GenMessage<ListOrdersRequest> = /*@__PURE__*/
-  messageDesc(file_ibkr_broker_v1_broker_service, 17);
+  messageDesc(file_ibkr_broker_v1_broker_service, 18);
 
 /**
  * Response of ListOrders.
@@ -673,7 +773,7 @@ export type ListOrdersResponse = Message<"ibkr_broker.v1.ListOrdersResponse"> & 
  * Use `create(ListOrdersResponseSchema)` to create a new message.
  */
 export const ListOrdersResponseSchema: GenMessage<ListOrdersResponse> = /*@__PURE__*/
-  messageDesc(file_ibkr_broker_v1_broker_service, 18);
+  messageDesc(file_ibkr_broker_v1_broker_service, 19);
 
 /**
  * Request of StreamOrderEvents.
@@ -704,7 +804,7 @@ export type StreamOrderEventsRequest = Message<"ibkr_broker.v1.StreamOrderEvents
  * Use `create(StreamOrderEventsRequestSchema)` to create a new message.
  */
 export const StreamOrderEventsRequestSchema: GenMessage<StreamOrderEventsRequest> = /*@__PURE__*/
-  messageDesc(file_ibkr_broker_v1_broker_service, 19);
+  messageDesc(file_ibkr_broker_v1_broker_service, 20);
 
 /**
  * One message of the order-event stream.
@@ -758,7 +858,7 @@ export type StreamOrderEventsResponse = Message<"ibkr_broker.v1.StreamOrderEvent
  * Use `create(StreamOrderEventsResponseSchema)` to create a new message.
  */
 export const StreamOrderEventsResponseSchema: GenMessage<StreamOrderEventsResponse> = /*@__PURE__*/
-  messageDesc(file_ibkr_broker_v1_broker_service, 20);
+  messageDesc(file_ibkr_broker_v1_broker_service, 21);
 
 /**
  * Request of GetAccount.
@@ -779,7 +879,7 @@ export type GetAccountRequest = Message<"ibkr_broker.v1.GetAccountRequest"> & {
  * Use `create(GetAccountRequestSchema)` to create a new message.
  */
 export const GetAccountRequestSchema: GenMessage<GetAccountRequest> = /*@__PURE__*/
-  messageDesc(file_ibkr_broker_v1_broker_service, 21);
+  messageDesc(file_ibkr_broker_v1_broker_service, 22);
 
 /**
  * Response of GetAccount.
@@ -800,7 +900,7 @@ export type GetAccountResponse = Message<"ibkr_broker.v1.GetAccountResponse"> & 
  * Use `create(GetAccountResponseSchema)` to create a new message.
  */
 export const GetAccountResponseSchema: GenMessage<GetAccountResponse> = /*@__PURE__*/
-  messageDesc(file_ibkr_broker_v1_broker_service, 22);
+  messageDesc(file_ibkr_broker_v1_broker_service, 23);
 
 /**
  * Request of ListPositions.
@@ -821,7 +921,7 @@ export type ListPositionsRequest = Message<"ibkr_broker.v1.ListPositionsRequest"
  * Use `create(ListPositionsRequestSchema)` to create a new message.
  */
 export const ListPositionsRequestSchema: GenMessage<ListPositionsRequest> = /*@__PURE__*/
-  messageDesc(file_ibkr_broker_v1_broker_service, 23);
+  messageDesc(file_ibkr_broker_v1_broker_service, 24);
 
 /**
  * Response of ListPositions.
@@ -842,7 +942,7 @@ export type ListPositionsResponse = Message<"ibkr_broker.v1.ListPositionsRespons
  * Use `create(ListPositionsResponseSchema)` to create a new message.
  */
 export const ListPositionsResponseSchema: GenMessage<ListPositionsResponse> = /*@__PURE__*/
-  messageDesc(file_ibkr_broker_v1_broker_service, 24);
+  messageDesc(file_ibkr_broker_v1_broker_service, 25);
 
 /**
  * Request of GetQuote.
@@ -863,7 +963,7 @@ export type GetQuoteRequest = Message<"ibkr_broker.v1.GetQuoteRequest"> & {
  * Use `create(GetQuoteRequestSchema)` to create a new message.
  */
 export const GetQuoteRequestSchema: GenMessage<GetQuoteRequest> = /*@__PURE__*/
-  messageDesc(file_ibkr_broker_v1_broker_service, 25);
+  messageDesc(file_ibkr_broker_v1_broker_service, 26);
 
 /**
  * Response of GetQuote.
@@ -884,7 +984,7 @@ export type GetQuoteResponse = Message<"ibkr_broker.v1.GetQuoteResponse"> & {
  * Use `create(GetQuoteResponseSchema)` to create a new message.
  */
 export const GetQuoteResponseSchema: GenMessage<GetQuoteResponse> = /*@__PURE__*/
-  messageDesc(file_ibkr_broker_v1_broker_service, 26);
+  messageDesc(file_ibkr_broker_v1_broker_service, 27);
 
 /**
  * Request of StreamQuotes.
@@ -905,7 +1005,7 @@ export type StreamQuotesRequest = Message<"ibkr_broker.v1.StreamQuotesRequest"> 
  * Use `create(StreamQuotesRequestSchema)` to create a new message.
  */
 export const StreamQuotesRequestSchema: GenMessage<StreamQuotesRequest> = /*@__PURE__*/
-  messageDesc(file_ibkr_broker_v1_broker_service, 27);
+  messageDesc(file_ibkr_broker_v1_broker_service, 28);
 
 /**
  * One message of a quote stream.
@@ -957,7 +1057,7 @@ export type StreamQuotesResponse = Message<"ibkr_broker.v1.StreamQuotesResponse"
  * Use `create(StreamQuotesResponseSchema)` to create a new message.
  */
 export const StreamQuotesResponseSchema: GenMessage<StreamQuotesResponse> = /*@__PURE__*/
-  messageDesc(file_ibkr_broker_v1_broker_service, 28);
+  messageDesc(file_ibkr_broker_v1_broker_service, 29);
 
 /**
  * Request of HaltTrading.
@@ -985,7 +1085,7 @@ export type HaltTradingRequest = Message<"ibkr_broker.v1.HaltTradingRequest"> & 
  * Use `create(HaltTradingRequestSchema)` to create a new message.
  */
 export const HaltTradingRequestSchema: GenMessage<HaltTradingRequest> = /*@__PURE__*/
-  messageDesc(file_ibkr_broker_v1_broker_service, 29);
+  messageDesc(file_ibkr_broker_v1_broker_service, 30);
 
 /**
  * Response of HaltTrading.
@@ -1013,7 +1113,7 @@ export type HaltTradingResponse = Message<"ibkr_broker.v1.HaltTradingResponse"> 
  * Use `create(HaltTradingResponseSchema)` to create a new message.
  */
 export const HaltTradingResponseSchema: GenMessage<HaltTradingResponse> = /*@__PURE__*/
-  messageDesc(file_ibkr_broker_v1_broker_service, 30);
+  messageDesc(file_ibkr_broker_v1_broker_service, 31);
 
 /**
  * Request of ResumeTrading.
@@ -1034,7 +1134,7 @@ export type ResumeTradingRequest = Message<"ibkr_broker.v1.ResumeTradingRequest"
  * Use `create(ResumeTradingRequestSchema)` to create a new message.
  */
 export const ResumeTradingRequestSchema: GenMessage<ResumeTradingRequest> = /*@__PURE__*/
-  messageDesc(file_ibkr_broker_v1_broker_service, 31);
+  messageDesc(file_ibkr_broker_v1_broker_service, 32);
 
 /**
  * Response of ResumeTrading.
@@ -1055,7 +1155,7 @@ export type ResumeTradingResponse = Message<"ibkr_broker.v1.ResumeTradingRespons
  * Use `create(ResumeTradingResponseSchema)` to create a new message.
  */
 export const ResumeTradingResponseSchema: GenMessage<ResumeTradingResponse> = /*@__PURE__*/
-  messageDesc(file_ibkr_broker_v1_broker_service, 32);
+  messageDesc(file_ibkr_broker_v1_broker_service, 33);
 
 /**
  * Request of GetHistoricalBars.
@@ -1114,7 +1214,7 @@ export type GetHistoricalBarsRequest = Message<"ibkr_broker.v1.GetHistoricalBars
  * Use `create(GetHistoricalBarsRequestSchema)` to create a new message.
  */
 export const GetHistoricalBarsRequestSchema: GenMessage<GetHistoricalBarsRequest> = /*@__PURE__*/
-  messageDesc(file_ibkr_broker_v1_broker_service, 33);
+  messageDesc(file_ibkr_broker_v1_broker_service, 34);
 
 /**
  * Response of GetHistoricalBars.
@@ -1149,7 +1249,7 @@ export type GetHistoricalBarsResponse = Message<"ibkr_broker.v1.GetHistoricalBar
  * Use `create(GetHistoricalBarsResponseSchema)` to create a new message.
  */
 export const GetHistoricalBarsResponseSchema: GenMessage<GetHistoricalBarsResponse> = /*@__PURE__*/
-  messageDesc(file_ibkr_broker_v1_broker_service, 34);
+  messageDesc(file_ibkr_broker_v1_broker_service, 35);
 
 /**
  * Request of StreamBars.
@@ -1200,7 +1300,7 @@ export type StreamBarsRequest = Message<"ibkr_broker.v1.StreamBarsRequest"> & {
  * Use `create(StreamBarsRequestSchema)` to create a new message.
  */
 export const StreamBarsRequestSchema: GenMessage<StreamBarsRequest> = /*@__PURE__*/
-  messageDesc(file_ibkr_broker_v1_broker_service, 35);
+  messageDesc(file_ibkr_broker_v1_broker_service, 36);
 
 /**
  * One message of a bar stream.
@@ -1252,7 +1352,7 @@ export type StreamBarsResponse = Message<"ibkr_broker.v1.StreamBarsResponse"> & 
  * Use `create(StreamBarsResponseSchema)` to create a new message.
  */
 export const StreamBarsResponseSchema: GenMessage<StreamBarsResponse> = /*@__PURE__*/
-  messageDesc(file_ibkr_broker_v1_broker_service, 36);
+  messageDesc(file_ibkr_broker_v1_broker_service, 37);
 
 /**
  * Request of StreamPnL.
@@ -1280,7 +1380,7 @@ export type StreamPnLRequest = Message<"ibkr_broker.v1.StreamPnLRequest"> & {
  * Use `create(StreamPnLRequestSchema)` to create a new message.
  */
 export const StreamPnLRequestSchema: GenMessage<StreamPnLRequest> = /*@__PURE__*/
-  messageDesc(file_ibkr_broker_v1_broker_service, 37);
+  messageDesc(file_ibkr_broker_v1_broker_service, 38);
 
 /**
  * One message of a PnL stream.
@@ -1332,7 +1432,7 @@ export type StreamPnLResponse = Message<"ibkr_broker.v1.StreamPnLResponse"> & {
  * Use `create(StreamPnLResponseSchema)` to create a new message.
  */
 export const StreamPnLResponseSchema: GenMessage<StreamPnLResponse> = /*@__PURE__*/
-  messageDesc(file_ibkr_broker_v1_broker_service, 38);
+  messageDesc(file_ibkr_broker_v1_broker_service, 39);
 
 /**
  * Request of StreamMarketDepth.
@@ -1360,7 +1460,7 @@ export type StreamMarketDepthRequest = Message<"ibkr_broker.v1.StreamMarketDepth
  * Use `create(StreamMarketDepthRequestSchema)` to create a new message.
  */
 export const StreamMarketDepthRequestSchema: GenMessage<StreamMarketDepthRequest> = /*@__PURE__*/
-  messageDesc(file_ibkr_broker_v1_broker_service, 39);
+  messageDesc(file_ibkr_broker_v1_broker_service, 40);
 
 /**
  * One message of a depth stream.
@@ -1420,7 +1520,7 @@ export type StreamMarketDepthResponse = Message<"ibkr_broker.v1.StreamMarketDept
  * Use `create(StreamMarketDepthResponseSchema)` to create a new message.
  */
 export const StreamMarketDepthResponseSchema: GenMessage<StreamMarketDepthResponse> = /*@__PURE__*/
-  messageDesc(file_ibkr_broker_v1_broker_service, 40);
+  messageDesc(file_ibkr_broker_v1_broker_service, 41);
 
 /**
  * Trading and market data through one Interactive Brokers TWS / IB Gateway session.
