@@ -12,7 +12,8 @@
     │   └── TradingHalted        the kill switch is engaged (reason TRADING_HALTED)
     ├── RiskLimitBreached        a pre-trade risk limit; reason names it (RISK_MAX_ORDER_QUANTITY)
     ├── Unavailable              no TWS session, connection lost (retryable)
-    │   └── DeadlineExceeded     TWS did not answer in time (reason TWS_TIMEOUT)
+    │   ├── DeadlineExceeded     TWS did not answer in time (reason TWS_TIMEOUT)
+    │   └── StoreFailed          the server's store could not write (reason STORE_FAILED)
     ├── RateLimited              IB pacing or our own limits (retryable)
     ├── Conflict                 a request_id reused with different content
     └── JournalGap               an order-event stream's resume point is no longer kept
@@ -101,6 +102,13 @@ class Unavailable(BrokerError):
 
 class DeadlineExceeded(Unavailable):
     reason = "TWS_TIMEOUT"
+
+
+class StoreFailed(Unavailable):
+    """A write to the server's SQLite store failed (a full or failing disk): the transaction
+    was rolled back, so nothing of it happened; a retry with the same request_id is safe."""
+
+    reason = "STORE_FAILED"
 
 
 class RateLimited(BrokerError):

@@ -407,17 +407,23 @@ class OrderBook:
         error: IbError | None = None,
     ) -> None:
         if type_ is OrderEventType.CREATED:
-            self.index.add(order.order_id)
+            # The identity is durable before TWS sees the order; the book and the journal take
+            # it once that write commits (a rolled-back order leaves no trace in memory).
+            self._store.save_order(order)
+            self._store.after_commit(lambda: self._created(order, execution, error))
+            return
         self._index(order)
-        if type_ is OrderEventType.CREATED:
-            self._store.save_order(order)  # the identity is durable before TWS sees the order
-        else:
-            self._dirty[order.order_id] = order
-            if not self._flush_scheduled:
-                self._flush_scheduled = True
-                # A moment later, so waiting callers are answered before the disk write.
-                asyncio.get_running_loop().call_later(FLUSH_DELAY, self.flush)
+        self._dirty[order.order_id] = order
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            # A moment later, so waiting callers are answered before the disk write.
+            asyncio.get_running_loop().call_later(FLUSH_DELAY, self.flush)
         self.journal.append(type_, order, execution, error)
+
+    def _created(self, order: Order, execution: Execution | None, error: IbError | None) -> None:
+        self.index.add(order.order_id)
+        self._index(order)
+        self.journal.append(OrderEventType.CREATED, order, execution, error)
 
     def flush(self) -> None:
         """Write changed orders; changes within one loop iteration are written once."""

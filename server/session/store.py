@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..domain.decimals import UnboundedDecimal, repaired
+from ..domain.errors import StoreFailed
 from ..domain.model import Order
 from .jsoncodec import load, to_jsonable
 
@@ -64,6 +65,15 @@ class Store:
         # never inside an open transaction.
         self.listeners: list[Callable[[str, str, str], None]] = []
         self._untold: list[tuple[str, str, str]] = []  # changes of the open transaction
+        self._on_commit: list[Callable[[], None]] = []  # after_commit callbacks waiting
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once the open transaction commits (at once when none is open); a
+        rollback or a failed COMMIT drops it: what never became durable never happened."""
+        if self._depth:
+            self._on_commit.append(callback)
+        else:
+            callback()
 
     def _tell(self, kind: str, key: str, value: str) -> None:
         if self._depth:
@@ -89,19 +99,37 @@ class Store:
         self._depth += 1
         try:
             yield
-        except BaseException:
+        except BaseException as exc:
             self._depth -= 1
             if self._depth == 0:
                 self._untold.clear()  # never happened: nobody hears of it
+                self._on_commit.clear()
                 self._db.execute("ROLLBACK")
                 self._meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+            if isinstance(exc, sqlite3.Error):
+                raise StoreFailed(
+                    f"the server's store could not write ({exc}): nothing was recorded or sent; "
+                    "retry with the same request_id"
+                ) from exc
             raise
         self._depth -= 1
         if self._depth == 0:
             told, self._untold = self._untold, []  # a COMMIT that fails tells nothing
-            self._db.execute("COMMIT")
+            then, self._on_commit = self._on_commit, []
+            try:
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back itself
+                    self._db.execute("ROLLBACK")
+                self._meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+                raise StoreFailed(
+                    f"the server's store could not commit ({exc}): nothing was recorded or "
+                    "sent; retry with the same request_id"
+                ) from exc
             for change in told:
                 self._tell_now(*change)
+            for callback in then:
+                callback()
 
     # --- meta ---------------------------------------------------------------------------------
 
