@@ -2,10 +2,12 @@
 
 A flood server (this file with --serve, in a subprocess on a free loopback port) answers the API
 handshake and, right after startApi, writes nextValidId, managedAccounts and then COUNT tickPrice
-messages in one go (~25 bytes each; 200k = ~5 MB). Two clients read it:
+messages in one go (~25 bytes each; 200k = ~5 MB), the same bytes for both clients. Two clients
+read it:
 
-- gateway: `IbGateway` (offset framing, reader + decoder threads, events handed to the
-  asyncio loop per burst with call_soon_threadsafe and counted there), i.e. end to end;
+- gateway: `IbGateway` (offset framing, reader + decoder threads, the ticks decoded by its own
+  fast path (server/ib/ticks.py), events handed to the asyncio loop per burst with
+  call_soon_threadsafe and counted there), i.e. end to end;
 - ibapi:   the unmodified EClient with its EReader thread and EClient.run decoder thread,
   counting in the tickPrice callback (no loop hand-off, which flatters it).
 
@@ -23,7 +25,12 @@ Each rate is tickPrice messages per second, from the first message (flood) or fr
 of the reader (queued) to the last tick. Runs are bounded by --time-limit: a run that cannot
 finish prints the rate so far.
 
+Eras (--era): text sends the ticks as text fields and answers server version 178; protobuf
+sends the same ticks as TickPrice protobufs (message id 201) and answers 226, the newest
+version both clients speak; both runs one after the other.
+
     .venv/bin/python bench/bench_ingest.py [--count 200000] [--runs 3] [--time-limit 30]
+                                           [--era text|protobuf|both] [--quick]
 """
 
 from __future__ import annotations
@@ -47,15 +54,42 @@ from typing import Any
 RCVBUF = 4 << 20
 
 
+ERAS = {"text": 178, "protobuf": 226}  # the server version the flood server answers
+
+
 def _frame(*fields: object) -> bytes:
     body = b"".join(str(f).encode() + b"\0" for f in fields)
     return struct.pack(">I", len(body)) + body
 
 
-def burst_bytes(count: int) -> bytes:
-    ready = _frame(9, 1, 1) + _frame(15, 1, "DU123")
-    ticks = (_frame(1, 6, i % 100, 1 + i % 2, f"{100 + i % 100}.25", 100, 0) for i in range(count))
-    return ready + b"".join(ticks)
+def _binary_frame(msg_id: int, body: bytes) -> bytes:
+    """A message of the protobuf era: a 4-byte message id, then text fields or a protobuf."""
+    payload = msg_id.to_bytes(4, "big") + body
+    return struct.pack(">I", len(payload)) + payload
+
+
+def _text_ticks(count: int) -> Iterator[bytes]:
+    for i in range(count):
+        yield _frame(1, 6, i % 100, 1 + i % 2, f"{100 + i % 100}.25", 100, 0)
+
+
+def _protobuf_ticks(count: int) -> Iterator[bytes]:
+    """The same ticks as TickPrice protobufs (message id 200 + 1)."""
+    from ibapi.protobuf.TickPrice_pb2 import TickPrice
+
+    for i in range(count):
+        tick = TickPrice(
+            reqId=i % 100, tickType=1 + i % 2, price=100 + i % 100 + 0.25, size="100", attrMask=0
+        )
+        yield _binary_frame(201, tick.SerializeToString())
+
+
+def burst_bytes(count: int, era: str = "text") -> bytes:
+    if era == "text":
+        ready = _frame(9, 1, 1) + _frame(15, 1, "DU123")
+        return ready + b"".join(_text_ticks(count))
+    ready = _binary_frame(9, b"1\x001\x00") + _binary_frame(15, b"1\x00DU123\x00")
+    return ready + b"".join(_protobuf_ticks(count))
 
 
 # --- the flood server (a subprocess) -----------------------------------------------------------
@@ -71,12 +105,12 @@ def _read_exactly(conn: socket.socket, n: int) -> bytes:
     return data
 
 
-def _serve_one(conn: socket.socket, burst: bytes) -> None:
+def _serve_one(conn: socket.socket, burst: bytes, version: int) -> None:
     with conn:
         try:
             assert _read_exactly(conn, 4) == b"API\0"
             _read_exactly(conn, struct.unpack(">I", _read_exactly(conn, 4))[0])
-            conn.sendall(_frame(178, "20260112 09:30:00 EST"))
+            conn.sendall(_frame(version, "20260112 09:30:00 EST"))
             _read_exactly(conn, struct.unpack(">I", _read_exactly(conn, 4))[0])  # startApi
             conn.sendall(burst)
             while conn.recv(65536):  # until the client disconnects
@@ -85,21 +119,21 @@ def _serve_one(conn: socket.socket, burst: bytes) -> None:
             pass
 
 
-def serve(count: int) -> None:
+def serve(count: int, era: str) -> None:
     """Print the port, then serve every connection with one burst."""
-    burst = burst_bytes(count)
+    burst = burst_bytes(count, era)
     with socket.create_server(("127.0.0.1", 0)) as listener:
         print(listener.getsockname()[1], flush=True)
         while True:
             conn, _ = listener.accept()
             conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, RCVBUF)
-            threading.Thread(target=_serve_one, args=(conn, burst), daemon=True).start()
+            threading.Thread(target=_serve_one, args=(conn, burst, ERAS[era]), daemon=True).start()
 
 
 @contextmanager
-def flood_server(count: int) -> Iterator[int]:
+def flood_server(count: int, era: str) -> Iterator[int]:
     proc = subprocess.Popen(
-        [sys.executable, __file__, "--serve", "--count", str(count)],
+        [sys.executable, __file__, "--serve", "--count", str(count), "--era", era],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -275,44 +309,64 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="gateway runs per scenario")
     parser.add_argument("--time-limit", type=float, default=30.0, help="seconds per run")
     parser.add_argument("--skip-ibapi", action="store_true")
+    parser.add_argument(
+        "--era",
+        choices=[*ERAS, "both"],
+        default="text",
+        help="text: tickPrice as text fields (server version 178); protobuf: as TickPrice "
+        "protobufs (226)",
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--quick", action="store_true", help="one run of each, 10 s at most")
     args = parser.parse_args()
     if args.quick:
         args.runs, args.time_limit = 1, 10.0
     if args.serve:
-        serve(args.count)
+        serve(args.count, args.era)
         return
-    count, limit = args.count, args.time_limit
-    total = len(burst_bytes(count))
-    print(f"ingest of {count:,} tickPrice messages ({total / 1e6:.1f} MB) over loopback")
+    eras = list(ERAS) if args.era == "both" else [args.era]
     results: dict[str, float] = {}
-    with flood_server(count) as port:
+    for era in eras:
+        results.update(_bench_era(era, args))
+    print("summary (msg/s, gateway = best of its runs):")
+    for name, rate in results.items():
+        print(f"  {name:24s} {rate:10,.0f}")
+    for era in eras:
+        for scenario in ("flood", "queued"):
+            ours = results.get(f"gateway {scenario} {era}")
+            stock = results.get(f"ibapi {scenario} {era}")
+            if ours and stock:
+                print(f"  {scenario} ({era} era): gateway/ibapi {ours / stock:.2f}x "
+                      f"(target >= 3x and >= 100,000 msg/s)")  # fmt: skip
+    sys.stdout.flush()
+    os._exit(0)  # an ibapi EReader may still be re-copying its buffer: do not wait for it
+
+
+def _bench_era(era: str, args: argparse.Namespace) -> dict[str, float]:
+    """Both scenarios against one flood server of `era`: each client's rate (gateway: best)."""
+    count, limit = args.count, args.time_limit
+    total = len(burst_bytes(count, era))
+    print(f"{era} era: ingest of {count:,} tickPrice messages ({total / 1e6:.1f} MB) over loopback")
+    results: dict[str, float] = {}
+    with flood_server(count, era) as port:
         print("flood (the client reads while the server writes):")
-        results["gateway flood"] = max(
+        results[f"gateway flood {era}"] = max(
             _run("gateway", bench_gateway, port, count, limit) for _ in range(args.runs)
         )
         if not args.skip_ibapi:
-            results["ibapi flood"] = _run("ibapi", bench_ibapi, port, count, limit)
+            results[f"ibapi flood {era}"] = _run("ibapi", bench_ibapi, port, count, limit)
         print("queued (the burst waits in a 4 MiB receive buffer when the reader starts):")
         released: list[float] = []
         with queued_scenario(total, released):
-            results["gateway queued"] = max(
+            results[f"gateway queued {era}"] = max(
                 _run("gateway", bench_gateway, port, count, limit, released)
                 for _ in range(args.runs)
             )
             if not args.skip_ibapi:
-                results["ibapi queued"] = _run("ibapi", bench_ibapi, port, count, limit, released)
-    print("summary (msg/s, gateway = best of its runs):")
-    for name, rate in results.items():
-        print(f"  {name:15s} {rate:10,.0f}")
-    for scenario in ("flood", "queued"):
-        ours, stock = results.get(f"gateway {scenario}"), results.get(f"ibapi {scenario}")
-        if ours and stock:
-            print(f"  {scenario}: gateway/ibapi {ours / stock:.2f}x (target >= 3x and "
-                  f">= 100,000 msg/s)")
-    sys.stdout.flush()
-    os._exit(0)  # an ibapi EReader may still be re-copying its buffer: do not wait for it
+                results[f"ibapi queued {era}"] = _run(
+                    "ibapi", bench_ibapi, port, count, limit, released
+                )
+    return results
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ HERE = Path(__file__).resolve().parent
 BENCHES = [
     ("simulator codec", ["bench_sim_codec.py"]),
     ("simulator tick rate to ibapi and ib_async", ["bench_sim_ticks.py"]),
-    ("gateway ingest of a TWS burst", ["bench_ingest.py", "--runs", "2"]),
+    ("gateway ingest of a TWS burst, both eras", ["bench_ingest.py", "--runs=2", "--era=both"]),
     ("gateway: PlaceOrder latency, quote fan-out, memory", ["bench_gateway.py"]),
     ("the order path under quote load and a growing book", ["bench_order_path.py"]),
     ("quote fan-out: one process against two edges on NATS", ["bench_bus.py"]),

@@ -29,6 +29,7 @@ from typing import Any
 
 from ..domain.errors import DeadlineExceeded, Unavailable
 from .reader import (
+    BatchDecoder,
     EventBursts,
     FrameBuffer,
     FramingError,
@@ -176,6 +177,7 @@ class Link:
         self.connection_time = shake.connection_time
         self.decoder: Any = None  # ibapi Decoder, set before start()
         self.bursts: EventBursts | None = None  # its wrapper's hand-over per burst
+        self.fast: BatchDecoder | None = None  # the ticks' fast path past the decoder
         self.reason = ""  # why the link ended (first close wins)
         self.decode_errors = 0  # messages from TWS that failed to decode (logged and skipped)
         self.end_delivered = False  # touched only on the event loop by the gateway
@@ -284,6 +286,7 @@ class Link:
                 self._stopped,
                 self._skipped,
                 self.bursts,
+                self.fast,
             )
         except Exception:
             logger.exception("TWS decoder thread failed")

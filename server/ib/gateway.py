@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, tzinfo
 from typing import Any
 
@@ -34,8 +34,9 @@ from . import bars_convert
 from . import ibapi_convert as convert
 from .connection import Handshake, Link, handshake
 from .decoding import BridgeDecoder
+from .ticks import TickDecoder
 from .versions import OFFERED_MIN, PROVEN_MAX_SERVER_VERSION, check_max_server_version, era_name
-from .wrapper import EventWrapper
+from .wrapper import MAX_HELD, EventWrapper
 
 logger = logging.getLogger(__name__)
 
@@ -160,9 +161,15 @@ class IbGateway:
         except OSError as exc:
             shake.sock.close()
             raise Unavailable(f"cannot set up the TWS socket: {exc}") from exc
-        wrapper = EventWrapper(loop, functools.partial(self._on_link_event, link), self._tws_tz)
+        wrapper = EventWrapper(
+            loop,
+            functools.partial(self._on_link_event, link),
+            self._tws_tz,
+            deliver_burst=functools.partial(self._on_link_events, link),
+        )
         link.decoder = BridgeDecoder(wrapper, shake.server_version)
         link.bursts = wrapper
+        link.fast = TickDecoder(shake.server_version, wrapper.post_ticks, MAX_HELD)
         client = EClient(self._send_errors)
         client.host, client.port, client.clientId = host, port, cid
         client.conn = link
@@ -217,16 +224,21 @@ class IbGateway:
     # --- events from the link's threads --------------------------------------------------------
 
     def _on_link_event(self, link: Link, event: IbEvent) -> None:
-        """On the loop: forward an event of `link` unless that link already ended."""
-        if link.end_delivered:
-            return
-        if isinstance(event, ConnectionClosedEvent):  # only ibapi itself would report this
-            link.close(event.reason)
-            return
-        try:
-            self._sink(event)
-        except Exception:
-            logger.exception("event sink failed on %s", type(event).__name__)
+        """On the loop: one event of `link` (from a thread that does not hold its events)."""
+        self._on_link_events(link, (event,))
+
+    def _on_link_events(self, link: Link, events: Sequence[IbEvent]) -> None:
+        """On the loop: forward events of `link`, in order, unless that link already ended."""
+        for event in events:
+            if link.end_delivered:
+                return
+            if isinstance(event, ConnectionClosedEvent):  # only ibapi itself would report this
+                link.close(event.reason)
+                continue
+            try:
+                self._sink(event)
+            except Exception:
+                logger.exception("event sink failed on %s", type(event).__name__)
 
     def _on_link_end(self, link: Link) -> None:
         """On the decoder thread, as its last act."""

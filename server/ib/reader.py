@@ -9,7 +9,8 @@ many recvs is accumulated in a bytearray and copied once when complete.
 Thread model of one connection (see connection.py): the reader thread recv()s and frames and
 hands each recv's batch of payloads to a bounded queue; the decoder thread takes batches, splits
 each payload into fields exactly as `EClient.run` does and calls ibapi's `Decoder`, whose
-callbacks (our EventWrapper) post events to the event loop.
+callbacks (our EventWrapper) post events to the event loop. Market-data ticks, the flood, take
+a fast path of their own when one is given (`BatchDecoder`, ticks.py) and yield the same events.
 """
 
 from __future__ import annotations
@@ -135,6 +136,15 @@ class EventBursts(Protocol):
     def flush(self) -> None: ...
 
 
+class BatchDecoder(Protocol):
+    """A fast path for some messages (ticks.py's TickDecoder): decodes those of a batch itself
+    and hands every other one, in order, to `other`; False if `stopped()` ended it early."""
+
+    def decode_batch(
+        self, batch: list[bytes], other: Callable[[bytes], None], stopped: Callable[[], bool]
+    ) -> bool: ...
+
+
 def decoder_loop(
     decoder: Any,
     server_version: int,
@@ -142,37 +152,30 @@ def decoder_loop(
     stopped: Callable[[], bool],
     on_skip: Callable[[int, int, Exception], None] | None = None,
     bursts: EventBursts | None = None,
+    fast: BatchDecoder | None = None,
 ) -> None:
     """Decode batches until the end of the stream or `stopped()`; the events of each batch
-    reach the loop together (`bursts.flush()` after each batch and at the end)."""
+    reach the loop together (`bursts.flush()` after each batch and at the end). With `fast`,
+    the messages it knows skip ibapi's Decoder."""
+    decode = _PayloadDecoder(decoder, server_version, on_skip).decode
     if bursts is None:
-        _decode_batches(decoder, server_version, batches, stopped, on_skip, lambda: None)
+        _decode_batches(decode, batches, stopped, lambda: None, fast)
         return
     bursts.hold()
     try:
-        _decode_batches(decoder, server_version, batches, stopped, on_skip, bursts.flush)
+        _decode_batches(decode, batches, stopped, bursts.flush, fast)
     finally:
         bursts.flush()
 
 
 def _decode_batches(
-    decoder: Any,
-    server_version: int,
+    decode: Callable[[bytes], None],
     batches: queue.Queue[list[bytes] | None],
     stopped: Callable[[], bool],
-    on_skip: Callable[[int, int, Exception], None] | None,
     flush: Callable[[], None],
+    fast: BatchDecoder | None,
 ) -> None:
-    """Decode batches until the end of the stream or `stopped()`.
-
-    A message that fails to decode (ibapi raises for a missing or mistyped field,
-    tws-protocol.md G1, and EClient.run would disconnect) is logged with its message id and
-    field count, reported to `on_skip(msg_id, field_count, exc)` and skipped: framing is by
-    length prefix, so the next message starts where it should and the link stays up. Only
-    broken framing (reader_loop) ends the link.
-    """
-    binary_ids = server_version >= MIN_SERVER_VER_PROTOBUF
-    interpret = decoder.interpret
+    """Decode batches until the end of the stream (None) or `stopped()`, flushing after each."""
     while not stopped():
         try:
             batch = batches.get(timeout=0.25)
@@ -180,29 +183,57 @@ def _decode_batches(
             continue
         if batch is None:
             return
-        for payload in batch:
-            if stopped():
+        if fast is not None:
+            if not fast.decode_batch(batch, decode, stopped):
                 return
-            msg_id = 0
-            fields: list[bytes] = []
-            try:
-                if binary_ids:
-                    msg_id = int.from_bytes(payload[:4], "big")
-                    if msg_id > PROTOBUF_MSG_ID:
-                        decoder.processProtoBuf(payload[4:], msg_id - PROTOBUF_MSG_ID)
-                        continue
-                    fields = payload[4:].split(b"\0")
-                else:
-                    fields = payload.split(b"\0")
-                    msg_id = int(fields.pop(0))
-                fields.pop()  # the empty string after the last terminator
-                interpret(fields, msg_id)
-            except Exception as exc:
-                logger.warning(
-                    "skipped a TWS message that does not decode: id %d, %d fields, %d bytes: "
-                    "%s: %.200s",
-                    msg_id, len(fields), len(payload), type(exc).__name__, exc,
-                )  # fmt: skip
-                if on_skip is not None:
-                    on_skip(msg_id, len(fields), exc)
+        else:
+            for payload in batch:
+                if stopped():
+                    return
+                decode(payload)
         flush()
+
+
+class _PayloadDecoder:
+    """One message through ibapi's Decoder, split into fields exactly as `EClient.run` does.
+
+    A message that fails to decode (ibapi raises for a missing or mistyped field,
+    tws-protocol.md G1, and EClient.run would disconnect) is logged with its message id and
+    field count, reported to `on_skip(msg_id, field_count, exc)` and skipped: framing is by
+    length prefix, so the next message starts where it should and the link stays up. Only
+    broken framing (reader_loop) ends the link.
+    """
+
+    def __init__(
+        self,
+        decoder: Any,
+        server_version: int,
+        on_skip: Callable[[int, int, Exception], None] | None,
+    ) -> None:
+        self._decoder = decoder
+        self._binary_ids = server_version >= MIN_SERVER_VER_PROTOBUF
+        self._on_skip = on_skip
+
+    def decode(self, payload: bytes) -> None:
+        msg_id = 0
+        fields: list[bytes] = []
+        try:
+            if self._binary_ids:
+                msg_id = int.from_bytes(payload[:4], "big")
+                if msg_id > PROTOBUF_MSG_ID:
+                    self._decoder.processProtoBuf(payload[4:], msg_id - PROTOBUF_MSG_ID)
+                    return
+                fields = payload[4:].split(b"\0")
+            else:
+                fields = payload.split(b"\0")
+                msg_id = int(fields.pop(0))
+            fields.pop()  # the empty string after the last terminator
+            self._decoder.interpret(fields, msg_id)
+        except Exception as exc:
+            logger.warning(
+                "skipped a TWS message that does not decode: id %d, %d fields, %d bytes: "
+                "%s: %.200s",
+                msg_id, len(fields), len(payload), type(exc).__name__, exc,
+            )  # fmt: skip
+            if self._on_skip is not None:
+                self._on_skip(msg_id, len(fields), exc)

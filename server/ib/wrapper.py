@@ -62,7 +62,7 @@ from ..session.ib_port import (
     TickStringEvent,
 )
 from . import ibapi_convert as convert
-from . import protobuf_convert
+from . import protobuf_convert, ticks
 from .data_wrapper import DataCallbacks, guarded
 
 logger = logging.getLogger(__name__)
@@ -96,10 +96,15 @@ class EventWrapper(DataCallbacks, EWrapper):  # type: ignore[misc]
         loop: asyncio.AbstractEventLoop,
         sink: Callable[[IbEvent], None],
         tws_time_zone: tzinfo = UTC,
+        *,
+        deliver_burst: Callable[[list[IbEvent]], None] | None = None,
     ) -> None:
+        """`sink` takes each event on the loop; `deliver_burst`, if given, takes a held burst
+        whole instead (one call, not one per event) and must guard each event as `sink` is."""
         super().__init__()
         self._loop = loop
         self._sink = sink
+        self._deliver_burst = deliver_burst or self._deliver
         self._tws_tz = tws_time_zone
         self._held: list[IbEvent] = []
         self._holder: int | None = None  # the thread whose events are held per burst
@@ -113,7 +118,20 @@ class EventWrapper(DataCallbacks, EWrapper):  # type: ignore[misc]
         if not self._held:
             return
         batch, self._held = self._held, []
-        self._call_soon(self._deliver, batch)
+        self._call_soon(self._deliver_burst, batch)
+
+    def post_ticks(self, events: list[IbEvent]) -> None:
+        """Events of ticks decoded without ibapi (ticks.py), in order, handed over as `_post`
+        hands over ticks: held on the holding thread, the list itself kept (not copied)."""
+        if self._holder != threading.get_ident():
+            self._call_soon(self._deliver_burst, events)
+            return
+        if self._held:
+            self._held.extend(events)
+        else:
+            self._held = events
+        if len(self._held) >= MAX_HELD:
+            self.flush()
 
     def _deliver(self, batch: list[IbEvent]) -> None:
         """On the loop: each event of a burst to the sink, in order."""
@@ -289,19 +307,19 @@ class EventWrapper(DataCallbacks, EWrapper):  # type: ignore[misc]
 
     @_guarded
     def tickPrice(self, reqId: int, tickType: int, price: float, attrib: Any) -> None:
-        value = convert.float_to_decimal(price)
-        if value is not None:
-            self._post(TickPriceEvent(reqId, tickType, value))
+        event = ticks.price_event(reqId, tickType, price)
+        if event is not None:
+            self._post(event)
 
     @_guarded
     def tickSize(self, reqId: int, tickType: int, size: Decimal) -> None:
-        value = convert.decimal_or_none(size)
-        if value is not None:  # tickPrice without a size reports an unset one
-            self._post(TickSizeEvent(reqId, tickType, value))
+        event = ticks.size_event(reqId, tickType, size)
+        if event is not None:  # tickPrice without a size reports an unset one
+            self._post(event)
 
     @_guarded
     def tickString(self, reqId: int, tickType: int, value: str) -> None:
-        self._post(TickStringEvent(int(reqId), int(tickType), value))
+        self._post(ticks.string_event(reqId, tickType, value))
 
     @_guarded
     def tickGeneric(self, reqId: int, tickType: int, value: float) -> None:

@@ -120,3 +120,20 @@ async def test_events_from_another_thread_are_handed_over_alone() -> None:
     wrapper.flush()
     await wait_until(lambda: len(received) == 2)
     assert numbers(received) == [7, 8]
+
+
+async def test_a_burst_sink_takes_each_burst_whole_and_single_events_through_the_sink() -> None:
+    bursts: list[list[IbEvent]] = []
+    singles: list[IbEvent] = []
+    loop = CountingLoop(asyncio.get_running_loop())
+    wrapper = EventWrapper(loop, singles.append, deliver_burst=bursts.append)  # type: ignore[arg-type]
+    wrapper.hold()
+    for n in range(1, 4):
+        wrapper.tickPrice(n, 1, 1.5, None)
+    wrapper.flush()
+    thread = threading.Thread(target=lambda: wrapper.tickPrice(9, 1, 2.5, None))
+    thread.start()
+    thread.join(5)
+    await wait_until(lambda: len(bursts) == 1 and len(singles) == 1)
+    assert [numbers(b) for b in bursts] == [[1, 2, 3]]
+    assert numbers(singles) == [9]
