@@ -1,7 +1,7 @@
 """The order path under quote load and with a growing book (issue 13), measured in one run.
 
 Usage: python bench/bench_order_path.py [--quick] [--only loaded|store|saturation|memory|storm]
-                                        [--before DIR] [--readers python|go]
+                                        [--before DIR] [--readers python|go] [--quote-interval S]
 
 1. loaded:     PlaceOrder p50/p99 (resting limit orders at 20/s) with no stream, then with 100
                StreamQuotes subscribers of 10 stocks, the simulator at ~1,000 ticks/s.
@@ -334,6 +334,9 @@ def main() -> int:
     p.add_argument("--before", help="also measure the server code in this tree (source_tree.sh)")
     p.add_argument("--tick-interval", type=float, default=0.04,
                    help="simulator step; 0.04 s gives about 1,000 ticks/s over 10 stocks")
+    p.add_argument("--quote-interval", type=float,
+                   help="the servers' [server] quote_interval (seconds between fan-out turns); "
+                        "default: the server's own (0.005)")  # fmt: skip
     p.add_argument("--fast-tick", type=float, default=0.004,
                    help="simulator step for the saturation bench (~10,000 ticks/s)")
     reader_programs.add_argument(p)
@@ -342,7 +345,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp, SimulatorThread(
             host="127.0.0.1", port=0, seed=11, tick_interval=args.tick_interval,
             max_market_data_lines=1000) as sim:
-        print(f"simulator 127.0.0.1:{sim.port}, tick interval {args.tick_interval}s, "
+        print(f"quote_interval {args.quote_interval or 'the server default'}; "
+              f"simulator 127.0.0.1:{sim.port}, tick interval {args.tick_interval}s, "
               f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
               f"{args.readers} quote readers, load {load()}", flush=True)
         if args.before:

@@ -23,7 +23,12 @@ BATCH_QUOTES = 1 << 3 | 2  # QuoteBatch.quotes (repeated Quote)
 BATCH_COALESCED = 2 << 3 | 0  # QuoteBatch.coalesced_updates
 
 
+_ONE_BYTE = [bytes((value,)) for value in range(0x80)]  # every varint below 128, made once
+
+
 def varint(value: int) -> bytes:
+    if value < 0x80:
+        return _ONE_BYTE[value]
     out = bytearray()
     while value > 0x7F:
         out.append(value & 0x7F | 0x80)
@@ -34,7 +39,7 @@ def varint(value: int) -> bytes:
 
 def field(tag: int, payload: bytes) -> bytes:
     """A length-delimited field: tag, length, payload."""
-    return bytes((tag,)) + varint(len(payload)) + payload
+    return _ONE_BYTE[tag] + varint(len(payload)) + payload
 
 
 class QuoteFields:
@@ -62,8 +67,8 @@ def quotes_response(sequence: int, quote_fields: list[bytes], coalesced: int) ->
     """The bytes of StreamQuotesResponse(sequence=..., quotes=QuoteBatch(...))."""
     batch = b"".join(quote_fields)
     if coalesced:
-        batch += bytes((BATCH_COALESCED,)) + varint(coalesced)
-    head = bytes((RESPONSE_SEQUENCE,)) + varint(sequence) if sequence else b""
+        batch += _ONE_BYTE[BATCH_COALESCED] + varint(coalesced)
+    head = _ONE_BYTE[RESPONSE_SEQUENCE] + varint(sequence) if sequence else b""
     return head + field(RESPONSE_QUOTES, batch)
 
 

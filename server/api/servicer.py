@@ -23,7 +23,7 @@ from ibkr_broker.v1 import (
 from ..domain import errors
 from ..domain.model import ConnectionState, IbError
 from ..session.broker_session import BrokerSession
-from ..session.fan_out import Signal, wait_any
+from ..session.fan_out import IdleWaiter, Signal, wait_any
 from ..session.market_data import Subscriber
 from ..trading.order_terms import Modification
 from ..trading.trader import Trader
@@ -374,6 +374,7 @@ class BrokerServicer(DataRpcs, broker_service_pb2_grpc.BrokerServiceServicer):
         subscriber = Subscriber()
         hub = self.session.market_data
         sequence = 0
+        waiter = IdleWaiter((subscriber.wake, self.draining), self.heartbeat_interval)
         try:
             await hub.subscribe(subscriber, list(contracts.values()))
             while not self.draining.is_set():
@@ -389,7 +390,7 @@ class BrokerServicer(DataRpcs, broker_service_pb2_grpc.BrokerServiceServicer):
                     yield quote_wire.quotes_response(
                         sequence, fields, coalesced if start == 0 else 0
                     )
-                if await self._wait_wake(subscriber.wake):
+                if await waiter.wait():
                     continue  # woken in the hub's fan-out turn (market_data.py)
                 if not self.draining.is_set():
                     sequence += 1
@@ -397,6 +398,7 @@ class BrokerServicer(DataRpcs, broker_service_pb2_grpc.BrokerServiceServicer):
                         sequence=sequence, heartbeat=common_pb2.Heartbeat(server_time=now_ts())
                     )
         finally:
+            waiter.close()
             await hub.unsubscribe(subscriber)
 
     async def _wait_wake(self, wake: Signal) -> bool:

@@ -25,7 +25,7 @@ from ..api import validate as v
 from ..api.auth import current_principal
 from ..api.errors import streaming, unary
 from ..domain import errors
-from ..session.fan_out import Signal, wait_any
+from ..session.fan_out import IdleWaiter, Signal, wait_any
 from . import routing
 from .calls import RELAYED_STREAMS, UNARY_METHODS, response_type
 from .edge_backend import CallFailed, EdgeBackend
@@ -213,6 +213,7 @@ class EdgeServicer(broker_service_pb2_grpc.BrokerServiceServicer):
         reader = await self.backend.open_quotes("", con_ids)
         renew = asyncio.create_task(self._renew(request))
         sequence = 0
+        waiter = IdleWaiter((reader.wake, self.draining), self.heartbeat_interval)
         try:
             while not self.draining.is_set():
                 fields, coalesced = reader.take()
@@ -221,7 +222,7 @@ class EdgeServicer(broker_service_pb2_grpc.BrokerServiceServicer):
                     yield quote_wire.quotes_response(  # bytes, shared by every reader
                         sequence, fields[start : start + MAX_BATCH], coalesced if start == 0 else 0
                     )
-                if await wait_any((reader.wake, self.draining), self.heartbeat_interval):
+                if await waiter.wait():
                     continue  # woken in the backend's fan-out turn
                 if not self.draining.is_set():
                     sequence += 1
@@ -229,6 +230,7 @@ class EdgeServicer(broker_service_pb2_grpc.BrokerServiceServicer):
                         sequence=sequence, heartbeat=common_pb2.Heartbeat(server_time=now_ts())
                     )
         finally:
+            waiter.close()
             renew.cancel()
             await self.backend.close_quotes(reader)
 

@@ -80,6 +80,53 @@ async def wait_any(signals: tuple[Signal, ...], timeout: float) -> bool:
             signal.unwatch(fut)
 
 
+class IdleWaiter:
+    """One stream's wait for news: `wait()` is True when one of `signals` is set, False once
+    the stream has been idle `idle` seconds (since the last `wait()` returned), for a heartbeat.
+
+    The same as `wait_any(signals, idle)` in a loop, without a timer per wait: a stream that
+    writes hundreds of times a second would arm and cancel a timer each time. Its one timer
+    fires at most once per `idle` seconds and re-arms itself while the stream is busy."""
+
+    def __init__(self, signals: tuple[Signal, ...], idle: float) -> None:
+        self._signals = signals
+        self._idle = idle
+        self._loop = asyncio.get_running_loop()
+        self._since = self._loop.time()  # when the stream last had something to send
+        self._fut: asyncio.Future[bool] | None = None
+        self._timer = self._loop.call_at(self._since + idle, self._check)
+
+    def _check(self) -> None:
+        due = self._since + self._idle
+        if self._loop.time() < due or self._fut is None:
+            # Busy (a message was sent meanwhile, or one is being written now): look again
+            # when the stream would next be idle long enough.
+            self._timer = self._loop.call_at(max(due, self._loop.time() + 0.001), self._check)
+            return
+        _resolve(self._fut, False)
+        self._timer = self._loop.call_at(self._loop.time() + self._idle, self._check)
+
+    async def wait(self) -> bool:
+        try:
+            if any(signal.is_set() for signal in self._signals):
+                return True
+            fut: asyncio.Future[bool] = self._loop.create_future()
+            self._fut = fut
+            for signal in self._signals:
+                signal.watch(fut)
+            try:
+                return await fut
+            finally:
+                self._fut = None
+                for signal in self._signals:
+                    signal.unwatch(fut)
+        finally:
+            self._since = self._loop.time()
+
+    def close(self) -> None:
+        self._timer.cancel()
+
+
 class FanOutTurns:
     """Runs `turn` (which hands out the news and gives the signals to set) at most once per
     `interval` after `request()`, and sets those signals `step` at a time."""

@@ -21,7 +21,7 @@ from ibkr_broker.server.api.servicer import BrokerServicer
 from ibkr_broker.server.domain.model import Contract, Quote
 from ibkr_broker.server.session import ib_port as g
 from ibkr_broker.server.session.broker_session import BrokerSession
-from ibkr_broker.server.session.fan_out import Signal, wait_any
+from ibkr_broker.server.session.fan_out import IdleWaiter, Signal, wait_any
 from ibkr_broker.server.session.market_data import Subscriber
 from ibkr_broker.server.session.store import Store
 from ibkr_broker.server.trading.trader import Trader
@@ -229,3 +229,28 @@ async def test_a_stream_waits_for_news_a_drain_or_its_heartbeat() -> None:
     assert await wait_any((news,), 30)  # already set: at once
     news.clear()
     assert not news.is_set() and not await wait_any((news,), 0.01)
+
+
+async def test_an_idle_waiter_gives_a_heartbeat_only_after_idle_time_without_news() -> None:
+    """IdleWaiter: True for news or a drain; False once `idle` passed since the last wait
+    returned; a stream that keeps getting news never sees False meanwhile."""
+    loop = asyncio.get_running_loop()
+    news, drain = Signal(), Signal()
+    waiter = IdleWaiter((news, drain), idle=0.05)
+    try:
+        started = loop.time()
+        assert not await asyncio.wait_for(waiter.wait(), 5)  # no news: the heartbeat
+        assert loop.time() - started >= 0.05
+        results, busy_from = [], loop.time()
+        while loop.time() - busy_from < 0.2:  # news at every wait for 4 idle periods
+            loop.call_soon(news.set)
+            results.append(await asyncio.wait_for(waiter.wait(), 5))
+            news.clear()
+        assert all(results)
+        quiet_from = loop.time()
+        assert not await asyncio.wait_for(waiter.wait(), 5)  # news stopped: a heartbeat
+        assert loop.time() - quiet_from >= 0.05
+        loop.call_soon(drain.set)
+        assert await asyncio.wait_for(waiter.wait(), 5)
+    finally:
+        waiter.close()
