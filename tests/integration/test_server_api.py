@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -379,6 +380,36 @@ async def test_rejection_maps_to_failed_precondition_with_ib_code(env: ServerEnv
     assert exc.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     info = error_info(exc.value)
     assert info.reason == "ORDER_REJECTED" and info.metadata["ib_code"] == "201"
+
+
+async def test_a_failing_disk_while_placing_is_unavailable_and_the_retry_places_once(
+    env: ServerEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite fails to record the order: UNAVAILABLE with reason STORE_FAILED, nothing reaches
+    TWS, no order is listed, and the same request_id then places the order once."""
+    assert env.app is not None
+    store = env.app.session.store
+    real, failures = store.save_order, [sqlite3.OperationalError("disk I/O error")]
+
+    def save_order(order: Any) -> None:
+        if failures:
+            raise failures.pop()
+        real(order)
+
+    monkeypatch.setattr(store, "save_order", save_order)
+    request = place(AAPL, limit(BUY, "1", "1.00"))
+    with pytest.raises(grpc.aio.AioRpcError) as exc:
+        await env.stub.PlaceOrder(request, timeout=10)
+    assert exc.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert error_info(exc.value).reason == "STORE_FAILED"
+    assert "disk I/O error" in (exc.value.details() or "")
+    assert env.sim.stats.requests["PlaceOrder"] == 0
+    listed = await env.stub.ListOrders(pb.ListOrdersRequest(), timeout=5)
+    assert list(listed.orders) == []
+    placed = await env.stub.PlaceOrder(request, timeout=10)
+    again = await env.stub.PlaceOrder(request, timeout=10)
+    assert again.order.order_id == placed.order.order_id
+    assert env.sim.stats.requests["PlaceOrder"] == 1
 
 
 async def test_cancel_all_orders_cancels_every_resting_order_at_tws(env: ServerEnv) -> None:
